@@ -1,0 +1,152 @@
+//! AWS configuration and clients: the full default credential chain, `AWS_ENDPOINT_URL`
+//! honoured, one client per service and region reused, request timeouts; and the mapping of
+//! SDK errors to [`ToolError`] with the AWS error code and request id.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::request_id::RequestId;
+use tokio::sync::OnceCell;
+
+use crate::error::ToolError;
+
+/// How to reach AWS.
+#[derive(Debug, Clone)]
+pub struct AwsOptions {
+    /// Default region; else the config chain's (`AWS_REGION`, profile).
+    pub region: Option<String>,
+    /// Named profile; else the chain's (`AWS_PROFILE`, `default`).
+    pub profile: Option<String>,
+    /// Endpoint for every service; else `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>`.
+    pub endpoint_url: Option<String>,
+    pub connect_timeout: Duration,
+    /// Upper bound for one API call, retries included.
+    pub operation_timeout: Duration,
+}
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        AwsOptions {
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            connect_timeout: Duration::from_secs(3),
+            operation_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Lazily loaded AWS configuration and cached service clients.
+#[derive(Debug)]
+pub struct AwsClients {
+    options: AwsOptions,
+    base: OnceCell<SdkConfig>,
+    mq: Mutex<HashMap<String, aws_sdk_mq::Client>>,
+}
+
+impl AwsClients {
+    pub fn new(options: AwsOptions) -> Self {
+        AwsClients {
+            options,
+            base: OnceCell::new(),
+            mq: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The shared SDK configuration, loaded on first use (so start-up never waits on it).
+    pub async fn config(&self) -> &SdkConfig {
+        self.base
+            .get_or_init(|| async {
+                let o = &self.options;
+                let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(o.connect_timeout)
+                        .operation_timeout(o.operation_timeout)
+                        .build(),
+                );
+                if let Some(r) = &o.region {
+                    loader = loader.region(Region::new(r.clone()));
+                }
+                if let Some(p) = &o.profile {
+                    loader = loader.profile_name(p);
+                }
+                if let Some(e) = &o.endpoint_url {
+                    loader = loader.endpoint_url(e);
+                }
+                loader.load().await
+            })
+            .await
+    }
+
+    /// The Amazon MQ client for `region` (else the default region), created once per region.
+    pub async fn mq(&self, region: Option<&str>) -> aws_sdk_mq::Client {
+        let key = region.unwrap_or("").to_string();
+        if let Some(c) = lock(&self.mq).get(&key) {
+            return c.clone();
+        }
+        let base = self.config().await;
+        let mut builder = aws_sdk_mq::config::Builder::from(base);
+        if let Some(r) = region {
+            builder = builder.region(Region::new(r.to_string()));
+        }
+        let client = aws_sdk_mq::Client::from_conf(builder.build());
+        lock(&self.mq).entry(key).or_insert(client).clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Map an SDK error to a [`ToolError::Aws`] with the AWS error code and request id.
+pub fn aws_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> ToolError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let request_id = err.request_id().map(str::to_string);
+    let (code, message, accepted) = match &err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            let status = se.raw().status().as_u16();
+            (
+                e.code()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("HTTP{status}")),
+                e.message().unwrap_or_default().to_string(),
+                true,
+            )
+        }
+        SdkError::ResponseError(_) => ("ResponseError".to_string(), short(&err), true),
+        // The call may have reached AWS: keep the slot.
+        SdkError::TimeoutError(_) => ("Timeout".to_string(), short(&err), true),
+        SdkError::DispatchFailure(_) => ("EndpointUnreachable".to_string(), short(&err), false),
+        SdkError::ConstructionFailure(_) => ("RequestNotSent".to_string(), short(&err), false),
+        _ => ("Unknown".to_string(), short(&err), false),
+    };
+    ToolError::Aws {
+        operation,
+        code,
+        message,
+        request_id,
+        accepted,
+    }
+}
+
+fn short<E: std::error::Error + 'static>(err: &E) -> String {
+    let mut s = DisplayErrorContext(err).to_string();
+    if s.len() > 500 {
+        let mut cut = 500;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}

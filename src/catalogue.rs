@@ -1,0 +1,334 @@
+//! The tool catalogue: every tool the server offers, with its risk class, MCP annotations,
+//! the AWS API it calls, its input/output JSON schemas and its handler.
+//!
+//! A tool family (Amazon MQ, later IAM, RabbitMQ) is a module that returns a `Vec<ToolSpec>`
+//! built with [`tool`]; the gate, the policy checker and the server read only this catalogue.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::aws::AwsClients;
+use crate::error::{ArgError, ToolError};
+
+/// How much harm a tool can do; policies give defaults per class.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskClass {
+    /// Reads state; changes nothing.
+    Read,
+    /// Creates or changes resources.
+    Write,
+    /// Deletes resources or data.
+    Destructive,
+    /// Starts an operation or job (reboot, failover, policy generation).
+    Execute,
+}
+
+impl RiskClass {
+    pub const ALL: [RiskClass; 4] = [
+        RiskClass::Read,
+        RiskClass::Write,
+        RiskClass::Destructive,
+        RiskClass::Execute,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskClass::Read => "read",
+            RiskClass::Write => "write",
+            RiskClass::Destructive => "destructive",
+            RiskClass::Execute => "execute",
+        }
+    }
+}
+
+impl fmt::Display for RiskClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a handler receives besides its arguments.
+#[derive(Clone)]
+pub struct ToolContext {
+    pub aws: Arc<AwsClients>,
+}
+
+/// Arguments that passed the schema: deserialised once by the gate, handed to the handler.
+pub type Prepared = Box<dyn Any + Send>;
+type PrepareFn = dyn Fn(Value) -> Result<Prepared, ArgError> + Send + Sync;
+type HandlerFn =
+    dyn Fn(ToolContext, Prepared) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync;
+
+/// AWS rules on arguments that a JSON schema cannot state (cross-field rules and the like).
+/// Field patterns and sizes belong in the schema, through `#[schemars(...)]` attributes.
+pub trait CheckArgs {
+    fn check(&self) -> Result<(), ArgError> {
+        Ok(())
+    }
+}
+
+/// One tool of the catalogue.
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub class: RiskClass,
+    /// The AWS API operation(s) the handler calls, for example `mq:CreateBroker`.
+    pub aws_api: &'static str,
+    pub idempotent: bool,
+    /// Destructive hint for MCP clients (true for destructive tools and disruptive executes).
+    pub destructive_hint: bool,
+    pub input_schema: Arc<JsonObject>,
+    pub output_schema: Arc<JsonObject>,
+    /// Parameter paths (dotted) that the input schema declares, with their JSON types: the
+    /// policy checker uses them.
+    pub params: BTreeMap<String, Vec<String>>,
+    prepare: Arc<PrepareFn>,
+    handler: Arc<HandlerFn>,
+}
+
+impl fmt::Debug for ToolSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolSpec")
+            .field("name", &self.name)
+            .field("class", &self.class)
+            .field("aws_api", &self.aws_api)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ToolSpec {
+    pub fn annotations(&self) -> ToolAnnotations {
+        ToolAnnotations::new()
+            .read_only(self.class == RiskClass::Read)
+            .destructive(self.destructive_hint)
+            .idempotent(self.idempotent)
+            .open_world(true)
+    }
+
+    /// The MCP `Tool` description of this tool.
+    pub fn to_mcp(&self) -> Tool {
+        Tool::new(self.name, self.description, self.input_schema.clone())
+            .with_raw_output_schema(self.output_schema.clone())
+            .with_annotations(self.annotations())
+    }
+
+    /// Deserialise schema-valid arguments and apply the tool's AWS rules.
+    pub fn prepare(&self, args: Value) -> Result<Prepared, ArgError> {
+        (self.prepare)(args)
+    }
+
+    /// Run the handler. Only the gate calls this.
+    pub(crate) fn run(
+        &self,
+        ctx: ToolContext,
+        prepared: Prepared,
+    ) -> BoxFuture<'static, Result<Value, ToolError>> {
+        (self.handler)(ctx, prepared)
+    }
+}
+
+/// Static facts about a tool, given to [`tool`].
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub class: RiskClass,
+    pub aws_api: &'static str,
+    pub idempotent: bool,
+}
+
+/// Build a catalogue entry from typed arguments `A`, a typed result `O` and an async handler.
+pub fn tool<A, O, F, Fut>(info: ToolInfo, handler: F) -> ToolSpec
+where
+    A: DeserializeOwned + JsonSchema + CheckArgs + Send + 'static,
+    O: Serialize + JsonSchema + 'static,
+    F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
+{
+    let input_schema = schema_object::<A>(SchemaSettings::draft2020_12());
+    let output_schema = schema_object::<O>(SchemaSettings::draft2020_12().for_serialize());
+    let params = schema_params(&input_schema);
+    let name = info.name;
+    let prepare = move |args: Value| -> Result<Prepared, ArgError> {
+        let typed: A = serde_json::from_value(args).map_err(|e| ArgError::Shape {
+            tool: name,
+            message: e.to_string(),
+        })?;
+        typed.check()?;
+        Ok(Box::new(typed))
+    };
+    let handler = Arc::new(handler);
+    let run = move |ctx: ToolContext,
+                    prepared: Prepared|
+          -> BoxFuture<'static, Result<Value, ToolError>> {
+        let handler = handler.clone();
+        Box::pin(async move {
+            let args = prepared
+                .downcast::<A>()
+                .map_err(|_| ToolError::Internal(format!("argument type mismatch in {name}")))?;
+            let out = handler(ctx, *args).await?;
+            serde_json::to_value(out).map_err(|e| ToolError::Internal(e.to_string()))
+        })
+    };
+    ToolSpec {
+        name: info.name,
+        description: info.description,
+        class: info.class,
+        aws_api: info.aws_api,
+        idempotent: info.idempotent,
+        destructive_hint: matches!(info.class, RiskClass::Destructive),
+        input_schema,
+        output_schema,
+        params,
+        prepare: Arc::new(prepare),
+        handler: Arc::new(run),
+    }
+}
+
+impl ToolSpec {
+    /// Mark a tool as disruptive for MCP clients (reboot, failover) without making it destructive.
+    pub fn disruptive(mut self) -> Self {
+        self.destructive_hint = true;
+        self
+    }
+}
+
+fn schema_object<T: JsonSchema>(settings: SchemaSettings) -> Arc<JsonObject> {
+    let schema = settings.into_generator().into_root_schema_for::<T>();
+    let mut object = match serde_json::to_value(schema) {
+        Ok(Value::Object(o)) => o,
+        _ => JsonObject::new(),
+    };
+    object.remove("title");
+    object.remove("description");
+    Arc::new(object)
+}
+
+/// The dotted parameter paths an input schema declares (objects are followed, through `$ref`),
+/// each with the JSON types it may hold.
+fn schema_params(schema: &JsonObject) -> BTreeMap<String, Vec<String>> {
+    fn resolve<'a>(node: &'a Value, defs: &'a JsonObject) -> &'a Value {
+        match node.get("$ref").and_then(Value::as_str) {
+            Some(r) => r
+                .strip_prefix("#/$defs/")
+                .and_then(|n| defs.get(n))
+                .unwrap_or(node),
+            None => node,
+        }
+    }
+    fn types(node: &Value, defs: &JsonObject, out: &mut Vec<String>, depth: usize) {
+        let node = resolve(node, defs);
+        match node.get("type") {
+            Some(Value::String(t)) => out.push(t.clone()),
+            Some(Value::Array(ts)) => {
+                out.extend(ts.iter().filter_map(Value::as_str).map(str::to_string))
+            }
+            _ => {}
+        }
+        if node.get("enum").is_some() && node.get("type").is_none() {
+            out.push("string".into());
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(items) = node.get(key).and_then(Value::as_array) {
+                if depth < 8 {
+                    for item in items {
+                        types(item, defs, out, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+    fn walk(
+        node: &Value,
+        defs: &JsonObject,
+        prefix: &str,
+        out: &mut BTreeMap<String, Vec<String>>,
+        depth: usize,
+    ) {
+        if depth > 8 {
+            return;
+        }
+        let node = resolve(node, defs);
+        if let Some(props) = node.get("properties").and_then(Value::as_object) {
+            for (k, v) in props {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                let mut ts = Vec::new();
+                types(v, defs, &mut ts, 0);
+                ts.retain(|t| t != "null");
+                ts.sort();
+                ts.dedup();
+                out.insert(path.clone(), ts);
+                walk(v, defs, &path, out, depth + 1);
+            }
+        }
+        for key in ["anyOf", "oneOf", "allOf"] {
+            if let Some(items) = node.get(key).and_then(Value::as_array) {
+                for item in items {
+                    walk(item, defs, prefix, out, depth + 1);
+                }
+            }
+        }
+    }
+    let empty = JsonObject::new();
+    let defs = schema
+        .get("$defs")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let mut out = BTreeMap::new();
+    walk(&Value::Object(schema.clone()), defs, "", &mut out, 0);
+    out
+}
+
+/// Every tool the server offers, by name.
+pub struct Catalogue {
+    tools: BTreeMap<&'static str, Arc<ToolSpec>>,
+}
+
+impl Catalogue {
+    pub fn new(specs: Vec<ToolSpec>) -> Self {
+        let tools = specs.into_iter().map(|s| (s.name, Arc::new(s))).collect();
+        Catalogue { tools }
+    }
+
+    /// The full catalogue of this build.
+    pub fn builtin() -> Self {
+        Catalogue::new(crate::tools::all())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<ToolSpec>> {
+        self.tools.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<ToolSpec>> {
+        self.tools.values()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.tools.keys().copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+    }
+}

@@ -1,0 +1,349 @@
+//! The command line: `serve`, `policy validate|explain|schema`, `tools`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::audit::AuditLog;
+use crate::aws::{AwsClients, AwsOptions};
+use crate::catalogue::{Catalogue, ToolContext};
+use crate::gate::{Gate, GateOptions};
+use crate::policy::{self, CompiledPolicy};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "guarded-aws-mcp",
+    version,
+    about = "An MCP server for Amazon MQ with a policy gate in front of every tool call"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP on stdio.
+    Serve(ServeArgs),
+    /// Check or explain a policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// List the tool catalogue: name, risk class, MCP annotations, AWS API.
+    Tools {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Policy file; without it the built-in policies/default.yaml is used.
+    #[arg(long, env = "GUARDED_AWS_MCP_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Refuse every tool that is not a read, whatever the policy says.
+    #[arg(long, env = "GUARDED_AWS_MCP_READ_ONLY")]
+    pub read_only: bool,
+    /// Default AWS region (else AWS_REGION or the profile's).
+    #[arg(long, env = "GUARDED_AWS_MCP_REGION")]
+    pub region: Option<String>,
+    /// AWS profile (else AWS_PROFILE or the default chain).
+    #[arg(long, env = "GUARDED_AWS_MCP_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS endpoint for every service, for a local fake (else AWS_ENDPOINT_URL).
+    #[arg(long, env = "GUARDED_AWS_MCP_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// Audit log file (JSON Lines); default: the user's state folder,
+    /// ~/.local/state/guarded-aws-mcp/audit.jsonl on Linux.
+    #[arg(long, env = "GUARDED_AWS_MCP_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy file against the tool catalogue; print every error with its location.
+    Validate { file: PathBuf },
+    /// Print the decision the gate would take for a call, and why, without calling AWS.
+    Explain {
+        /// Policy file; the built-in default when omitted.
+        #[arg(long, env = "GUARDED_AWS_MCP_POLICY")]
+        policy: Option<PathBuf>,
+        #[arg(long)]
+        tool: String,
+        /// The call's arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// Explain as the server would decide with --read-only.
+        #[arg(long)]
+        read_only: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of the policy format (policies/policy.schema.json).
+    Schema,
+}
+
+/// Load a policy file, or the built-in default.
+pub fn load_policy(path: Option<&Path>, catalogue: &Catalogue) -> Result<CompiledPolicy, String> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read policy {}: {e}", p.display()))?;
+            policy::load_str(&text, &p.display().to_string(), catalogue)
+                .map_err(|e| render_errors(&e))
+        }
+        None => policy::load_str(
+            policy::DEFAULT_POLICY,
+            policy::DEFAULT_POLICY_NAME,
+            catalogue,
+        )
+        .map_err(|e| render_errors(&e)),
+    }
+}
+
+fn render_errors(e: &crate::error::PolicyErrors) -> String {
+    e.errors
+        .iter()
+        .map(|err| format!("{}: {}: {}", e.source_name, err.location, err.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Policy(PolicyCommand::Validate { file }) => {
+            let catalogue = Catalogue::builtin();
+            match load_policy(Some(&file), &catalogue) {
+                Ok(p) => {
+                    println!(
+                        "{}: ok ({} tools with rules, {} hidden, {} limits)",
+                        file.display(),
+                        p.rules.len(),
+                        p.hidden.len(),
+                        p.limits.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    println!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Policy(PolicyCommand::Explain {
+            policy,
+            tool,
+            args,
+            read_only,
+            json,
+        }) => explain(policy.as_deref(), &tool, &args, read_only, json),
+        Command::Policy(PolicyCommand::Schema) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&policy::policy_json_schema()).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Tools { json } => {
+            print_tools(json);
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn explain(policy: Option<&Path>, tool: &str, args: &str, read_only: bool, json: bool) -> ExitCode {
+    let catalogue = Arc::new(Catalogue::builtin());
+    let compiled = match load_policy(policy, &catalogue) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let args: serde_json::Value = match serde_json::from_str(args) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("--args is not JSON: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ctx = ToolContext {
+        aws: Arc::new(AwsClients::new(AwsOptions::default())),
+    };
+    let gate = match Gate::new(
+        catalogue,
+        compiled,
+        AuditLog::disabled(),
+        ctx,
+        GateOptions { read_only },
+    ) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let x = gate.explain(tool, args);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&x).unwrap_or_default());
+    } else {
+        println!("tool: {}", x.tool);
+        if let Some(c) = x.class {
+            println!("class: {c}");
+        }
+        println!("decision: {}", x.decision);
+        if let Some(b) = &x.basis {
+            println!("decided by: {b}");
+        }
+        println!("reason: {}", x.reason);
+        for c in &x.conditions {
+            println!("condition held: {c}");
+        }
+        for l in &x.limits {
+            println!("rate limit: {l}");
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn print_tools(json: bool) {
+    let catalogue = Catalogue::builtin();
+    if json {
+        let list: Vec<_> = catalogue
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "name": t.name,
+                    "class": t.class,
+                    "aws_api": t.aws_api,
+                    "annotations": t.annotations(),
+                    "description": t.description,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+        return;
+    }
+    println!(
+        "{:<34} {:<12} {:<42} ANNOTATIONS",
+        "TOOL", "CLASS", "AWS API"
+    );
+    for t in catalogue.iter() {
+        let a = t.annotations();
+        let mut hints = Vec::new();
+        if a.read_only_hint == Some(true) {
+            hints.push("readOnly");
+        }
+        if a.destructive_hint == Some(true) {
+            hints.push("destructive");
+        }
+        if a.idempotent_hint == Some(true) {
+            hints.push("idempotent");
+        }
+        if a.open_world_hint == Some(true) {
+            hints.push("openWorld");
+        }
+        println!(
+            "{:<34} {:<12} {:<42} {}",
+            t.name,
+            t.class.as_str(),
+            t.aws_api,
+            hints.join(",")
+        );
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let catalogue = Arc::new(Catalogue::builtin());
+    let compiled = match load_policy(args.policy.as_deref(), &catalogue) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: refusing to start on an invalid policy:\n{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let audit_path = args.audit_log.clone().or_else(AuditLog::default_path);
+    let audit = match &audit_path {
+        Some(p) => match AuditLog::open(p) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!(
+                    "guarded-aws-mcp: cannot open the audit log {}: {e}",
+                    p.display()
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+        None => {
+            eprintln!("guarded-aws-mcp: no state folder for the audit log; pass --audit-log FILE");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ctx = ToolContext {
+        aws: Arc::new(AwsClients::new(AwsOptions {
+            region: args.region.clone(),
+            profile: args.profile.clone(),
+            endpoint_url: args.endpoint_url.clone(),
+            ..AwsOptions::default()
+        })),
+    };
+    tracing::info!(
+        policy = %compiled.source_name,
+        policy_sha256 = %compiled.hash,
+        audit_log = ?audit.path(),
+        read_only = args.read_only,
+        "starting"
+    );
+    let gate = match Gate::new(
+        catalogue,
+        compiled,
+        audit,
+        ctx,
+        GateOptions {
+            read_only: args.read_only,
+        },
+    ) {
+        Ok(g) => Arc::new(g),
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::transport::serve_stdio(gate)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "MCP session ended with an error");
+            ExitCode::FAILURE
+        }
+    }
+}

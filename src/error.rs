@@ -1,0 +1,97 @@
+//! Typed errors of the library. The gate maps them to MCP tool results (`isError: true`).
+
+use thiserror::Error;
+
+/// A bad argument: found before any AWS call.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ArgError {
+    /// The arguments break the tool's input schema (type, required, enum, pattern, size...).
+    #[error("Invalid argument `{field}`: {problem}")]
+    Schema { field: String, problem: String },
+    /// The arguments break an AWS rule that the schema cannot state.
+    #[error("Invalid argument `{field}`: {problem}")]
+    Rule { field: String, problem: String },
+    /// Schema-valid arguments that still could not be read (should not happen).
+    #[error("Invalid arguments for {tool}: {message}")]
+    Shape { tool: &'static str, message: String },
+    /// The whole argument object is too large.
+    #[error("Invalid arguments: {size} bytes given, at most {max} bytes are accepted")]
+    TooLarge { size: usize, max: usize },
+    /// `arguments` was not a JSON object.
+    #[error("Invalid arguments: expected a JSON object of named parameters, got {got}")]
+    NotAnObject { got: &'static str },
+}
+
+impl ArgError {
+    pub fn rule(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        ArgError::Rule {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A failure while running a tool's handler.
+#[derive(Debug, Error)]
+pub enum ToolError {
+    /// AWS (or the endpoint in its place) answered with an error, or could not be reached.
+    #[error("{}", aws_message(.code, .message, .request_id.as_deref(), .operation))]
+    Aws {
+        operation: &'static str,
+        code: String,
+        message: String,
+        request_id: Option<String>,
+        /// False when the request never reached AWS (connect failure, timeout before sending,
+        /// request construction): the gate then gives the rate-limit slot back.
+        accepted: bool,
+    },
+    /// A rule discovered while handling (for example a value the API would reject).
+    #[error(transparent)]
+    Arg(#[from] ArgError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn aws_message(code: &str, message: &str, request_id: Option<&str>, operation: &str) -> String {
+    let rid = request_id.unwrap_or("none");
+    if message.is_empty() {
+        format!("AWS error {code} from {operation} (request id: {rid})")
+    } else {
+        format!("AWS error {code} from {operation} (request id: {rid}): {message}")
+    }
+}
+
+impl ToolError {
+    /// True when AWS accepted the request (the rate-limit slot stays consumed).
+    pub fn reached_aws(&self) -> bool {
+        match self {
+            ToolError::Aws { accepted, .. } => *accepted,
+            ToolError::Arg(_) | ToolError::Internal(_) => false,
+        }
+    }
+}
+
+/// A policy file that cannot be used. Each error carries its location in the file.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("{location}: {message}")]
+pub struct PolicyError {
+    pub location: String,
+    pub message: String,
+}
+
+impl PolicyError {
+    pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
+        PolicyError {
+            location: location.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// All the errors of one policy file.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("invalid policy {source_name}: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct PolicyErrors {
+    pub source_name: String,
+    pub errors: Vec<PolicyError>,
+}

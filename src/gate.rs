@@ -1,0 +1,364 @@
+//! Enforcement: the one gate every `tools/call` passes before any handler runs.
+//!
+//! In order: the tool exists and is not hidden; the arguments pass the tool's schema and AWS
+//! rules; the policy decides; rate limits reserve a slot; the handler calls AWS; one audit
+//! record is written. Handlers are reachable only through [`Gate::call`].
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::audit::{AuditLog, AuditRecord, Outcome, redact};
+use crate::catalogue::{Catalogue, RiskClass, ToolContext, ToolSpec};
+use crate::error::{ArgError, ToolError};
+use crate::limits::Limiter;
+use crate::policy::{Action, CompiledPolicy, Decision};
+use crate::validate::ArgValidator;
+
+/// Stable prefixes of refusals, so agents and people can tell them from AWS errors.
+pub mod prefix {
+    pub const UNKNOWN_TOOL: &str = "Unknown tool:";
+    pub const INVALID: &str = "Invalid arguments:";
+    pub const DENIED: &str = "Denied by policy:";
+    pub const READ_ONLY: &str = "Denied by read-only mode:";
+    pub const APPROVAL: &str = "Approval required:";
+    pub const RATE_LIMITED: &str = "Rate limited:";
+    pub const AWS: &str = "AWS error";
+}
+
+/// Settings of the gate that are not in the policy file.
+#[derive(Debug, Clone, Default)]
+pub struct GateOptions {
+    /// Refuse every tool that is not of class read, whatever the policy says.
+    pub read_only: bool,
+}
+
+pub struct Gate {
+    catalogue: Arc<Catalogue>,
+    validator: ArgValidator,
+    policy: RwLock<Arc<CompiledPolicy>>,
+    limiter: Limiter,
+    audit: AuditLog,
+    ctx: ToolContext,
+    options: GateOptions,
+}
+
+/// What the gate would do with a call, without calling AWS (`policy explain`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Explanation {
+    pub tool: String,
+    pub class: Option<RiskClass>,
+    /// allow | deny | require_approval | invalid | unknown
+    pub decision: String,
+    pub basis: Option<String>,
+    pub reason: String,
+    pub conditions: Vec<String>,
+    pub limits: Vec<String>,
+}
+
+/// A refusal or failure on the way through the gate.
+struct Stop {
+    text: String,
+    decision: &'static str,
+    basis: Option<String>,
+    reason: Option<String>,
+    outcome: Outcome,
+}
+
+impl Gate {
+    pub fn new(
+        catalogue: Arc<Catalogue>,
+        policy: CompiledPolicy,
+        audit: AuditLog,
+        ctx: ToolContext,
+        options: GateOptions,
+    ) -> Result<Self, String> {
+        let validator = ArgValidator::new(&catalogue)?;
+        Ok(Gate {
+            catalogue,
+            validator,
+            policy: RwLock::new(Arc::new(policy)),
+            limiter: Limiter::new(),
+            audit,
+            ctx,
+            options,
+        })
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<CompiledPolicy> {
+        self.policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    fn visible(&self, policy: &CompiledPolicy, spec: &ToolSpec) -> bool {
+        !(policy.is_hidden(spec.name) || (self.options.read_only && spec.class != RiskClass::Read))
+    }
+
+    /// The tools an agent may see: neither hidden by the policy nor excluded by read-only mode.
+    pub fn list_tools(&self) -> Vec<Tool> {
+        let policy = self.policy();
+        self.catalogue
+            .iter()
+            .filter(|s| self.visible(&policy, s))
+            .map(|s| s.to_mcp())
+            .collect()
+    }
+
+    /// The MCP description of one visible tool.
+    pub fn get_tool(&self, name: &str) -> Option<Tool> {
+        let policy = self.policy();
+        self.catalogue
+            .get(name)
+            .filter(|s| self.visible(&policy, s))
+            .map(|s| s.to_mcp())
+    }
+
+    /// Steps 1–3: existence, hiding, read-only mode, arguments, policy.
+    fn check<'p>(
+        &self,
+        policy: &'p CompiledPolicy,
+        name: &str,
+        args: Value,
+    ) -> Result<(Arc<ToolSpec>, crate::catalogue::Prepared, Decision<'p>), Box<Stop>> {
+        let Some(spec) = self.catalogue.get(name).cloned() else {
+            return Err(Box::new(Stop {
+                text: format!("{} no tool named `{name}`", prefix::UNKNOWN_TOOL),
+                decision: "none",
+                basis: None,
+                reason: None,
+                outcome: Outcome::Invalid {
+                    message: "unknown tool".into(),
+                },
+            }));
+        };
+        if policy.is_hidden(name) {
+            return Err(Box::new(Stop {
+                text: format!(
+                    "{} rule hide: the tool `{name}` is hidden by the policy",
+                    prefix::DENIED
+                ),
+                decision: "deny",
+                basis: Some("hide".into()),
+                reason: Some("the tool is hidden by the policy".into()),
+                outcome: Outcome::Denied,
+            }));
+        }
+        if self.options.read_only && spec.class != RiskClass::Read {
+            let reason = format!(
+                "the server runs with --read-only and `{name}` is a {} tool",
+                spec.class
+            );
+            return Err(Box::new(Stop {
+                text: format!("{} {reason}", prefix::READ_ONLY),
+                decision: "deny",
+                basis: Some("read_only".into()),
+                reason: Some(reason),
+                outcome: Outcome::Denied,
+            }));
+        }
+        let args = self.validator.validate(&spec, args).map_err(invalid)?;
+        let decision = policy.decide(&spec, &args);
+        let prepared = spec.prepare(args).map_err(invalid)?;
+        Ok((spec, prepared, decision))
+    }
+
+    /// Run one tool call through the gate and, if it passes, the handler.
+    pub async fn call(
+        &self,
+        session: &str,
+        name: &str,
+        args: Option<JsonObject>,
+    ) -> CallToolResult {
+        let start = Instant::now();
+        let policy = self.policy();
+        let raw = Value::Object(args.unwrap_or_default());
+        let redacted = redact(&raw);
+        let record =
+            |decision: &str, basis: Option<String>, reason: Option<String>, outcome: Outcome| {
+                self.audit.write(&AuditRecord {
+                    ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    session: session.to_string(),
+                    tool: name.to_string(),
+                    args: redacted.clone(),
+                    decision: decision.to_string(),
+                    rule: basis,
+                    reason,
+                    latency_us: start.elapsed().as_micros() as u64,
+                    outcome,
+                    policy: policy.hash.clone(),
+                });
+            };
+        let stop = |s: Stop| {
+            tracing::info!(tool = name, decision = s.decision, rule = ?s.basis, "refused");
+            record(s.decision, s.basis, s.reason, s.outcome);
+            CallToolResult::error(vec![ContentBlock::text(s.text)])
+        };
+
+        let (spec, prepared, decision) = match self.check(&policy, name, raw) {
+            Ok(v) => v,
+            Err(s) => return stop(*s),
+        };
+        let basis = decision.basis.to_string();
+        match decision.action {
+            Action::Allow => {}
+            Action::Deny => {
+                return stop(Stop {
+                    text: format!("{} rule {basis}: {}", prefix::DENIED, decision.reason),
+                    decision: "deny",
+                    basis: Some(basis),
+                    reason: Some(decision.reason),
+                    outcome: Outcome::Denied,
+                });
+            }
+            Action::RequireApproval => {
+                let reason = format!(
+                    "{}; human approval is not available in this version, so the call was refused",
+                    decision.reason
+                );
+                return stop(Stop {
+                    text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
+                    decision: "require_approval",
+                    basis: Some(basis),
+                    reason: Some(reason),
+                    outcome: Outcome::Denied,
+                });
+            }
+        }
+
+        let reservation = match self
+            .limiter
+            .try_acquire(&decision.limits, session, Instant::now())
+        {
+            Ok(r) => r,
+            Err(e) => {
+                let reason = format!(
+                    "limit {} allows {} calls per {}s ({}); retry in {}s",
+                    e.limit_id,
+                    e.max,
+                    e.window.as_secs(),
+                    match e.scope {
+                        crate::policy::Scope::Session => "per session",
+                        crate::policy::Scope::Global => "across all sessions",
+                    },
+                    e.retry_after.as_secs().max(1)
+                );
+                return stop(Stop {
+                    text: format!("{} {reason}", prefix::RATE_LIMITED),
+                    decision: "allow",
+                    basis: Some(basis),
+                    reason: Some(reason),
+                    outcome: Outcome::RateLimited { limit: e.limit_id },
+                });
+            }
+        };
+
+        let result = spec.run(self.ctx.clone(), prepared).await;
+        match result {
+            Ok(value) => {
+                drop(reservation);
+                record("allow", Some(basis), Some(decision.reason), Outcome::Ok);
+                let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+                let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+                r.structured_content = Some(value);
+                r
+            }
+            Err(err) => {
+                if err.reached_aws() {
+                    drop(reservation);
+                } else {
+                    self.limiter.release(reservation);
+                }
+                let outcome = match &err {
+                    ToolError::Aws {
+                        code,
+                        request_id,
+                        accepted,
+                        ..
+                    } => Outcome::AwsError {
+                        code: code.clone(),
+                        request_id: request_id.clone(),
+                        reached_aws: *accepted,
+                    },
+                    ToolError::Arg(a) => Outcome::Invalid {
+                        message: a.to_string(),
+                    },
+                    ToolError::Internal(m) => Outcome::Error { message: m.clone() },
+                };
+                tracing::info!(tool = name, error = %err, "tool failed");
+                record("allow", Some(basis), Some(decision.reason), outcome);
+                let text = match &err {
+                    ToolError::Arg(a) => format!("{} {a}", prefix::INVALID),
+                    other => other.to_string(),
+                };
+                CallToolResult::error(vec![ContentBlock::text(text)])
+            }
+        }
+    }
+
+    /// What the gate would decide for a call, without calling AWS or counting it.
+    pub fn explain(&self, name: &str, args: Value) -> Explanation {
+        let policy = self.policy();
+        let class = self.catalogue.get(name).map(|s| s.class);
+        match self.check(&policy, name, args) {
+            Ok((_, _, d)) => Explanation {
+                tool: name.to_string(),
+                class,
+                decision: d.action.as_str().to_string(),
+                basis: Some(d.basis.to_string()),
+                reason: d.reason,
+                conditions: d.conditions,
+                limits: d
+                    .limits
+                    .iter()
+                    .map(|l| {
+                        format!(
+                            "{}: {} calls per {}s per {}",
+                            l.id,
+                            l.max,
+                            l.window.as_secs(),
+                            match l.scope {
+                                crate::policy::Scope::Session => "session",
+                                crate::policy::Scope::Global => "server (global)",
+                            }
+                        )
+                    })
+                    .collect(),
+            },
+            Err(s) => Explanation {
+                tool: name.to_string(),
+                class,
+                decision: match s.outcome {
+                    Outcome::Invalid { .. } if class.is_none() => "unknown".into(),
+                    Outcome::Invalid { .. } => "invalid".into(),
+                    _ => s.decision.to_string(),
+                },
+                basis: s.basis,
+                reason: s.text,
+                conditions: Vec::new(),
+                limits: Vec::new(),
+            },
+        }
+    }
+}
+
+fn invalid(e: ArgError) -> Box<Stop> {
+    Box::new(Stop {
+        text: format!("{} {e}", prefix::INVALID),
+        decision: "none",
+        basis: None,
+        reason: None,
+        outcome: Outcome::Invalid {
+            message: e.to_string(),
+        },
+    })
+}

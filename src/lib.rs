@@ -1,0 +1,19 @@
+//! guarded-aws-mcp: an MCP server for Amazon MQ with a policy gate in front of every tool call.
+//!
+//! Layout: [`catalogue`] (the tools), [`tools`] (one module per AWS service), [`policy`] (the
+//! policy model, loading and the pure decision), [`validate`] (argument checks), [`limits`]
+//! (rate limits), [`gate`] (enforcement: the one place every call passes), [`audit`],
+//! [`aws`] (clients and error mapping), [`server`] and [`transport`] (MCP), [`cli`].
+
+pub mod audit;
+pub mod aws;
+pub mod catalogue;
+pub mod cli;
+pub mod error;
+pub mod gate;
+pub mod limits;
+pub mod policy;
+pub mod server;
+pub mod tools;
+pub mod transport;
+pub mod validate;

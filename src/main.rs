@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    guarded_aws_mcp::cli::main()
+}

@@ -1,0 +1,527 @@
+//! Loading a policy: parse the YAML, check it against the tool catalogue, and compile it into
+//! the form the evaluator reads (globs resolved to tool names, regexes compiled).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use globset::{Glob, GlobMatcher};
+use regex::Regex;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::model::{Action, Condition, LimitSpec, Op, PolicyFile, Rule, Scope, Window};
+use crate::catalogue::{Catalogue, RiskClass, ToolSpec};
+use crate::error::{PolicyError, PolicyErrors};
+
+/// A policy checked against the catalogue, ready for evaluation.
+#[derive(Debug)]
+pub struct CompiledPolicy {
+    pub(crate) default: Action,
+    pub(crate) classes: HashMap<RiskClass, Action>,
+    pub(crate) hidden: HashSet<String>,
+    /// Per tool name: the rules of every key that matches it, in file order.
+    pub(crate) rules: HashMap<String, Vec<Arc<CompiledRule>>>,
+    pub(crate) limits: Vec<CompiledLimit>,
+    /// SHA-256 of the policy text, for the audit log.
+    pub hash: String,
+    pub source_name: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub location: String,
+    pub action: Action,
+    pub reason: Option<String>,
+    pub when: Vec<CompiledCondition>,
+    pub limit: Option<CompiledLimit>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledCondition {
+    /// The path as written (`args.a.b`), for explanations.
+    pub text: String,
+    /// The path below `args`.
+    pub path: Vec<String>,
+    pub op: Op,
+    pub operand: Operand,
+}
+
+#[derive(Debug)]
+pub(crate) enum Operand {
+    Value(Value),
+    List(Vec<Value>),
+    Number(f64),
+    Regex(Regex),
+    Glob(GlobMatcher),
+    Exists(bool),
+}
+
+/// A limit: `max` calls per `window`, counted per `scope`.
+#[derive(Debug, Clone)]
+pub struct CompiledLimit {
+    /// Where the limit is written in the policy; also its counter's name.
+    pub id: String,
+    pub max: u32,
+    pub window: Duration,
+    pub scope: Scope,
+    pub(crate) class: Option<RiskClass>,
+    pub(crate) tools: Option<HashSet<String>>,
+}
+
+impl CompiledLimit {
+    pub(crate) fn selects(&self, tool: &ToolSpec) -> bool {
+        self.class.is_none_or(|c| c == tool.class)
+            && self.tools.as_ref().is_none_or(|t| t.contains(tool.name))
+    }
+}
+
+/// Parse and check a policy text. `source_name` names the file in errors.
+pub fn load_str(
+    text: &str,
+    source_name: &str,
+    catalogue: &Catalogue,
+) -> Result<CompiledPolicy, PolicyErrors> {
+    let fail = |errors| PolicyErrors {
+        source_name: source_name.to_string(),
+        errors,
+    };
+    let file: PolicyFile = serde_norway::from_str(text).map_err(|e| {
+        let location = match e.location() {
+            Some(l) => format!("line {} column {}", l.line(), l.column()),
+            None => "document".to_string(),
+        };
+        fail(vec![PolicyError::new(location, e.to_string())])
+    })?;
+    let mut policy = compile(&file, catalogue).map_err(fail)?;
+    policy.hash = hex(&Sha256::digest(text.as_bytes()));
+    policy.source_name = source_name.to_string();
+    Ok(policy)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Check a parsed policy against the catalogue; every error is reported, with its location.
+pub fn compile(
+    file: &PolicyFile,
+    catalogue: &Catalogue,
+) -> Result<CompiledPolicy, Vec<PolicyError>> {
+    let mut errors = Vec::new();
+    if file.version != 1 {
+        errors.push(PolicyError::new(
+            "version",
+            format!(
+                "unsupported version {}; this build reads version 1",
+                file.version
+            ),
+        ));
+    }
+
+    let mut hidden = HashSet::new();
+    for (i, pattern) in file.hide.iter().enumerate() {
+        match matching_tools(pattern, catalogue) {
+            Ok(names) if names.is_empty() => errors.push(PolicyError::new(
+                format!("hide[{i}]"),
+                format!("`{pattern}` matches no tool of the catalogue"),
+            )),
+            Ok(names) => hidden.extend(names),
+            Err(e) => errors.push(PolicyError::new(format!("hide[{i}]"), e)),
+        }
+    }
+
+    let mut limits = Vec::new();
+    for (i, spec) in file.limits.iter().enumerate() {
+        match compile_limit(spec, &format!("limits[{i}]"), catalogue, true) {
+            Ok(l) => limits.push(l),
+            Err(e) => errors.extend(e),
+        }
+    }
+
+    let mut rules: HashMap<String, Vec<Arc<CompiledRule>>> = HashMap::new();
+    for (key, key_rules) in &file.tools {
+        let loc_key = format!("tools.{key}");
+        let names = match matching_tools(key, catalogue) {
+            Ok(n) if n.is_empty() => {
+                errors.push(PolicyError::new(
+                    &loc_key,
+                    format!(
+                        "`{key}` matches no tool of the catalogue (see `guarded-aws-mcp tools`)"
+                    ),
+                ));
+                continue;
+            }
+            Ok(n) => n,
+            Err(e) => {
+                errors.push(PolicyError::new(&loc_key, e));
+                continue;
+            }
+        };
+        let specs: Vec<&ToolSpec> = names
+            .iter()
+            .filter_map(|n| catalogue.get(n).map(|s| s.as_ref()))
+            .collect();
+        for (j, rule) in key_rules.iter().enumerate() {
+            let location = format!("{loc_key}[{j}]");
+            match compile_rule(rule, &location, &specs, catalogue) {
+                Ok(compiled) => {
+                    // Each matching tool gets the rule, so evaluation is a single lookup.
+                    let compiled = Arc::new(compiled);
+                    for name in &names {
+                        rules
+                            .entry(name.clone())
+                            .or_default()
+                            .push(compiled.clone());
+                    }
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
+    }
+
+    if errors.is_empty() {
+        Ok(CompiledPolicy {
+            default: file.default,
+            classes: file.classes.iter().map(|(k, v)| (*k, *v)).collect(),
+            hidden,
+            rules,
+            limits,
+            hash: String::new(),
+            source_name: String::new(),
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Tool names matched by an exact name or a glob.
+fn matching_tools(pattern: &str, catalogue: &Catalogue) -> Result<Vec<String>, String> {
+    if !pattern.contains(['*', '?', '[', '{']) {
+        return Ok(catalogue
+            .get(pattern)
+            .map(|t| vec![t.name.to_string()])
+            .unwrap_or_default());
+    }
+    let glob = Glob::new(pattern)
+        .map_err(|e| format!("`{pattern}` is not a valid glob: {e}"))?
+        .compile_matcher();
+    Ok(catalogue
+        .names()
+        .filter(|n| glob.is_match(n))
+        .map(str::to_string)
+        .collect())
+}
+
+fn compile_limit(
+    spec: &LimitSpec,
+    location: &str,
+    catalogue: &Catalogue,
+    filters_allowed: bool,
+) -> Result<CompiledLimit, Vec<PolicyError>> {
+    let mut errors = Vec::new();
+    if spec.max == 0 {
+        errors.push(PolicyError::new(
+            format!("{location}.max"),
+            "must be at least 1",
+        ));
+    }
+    let window = match parse_window(&spec.window) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            errors.push(PolicyError::new(format!("{location}.window"), e));
+            None
+        }
+    };
+    let mut tools = None;
+    if !filters_allowed && (spec.class.is_some() || spec.tool.is_some()) {
+        errors.push(PolicyError::new(
+            location,
+            "`class` and `tool` select tools only in the top-level `limits`; a rule's limit applies to the calls its rule matches",
+        ));
+    }
+    if let Some(pattern) = &spec.tool {
+        match matching_tools(pattern, catalogue) {
+            Ok(n) if n.is_empty() => errors.push(PolicyError::new(
+                format!("{location}.tool"),
+                format!("`{pattern}` matches no tool of the catalogue"),
+            )),
+            Ok(n) => tools = Some(n.into_iter().collect()),
+            Err(e) => errors.push(PolicyError::new(format!("{location}.tool"), e)),
+        }
+    }
+    match window {
+        Some(window) if errors.is_empty() => Ok(CompiledLimit {
+            id: location.to_string(),
+            max: spec.max,
+            window,
+            scope: spec.per,
+            class: spec.class,
+            tools,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// `30`, `30s`, `5m`, `1h`, `1d`.
+pub fn parse_window(w: &Window) -> Result<Duration, String> {
+    let secs = match w {
+        Window::Seconds(s) => *s,
+        Window::Text(t) => {
+            let t = t.trim();
+            let (num, unit) = t.split_at(t.len().saturating_sub(1));
+            let (num, mult) = match unit {
+                "s" => (num, 1),
+                "m" => (num, 60),
+                "h" => (num, 3600),
+                "d" => (num, 86_400),
+                _ => (t, 1),
+            };
+            num.parse::<u64>()
+                .ok()
+                .and_then(|n| n.checked_mul(mult))
+                .ok_or_else(|| format!("`{t}` is not a window; write seconds or a number with s, m, h or d (`30s`, `1h`)"))?
+        }
+    };
+    if secs == 0 {
+        return Err("window must be at least 1 second".into());
+    }
+    if secs > 366 * 86_400 {
+        return Err("window must be at most 366 days".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn compile_rule(
+    rule: &Rule,
+    location: &str,
+    specs: &[&ToolSpec],
+    catalogue: &Catalogue,
+) -> Result<CompiledRule, Vec<PolicyError>> {
+    let mut errors = Vec::new();
+    let mut when = Vec::new();
+    for (k, cond) in rule.when.iter().enumerate() {
+        match compile_condition(cond, &format!("{location}.when[{k}]"), specs) {
+            Ok(c) => when.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut limit = None;
+    if let Some(spec) = &rule.limit {
+        if rule.action == Action::Deny {
+            errors.push(PolicyError::new(
+                format!("{location}.limit"),
+                "a limit counts calls that run; put it on an `allow` or `require_approval` rule",
+            ));
+        }
+        match compile_limit(spec, &format!("{location}.limit"), catalogue, false) {
+            Ok(l) => limit = Some(l),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(CompiledRule {
+            location: location.to_string(),
+            action: rule.action,
+            reason: rule.reason.clone(),
+            when,
+            limit,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+/// JSON types a parameter may hold, from the tool's input schema.
+fn param_types<'a>(specs: &'a [&ToolSpec], param: &str) -> Option<Vec<&'a str>> {
+    let mut found = None::<Vec<&str>>;
+    for spec in specs {
+        if let Some(types) = spec.params.get(param) {
+            found
+                .get_or_insert_with(Vec::new)
+                .extend(types.iter().map(String::as_str));
+        }
+    }
+    found
+}
+
+fn value_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn fits(v: &Value, types: &[&str]) -> bool {
+    let t = value_type(v);
+    types.is_empty()
+        || types.contains(&t)
+        || (t == "integer" && types.contains(&"number"))
+        || (t == "number"
+            && types.contains(&"integer")
+            && v.as_f64().is_some_and(|f| f.fract() == 0.0))
+}
+
+fn compile_condition(
+    cond: &Condition,
+    location: &str,
+    specs: &[&ToolSpec],
+) -> Result<CompiledCondition, PolicyError> {
+    let Some(param) = cond.path.strip_prefix("args.").filter(|p| !p.is_empty()) else {
+        return Err(PolicyError::new(
+            format!("{location}.path"),
+            format!(
+                "`{}`: a path is `args.` followed by a parameter name",
+                cond.path
+            ),
+        ));
+    };
+    let Some(types) = param_types(specs, param) else {
+        let mut known: Vec<&str> = specs
+            .iter()
+            .flat_map(|s| s.params.keys().map(String::as_str))
+            .collect();
+        known.sort();
+        known.dedup();
+        return Err(PolicyError::new(
+            format!("{location}.path"),
+            format!(
+                "`{}` is not a parameter of {}; parameters: {}",
+                cond.path,
+                specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+                known.join(", ")
+            ),
+        ));
+    };
+    let vloc = format!("{location}.value");
+    let need =
+        |what: &str| PolicyError::new(&vloc, format!("op `{}` needs {what}", cond.op.as_str()));
+    let is_stringish = types.contains(&"string") || types.contains(&"array");
+    let operand = match cond.op {
+        Op::Eq | Op::Ne => {
+            let v = cond.value.clone().ok_or_else(|| need("a value"))?;
+            if !fits(&v, &types) {
+                return Err(wrong_type(&vloc, &v, &types));
+            }
+            Operand::Value(v)
+        }
+        Op::In | Op::NotIn => {
+            let Some(Value::Array(items)) = cond.value.clone() else {
+                return Err(need("a list of values"));
+            };
+            if let Some(bad) = items.iter().find(|v| !fits(v, &types)) {
+                return Err(wrong_type(&vloc, bad, &types));
+            }
+            Operand::List(items)
+        }
+        Op::Lt | Op::Lte | Op::Gt | Op::Gte => {
+            let n = cond
+                .value
+                .as_ref()
+                .and_then(Value::as_f64)
+                .ok_or_else(|| need("a number"))?;
+            if !types.contains(&"integer") && !types.contains(&"number") {
+                return Err(PolicyError::new(
+                    &vloc,
+                    format!(
+                        "op `{}` compares numbers, but `{}` is {}",
+                        cond.op.as_str(),
+                        cond.path,
+                        types.join(" or ")
+                    ),
+                ));
+            }
+            Operand::Number(n)
+        }
+        Op::Regex => {
+            let s = cond
+                .value
+                .as_ref()
+                .and_then(Value::as_str)
+                .ok_or_else(|| need("a regular expression string"))?;
+            if !is_stringish {
+                return Err(not_text(&vloc, cond, &types));
+            }
+            Operand::Regex(
+                Regex::new(s)
+                    .map_err(|e| PolicyError::new(&vloc, format!("regex does not compile: {e}")))?,
+            )
+        }
+        Op::Glob => {
+            let s = cond
+                .value
+                .as_ref()
+                .and_then(Value::as_str)
+                .ok_or_else(|| need("a glob pattern string"))?;
+            if !is_stringish {
+                return Err(not_text(&vloc, cond, &types));
+            }
+            Operand::Glob(
+                Glob::new(s)
+                    .map_err(|e| PolicyError::new(&vloc, format!("glob does not compile: {e}")))?
+                    .compile_matcher(),
+            )
+        }
+        Op::Contains => {
+            let v = cond.value.clone().ok_or_else(|| need("a value"))?;
+            if !(is_stringish || types.contains(&"object")) {
+                return Err(PolicyError::new(
+                    &vloc,
+                    format!(
+                        "op `contains` applies to strings, lists and objects, but `{}` is {}",
+                        cond.path,
+                        types.join(" or ")
+                    ),
+                ));
+            }
+            Operand::Value(v)
+        }
+        Op::Exists => match &cond.value {
+            None => Operand::Exists(true),
+            Some(Value::Bool(b)) => Operand::Exists(*b),
+            Some(_) => return Err(need("true or false (or no value)")),
+        },
+    };
+    Ok(CompiledCondition {
+        text: cond.path.clone(),
+        path: param.split('.').map(str::to_string).collect(),
+        op: cond.op,
+        operand,
+    })
+}
+
+fn wrong_type(loc: &str, v: &Value, types: &[&str]) -> PolicyError {
+    PolicyError::new(
+        loc,
+        format!(
+            "{v} is a {}, but the parameter is {}",
+            value_type(v),
+            types.join(" or ")
+        ),
+    )
+}
+
+fn not_text(loc: &str, cond: &Condition, types: &[&str]) -> PolicyError {
+    PolicyError::new(
+        loc,
+        format!(
+            "op `{}` matches text, but `{}` is {}",
+            cond.op.as_str(),
+            cond.path,
+            types.join(" or ")
+        ),
+    )
+}
+
+/// For `policy validate` output and the schema file.
+pub fn policy_json_schema() -> Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<PolicyFile>();
+    serde_json::to_value(schema).unwrap_or(Value::Null)
+}

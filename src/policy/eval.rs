@@ -1,0 +1,195 @@
+//! The policy decision: pure code, no I/O. Given a compiled policy, a tool and its (validated)
+//! arguments, say allow / deny / require_approval, why, and which rate limits apply.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use super::compile::{CompiledCondition, CompiledLimit, CompiledPolicy, CompiledRule, Operand};
+use super::model::{Action, Op};
+use crate::catalogue::{RiskClass, ToolSpec};
+
+/// What decided a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    /// A rule, by its location in the policy (`tools.create_broker[0]`).
+    Rule(String),
+    /// The default of the tool's risk class (`classes.write`).
+    Class(RiskClass),
+    /// The policy's `default`.
+    Default,
+    /// The tool is hidden by `hide`.
+    Hidden,
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Basis::Rule(loc) => f.write_str(loc),
+            Basis::Class(c) => write!(f, "classes.{c}"),
+            Basis::Default => f.write_str("default"),
+            Basis::Hidden => f.write_str("hide"),
+        }
+    }
+}
+
+/// The gate's verdict on one call.
+#[derive(Debug, Clone)]
+pub struct Decision<'p> {
+    pub action: Action,
+    pub basis: Basis,
+    pub reason: String,
+    /// The conditions of the deciding rule, as text (`args.x not_in [..]`).
+    pub conditions: Vec<String>,
+    /// The rate limits the call must fit in when it runs (allowed, or approved).
+    pub limits: Vec<&'p CompiledLimit>,
+}
+
+impl CompiledPolicy {
+    /// True when `hide` hides the tool.
+    pub fn is_hidden(&self, tool: &str) -> bool {
+        self.hidden.contains(tool)
+    }
+
+    /// Decide a call. `args` are the arguments after schema validation, with schema defaults.
+    pub fn decide<'p>(&'p self, tool: &ToolSpec, args: &Value) -> Decision<'p> {
+        if self.is_hidden(tool.name) {
+            return Decision {
+                action: Action::Deny,
+                basis: Basis::Hidden,
+                reason: "the tool is hidden by the policy".into(),
+                conditions: Vec::new(),
+                limits: Vec::new(),
+            };
+        }
+        let mut winner: Option<&CompiledRule> = None;
+        let mut rule_limits: Vec<(Action, &CompiledLimit)> = Vec::new();
+        for rule in self.rules.get(tool.name).into_iter().flatten() {
+            if !rule.when.iter().all(|c| holds(c, args)) {
+                continue;
+            }
+            if let Some(l) = &rule.limit {
+                rule_limits.push((rule.action, l));
+            }
+            // Deny > require_approval > allow; the first rule of the strongest action decides.
+            if winner.is_none_or(|w| rule.action > w.action) {
+                winner = Some(rule);
+            }
+        }
+        let (action, basis, reason, conditions) = match winner {
+            Some(rule) => (
+                rule.action,
+                Basis::Rule(rule.location.clone()),
+                rule.reason.clone().unwrap_or_else(|| match rule.action {
+                    Action::Allow => "allowed by rule".into(),
+                    Action::Deny => "denied by rule".into(),
+                    Action::RequireApproval => "requires human approval".into(),
+                }),
+                rule.when.iter().map(describe).collect(),
+            ),
+            None => match self.classes.get(&tool.class) {
+                Some(a) => (
+                    *a,
+                    Basis::Class(tool.class),
+                    format!("default for {} tools", tool.class),
+                    Vec::new(),
+                ),
+                None => (
+                    self.default,
+                    Basis::Default,
+                    "policy default".into(),
+                    Vec::new(),
+                ),
+            },
+        };
+        // The limits of the matching rules of the deciding action, and the policy-wide ones.
+        let limits = if action != Action::Deny {
+            rule_limits
+                .into_iter()
+                .filter(|(a, _)| *a == action)
+                .map(|(_, l)| l)
+                .chain(self.limits.iter().filter(|l| l.selects(tool)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Decision {
+            action,
+            basis,
+            reason,
+            conditions,
+            limits,
+        }
+    }
+}
+
+fn lookup<'a>(args: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(args, |v, k| v.get(k))
+        .filter(|v| !v.is_null())
+}
+
+fn num_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// Whether one condition holds for these arguments. A missing argument makes `ne`, `not_in`
+/// and `exists: false` hold, and every other op fail.
+pub(crate) fn holds(cond: &CompiledCondition, args: &Value) -> bool {
+    let value = lookup(args, &cond.path);
+    let Some(v) = value else {
+        return match (&cond.op, &cond.operand) {
+            (Op::Ne | Op::NotIn, _) => true,
+            (Op::Exists, Operand::Exists(want)) => !want,
+            _ => false,
+        };
+    };
+    match (&cond.op, &cond.operand) {
+        (Op::Eq, Operand::Value(x)) => num_eq(v, x),
+        (Op::Ne, Operand::Value(x)) => !num_eq(v, x),
+        (Op::In, Operand::List(xs)) => xs.iter().any(|x| num_eq(v, x)),
+        (Op::NotIn, Operand::List(xs)) => !xs.iter().any(|x| num_eq(v, x)),
+        (Op::Lt | Op::Lte | Op::Gt | Op::Gte, Operand::Number(n)) => match v.as_f64() {
+            Some(x) => match cond.op {
+                Op::Lt => x < *n,
+                Op::Lte => x <= *n,
+                Op::Gt => x > *n,
+                _ => x >= *n,
+            },
+            None => false,
+        },
+        (Op::Regex, Operand::Regex(re)) => any_text(v, |s| re.is_match(s)),
+        (Op::Glob, Operand::Glob(g)) => any_text(v, |s| g.is_match(s)),
+        (Op::Contains, Operand::Value(x)) => match v {
+            Value::String(s) => x.as_str().is_some_and(|needle| s.contains(needle)),
+            Value::Array(items) => items.iter().any(|i| num_eq(i, x)),
+            Value::Object(map) => x.as_str().is_some_and(|k| map.contains_key(k)),
+            _ => false,
+        },
+        (Op::Exists, Operand::Exists(want)) => *want,
+        _ => false,
+    }
+}
+
+fn any_text(v: &Value, f: impl Fn(&str) -> bool) -> bool {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().any(|i| i.as_str().is_some_and(&f)),
+        _ => false,
+    }
+}
+
+fn describe(c: &CompiledCondition) -> String {
+    let operand = match &c.operand {
+        Operand::Value(v) => v.to_string(),
+        Operand::List(xs) => Value::Array(xs.clone()).to_string(),
+        Operand::Number(n) => n.to_string(),
+        Operand::Regex(r) => format!("/{}/", r.as_str()),
+        Operand::Glob(g) => format!("`{}`", g.glob()),
+        Operand::Exists(b) => b.to_string(),
+    };
+    format!("{} {} {}", c.text, c.op.as_str(), operand)
+}

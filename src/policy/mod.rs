@@ -1,0 +1,18 @@
+//! The policy: its file format ([`model`]), loading and checking ([`compile`]) and the pure
+//! decision ([`eval`]).
+
+pub mod compile;
+pub mod eval;
+pub mod model;
+
+pub use compile::{CompiledLimit, CompiledPolicy, load_str, parse_window, policy_json_schema};
+pub use eval::{Basis, Decision};
+pub use model::{Action, Op, PolicyFile, Scope};
+
+/// The policy compiled into the binary, used when no `--policy` is given.
+pub const DEFAULT_POLICY: &str = include_str!("../../policies/default.yaml");
+/// The name the embedded default policy goes by in errors and audit records.
+pub const DEFAULT_POLICY_NAME: &str = "policies/default.yaml (built in)";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+//! The policy file format, version 1: the serde types that parse it are also the source of
+//! `policies/policy.schema.json` (`guarded-aws-mcp policy schema`).
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalogue::RiskClass;
+
+/// A guarded-aws-mcp policy. Decision order: among the rules of every `tools` key that matches
+/// the tool (exact name or glob) whose `when` conditions all hold, `deny` wins over
+/// `require_approval`, which wins over `allow`; when no rule matches, the tool's class default
+/// (`classes`), else `default`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "guarded-aws-mcp policy")]
+pub struct PolicyFile {
+    /// Format version; must be 1.
+    pub version: u32,
+    /// Decision for calls that no rule and no class default decides.
+    #[serde(default = "default_action")]
+    pub default: Action,
+    /// Tool names or globs: absent from `tools/list` and refused when called.
+    #[serde(default)]
+    pub hide: Vec<String>,
+    /// Default decision per risk class (read, write, destructive, execute).
+    #[serde(default)]
+    pub classes: BTreeMap<RiskClass, Action>,
+    /// Rate limits over many tools, applied to every allowed call they select.
+    #[serde(default)]
+    pub limits: Vec<LimitSpec>,
+    /// Rules per tool: the key is a tool name or a glob (`describe_*`), the value a list of rules.
+    #[serde(default)]
+    pub tools: BTreeMap<String, Vec<Rule>>,
+}
+
+fn default_action() -> Action {
+    Action::Deny
+}
+
+/// What the gate does with a call.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Allow,
+    RequireApproval,
+    Deny,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::RequireApproval => "require_approval",
+            Action::Deny => "deny",
+        }
+    }
+}
+
+/// One rule of a tool key.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub action: Action,
+    /// Returned to the agent when this rule decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Conditions that must all hold for the rule to match; none: the rule always matches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<Condition>,
+    /// A rate limit counted for the calls this rule allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<LimitSpec>,
+}
+
+/// A test on one argument.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// `args.` followed by the parameter name, with dots into nested objects.
+    #[schemars(regex(pattern = r"^args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"))]
+    pub path: String,
+    pub op: Op,
+    /// The operand: a scalar for eq/ne/lt/lte/gt/gte/contains, a list for in/not_in, a
+    /// pattern string for regex/glob, a boolean for exists (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+/// Condition operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Eq,
+    Ne,
+    In,
+    NotIn,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    Regex,
+    Contains,
+    Exists,
+    Glob,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Eq => "eq",
+            Op::Ne => "ne",
+            Op::In => "in",
+            Op::NotIn => "not_in",
+            Op::Lt => "lt",
+            Op::Lte => "lte",
+            Op::Gt => "gt",
+            Op::Gte => "gte",
+            Op::Regex => "regex",
+            Op::Contains => "contains",
+            Op::Exists => "exists",
+            Op::Glob => "glob",
+        }
+    }
+}
+
+/// `max` calls per `window`, counted per session or globally.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSpec {
+    /// Calls allowed in one window (at least 1).
+    #[schemars(range(min = 1))]
+    pub max: u32,
+    /// Window length: seconds as a number, or a number with a unit s, m, h or d (`30s`, `1h`).
+    pub window: Window,
+    /// `session` (on stdio, the process) or `global`.
+    #[serde(default)]
+    pub per: Scope,
+    /// Only in `limits`: count only tools of this risk class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<RiskClass>,
+    /// Only in `limits`: count only tools whose name matches this name or glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+}
+
+/// A window length.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Window {
+    Seconds(u64),
+    Text(#[schemars(regex(pattern = r"^[0-9]+[smhd]$"))] String),
+}
+
+/// What a limit counts over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    #[default]
+    Session,
+    Global,
+}
