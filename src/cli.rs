@@ -107,14 +107,36 @@ pub fn load_policy(path: Option<&Path>, catalogue: &Catalogue) -> Result<Compile
 fn render_errors(e: &crate::error::PolicyErrors) -> String {
     e.errors
         .iter()
-        .map(|err| format!("{}: {}: {}", e.source_name, err.location, err.message))
+        .map(|err| {
+            let message: Vec<&str> = err
+                .message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            format!("{}: {}: {}", e.source_name, err.location, message.join(" "))
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
+/// Log targets whose verbose levels print whole protocol messages or request bodies, with the
+/// secrets in them: capped whatever `RUST_LOG` asks for.
+const SECRET_SAFE_CAPS: [&str; 4] = [
+    "rmcp=info",
+    "aws_smithy_runtime=debug",
+    "aws_smithy_http_client=info",
+    "hyper=info",
+];
+
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    for cap in SECRET_SAFE_CAPS {
+        if let Ok(d) = cap.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -16,8 +16,10 @@ use crate::aws::aws_error;
 use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
 use crate::error::{ArgError, ToolError};
 
-const BROKER_ID: &str = r"^b-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
-const CONFIGURATION_ID: &str = r"^c-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+// AWS generates `b-<uuid>` / `c-<uuid>`; local fakes generate shorter IDs. Both are letters,
+// digits and hyphens, which is what keeps an ID from escaping its place in the request path.
+const BROKER_ID: &str = r"^[A-Za-z0-9-]{1,100}$";
+const CONFIGURATION_ID: &str = r"^[A-Za-z0-9-]{1,100}$";
 const BROKER_NAME: &str = r"^[A-Za-z0-9._~-]{1,50}$";
 const CONFIGURATION_NAME: &str = r"^[A-Za-z0-9._~-]{1,150}$";
 const USERNAME: &str = r"^[A-Za-z0-9._~-]{2,100}$";
@@ -431,7 +433,7 @@ pub struct BrokerArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default)]
     pub region: Option<String>,
-    /// Broker ID (`b-` followed by a UUID).
+    /// Broker ID (on AWS, `b-` followed by a UUID).
     #[schemars(regex(pattern = BROKER_ID))]
     #[serde(rename = "BrokerId")]
     pub broker_id: String,
@@ -446,7 +448,7 @@ pub struct BrokerPageArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default)]
     pub region: Option<String>,
-    /// Broker ID (`b-` followed by a UUID).
+    /// Broker ID (on AWS, `b-` followed by a UUID).
     #[schemars(regex(pattern = BROKER_ID))]
     #[serde(rename = "BrokerId")]
     pub broker_id: String,
@@ -469,7 +471,7 @@ pub struct ConfigurationArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default)]
     pub region: Option<String>,
-    /// Configuration ID (`c-` followed by a UUID).
+    /// Configuration ID (on AWS, `c-` followed by a UUID).
     #[schemars(regex(pattern = CONFIGURATION_ID))]
     #[serde(rename = "ConfigurationId")]
     pub configuration_id: String,
@@ -484,7 +486,7 @@ pub struct ConfigurationPageArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default)]
     pub region: Option<String>,
-    /// Configuration ID (`c-` followed by a UUID).
+    /// Configuration ID (on AWS, `c-` followed by a UUID).
     #[schemars(regex(pattern = CONFIGURATION_ID))]
     #[serde(rename = "ConfigurationId")]
     pub configuration_id: String,
@@ -1011,7 +1013,7 @@ pub struct RevisionArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default)]
     pub region: Option<String>,
-    /// Configuration ID (`c-` followed by a UUID).
+    /// Configuration ID (on AWS, `c-` followed by a UUID).
     #[schemars(regex(pattern = CONFIGURATION_ID))]
     #[serde(rename = "ConfigurationId")]
     pub configuration_id: String,
@@ -1129,7 +1131,7 @@ pub struct UserArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default)]
     pub region: Option<String>,
-    /// Broker ID (`b-` followed by a UUID).
+    /// Broker ID (on AWS, `b-` followed by a UUID).
     #[schemars(regex(pattern = BROKER_ID))]
     #[serde(rename = "BrokerId")]
     pub broker_id: String,
@@ -1397,7 +1399,7 @@ pub struct UpdateBrokerArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default, rename = "region")]
     pub region: Option<String>,
-    /// Broker ID (`b-` followed by a UUID).
+    /// Broker ID (on AWS, `b-` followed by a UUID).
     #[schemars(regex(pattern = BROKER_ID))]
     pub broker_id: String,
     #[serde(default)]
@@ -1532,7 +1534,7 @@ pub struct UpdateConfigurationArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default)]
     pub region: Option<String>,
-    /// Configuration ID (`c-` followed by a UUID).
+    /// Configuration ID (on AWS, `c-` followed by a UUID).
     #[schemars(regex(pattern = CONFIGURATION_ID))]
     #[serde(rename = "ConfigurationId")]
     pub configuration_id: String,
@@ -1606,7 +1608,7 @@ pub struct UserWriteArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default, rename = "region")]
     pub region: Option<String>,
-    /// Broker ID (`b-` followed by a UUID).
+    /// Broker ID (on AWS, `b-` followed by a UUID).
     #[schemars(regex(pattern = BROKER_ID))]
     pub broker_id: String,
     /// 2–100 letters, digits, `-`, `.`, `_`, `~`.

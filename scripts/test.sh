@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs and starts what the tests need, then runs
+# every test (unit, end-to-end, CLI, and the benchmarks once in test mode).
+#
+#   - moto's server (PyPI, pinned) in a venv under .testbed/, started on 127.0.0.1 on a free
+#     port: the local AWS fake. LocalStack's community edition serves no Amazon MQ, so moto it is.
+#   - the end-to-end tests start their own small loopback fakes for what moto lacks.
+#
+# Extra arguments go to `cargo test` (for example a test name filter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TESTBED=.testbed
+VENV="$TESTBED/venv"
+MOTO_VERSION=5.2.5
+mkdir -p "$TESTBED"
+
+need_python() {
+  command -v python3 >/dev/null 2>&1 || { echo "test.sh: python3 is required (for moto)" >&2; exit 1; }
+}
+
+if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  need_python
+  echo "test.sh: installing moto[server]==$MOTO_VERSION into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+MOTO_IAM_LOAD_MANAGED_POLICIES=true "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$TESTBED/moto.log" 2>&1 &
+MOTO_PID=$!
+trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+
+"$VENV/bin/python" - "$PORT" <<'PY'
+import sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/moto-api/"
+for _ in range(200):
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.exit("test.sh: moto did not start; see .testbed/moto.log")
+PY
+echo "test.sh: moto $MOTO_VERSION on http://127.0.0.1:$PORT" >&2
+
+export GUARDED_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
+# Never let a test reach real AWS, whatever the caller's environment holds.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL || true
+
+cargo test --all-targets "$@"

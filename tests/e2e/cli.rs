@@ -1,0 +1,136 @@
+//! The command line: policy validate / explain / schema, tools, and serve's refusal to start.
+
+use std::process::Command;
+
+use crate::support::BIN;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("GUARDED_AWS_MCP_POLICY")
+        .output()
+        .expect("run binary");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn validate_accepts_shipped_policies() {
+    for f in [
+        "default",
+        "read-only",
+        "dev-permissive",
+        "production-strict",
+    ] {
+        let path = format!("{}/policies/{f}.yaml", env!("CARGO_MANIFEST_DIR"));
+        let (code, out, _) = run(&["policy", "validate", &path]);
+        assert_eq!(code, 0, "{f}: {out}");
+        assert!(out.contains(": ok ("), "{out}");
+    }
+}
+
+#[test]
+fn validate_prints_every_error_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(
+        &path,
+        "version: 1\nhide: [nothing_like_this]\ntools:\n  create_broker:\n    - action: deny\n      when:\n        - {path: args.color, op: eq, value: red}\n        - {path: args.broker_name, op: regex, value: \"[\"}\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(&["policy", "validate", path.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].contains("hide[0]"), "{out}");
+    assert!(
+        lines[1].contains("tools.create_broker[0].when[0].path"),
+        "{out}"
+    );
+    assert!(
+        lines[2].contains("tools.create_broker[0].when[1].value"),
+        "{out}"
+    );
+}
+
+#[test]
+fn explain_names_rule_and_condition() {
+    let (code, out, _) = run(&[
+        "policy",
+        "explain",
+        "--tool",
+        "create_broker",
+        "--args",
+        r#"{"broker_name":"a","engine_type":"RABBITMQ","deployment_mode":"SINGLE_INSTANCE","username":"admin","password":"Sup3r-secret-pw-42","publicly_accessible":true}"#,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("decision: deny"), "{out}");
+    assert!(out.contains("decided by: tools.create_broker[0]"), "{out}");
+    assert!(
+        out.contains("condition held: args.publicly_accessible eq true"),
+        "{out}"
+    );
+
+    let (_, out, _) = run(&["policy", "explain", "--tool", "list_brokers", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["decision"], "allow");
+    assert_eq!(v["limits"].as_array().unwrap().len(), 2);
+
+    let (_, out, _) = run(&[
+        "policy",
+        "explain",
+        "--tool",
+        "delete_broker",
+        "--read-only",
+        "--args",
+        r#"{"BrokerId":"b-1"}"#,
+    ]);
+    assert!(
+        out.contains("decision: deny") && out.contains("read-only"),
+        "{out}"
+    );
+}
+
+#[test]
+fn tools_lists_the_catalogue() {
+    let (code, out, _) = run(&["tools", "--json"]);
+    assert_eq!(code, 0);
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.len(), 25);
+    let broker = v.iter().find(|t| t["name"] == "create_broker").unwrap();
+    assert_eq!(broker["class"], "write");
+    assert_eq!(broker["aws_api"], "mq:CreateBroker");
+}
+
+#[test]
+fn serve_refuses_an_invalid_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, "version: 1\ntools:\n  nope:\n    - action: allow\n").unwrap();
+    let (code, _, err) = run(&[
+        "serve",
+        "--policy",
+        path.to_str().unwrap(),
+        "--audit-log",
+        dir.path().join("a.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refusing to start") && err.contains("tools.nope"),
+        "{err}"
+    );
+}
+
+#[test]
+fn schema_command_matches_the_shipped_file() {
+    let (_, out, _) = run(&["policy", "schema"]);
+    let shipped = std::fs::read_to_string(format!(
+        "{}/policies/policy.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(out.trim(), shipped.trim());
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real binary over stdio, against moto (started by scripts/test.sh) and
+//! small loopback fakes. One test binary so the large AWS SDK build is linked once.
+
+mod cli;
+mod gate;
+mod mq_tools;
+mod support;

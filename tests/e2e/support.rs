@@ -1,0 +1,294 @@
+//! Test support: run the real binary over stdio with rmcp's client, and a small recording
+//! AWS endpoint on 127.0.0.1 for operations the local AWS fake lacks and for proving that a
+//! refused call made no AWS call.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use rmcp::ServiceExt;
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::TokioChildProcess;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_guarded-aws-mcp");
+
+/// The moto server the test command started.
+pub fn moto() -> String {
+    std::env::var("GUARDED_TEST_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("GUARDED_TEST_MOTO_ENDPOINT is not set: run the suite with scripts/test.sh, which starts moto on 127.0.0.1")
+    })
+}
+
+/// A unique name for this test's AWS resources.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+pub struct Server {
+    pub client: RunningService<RoleClient, ()>,
+    pub audit: PathBuf,
+    pub stderr: PathBuf,
+    _dir: tempfile::TempDir,
+    tools: Vec<Tool>,
+}
+
+#[derive(Default)]
+pub struct Options {
+    /// Policy YAML text; the built-in default when None and `policy_file` is None.
+    pub policy: Option<String>,
+    pub policy_file: Option<String>,
+    pub read_only: bool,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+}
+
+impl Server {
+    pub async fn start(opts: Options) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let audit = dir.path().join("audit.jsonl");
+        let stderr = dir.path().join("stderr.log");
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("serve").arg("--audit-log").arg(&audit);
+        if let Some(text) = &opts.policy {
+            let p = dir.path().join("policy.yaml");
+            std::fs::write(&p, text).expect("write policy");
+            cmd.arg("--policy").arg(p);
+        } else if let Some(f) = &opts.policy_file {
+            cmd.arg("--policy")
+                .arg(format!("{}/{f}", env!("CARGO_MANIFEST_DIR")));
+        }
+        if opts.read_only {
+            cmd.arg("--read-only");
+        }
+        cmd.env_remove("AWS_PROFILE")
+            .env_remove("GUARDED_AWS_MCP_POLICY")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", opts.region.as_deref().unwrap_or("us-east-1"))
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("no-credentials"),
+            )
+            .env(
+                "AWS_ENDPOINT_URL",
+                opts.endpoint.clone().unwrap_or_else(moto),
+            )
+            .env("RUST_LOG", "trace");
+        let log = std::fs::File::create(&stderr).expect("stderr file");
+        let (transport, _) = TokioChildProcess::builder(cmd)
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn server");
+        let client = ().serve(transport).await.expect("MCP initialize");
+        let tools = client.list_all_tools().await.expect("tools/list");
+        Server {
+            client,
+            audit,
+            stderr,
+            _dir: dir,
+            tools,
+        }
+    }
+
+    pub async fn moto(policy_file: &str) -> Server {
+        Server::start(Options {
+            policy_file: Some(policy_file.into()),
+            ..Options::default()
+        })
+        .await
+    }
+
+    pub fn tools(&self) -> &[Tool] {
+        &self.tools
+    }
+
+    pub async fn call(&self, name: &str, args: Value) -> CallToolResult {
+        let mut params = CallToolRequestParams::new(name.to_string());
+        if let Value::Object(map) = args {
+            params = params.with_arguments(map);
+        }
+        self.client
+            .call_tool(params)
+            .await
+            .expect("tools/call answered")
+    }
+
+    /// Call a tool that must succeed; check its structured result against its output schema.
+    pub async fn ok(&self, name: &str, args: Value) -> Value {
+        let r = self.call(name, args).await;
+        let text = text(&r);
+        assert_ne!(r.is_error, Some(true), "{name} failed: {text}");
+        let structured = r.structured_content.clone().expect("structuredContent");
+        let parsed: Value = serde_json::from_str(&text).expect("text content is JSON");
+        assert_eq!(parsed, structured, "text and structuredContent differ");
+        let tool = self
+            .tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name} not listed"));
+        let schema = Value::Object(
+            tool.output_schema
+                .clone()
+                .expect("outputSchema")
+                .as_ref()
+                .clone(),
+        );
+        let validator = jsonschema::validator_for(&schema).expect("output schema compiles");
+        if let Err(e) = validator.validate(&structured) {
+            panic!("{name}: result does not match outputSchema: {e}\n{structured:#}");
+        }
+        structured
+    }
+
+    /// Call a tool that must fail; return the error text.
+    pub async fn err(&self, name: &str, args: Value) -> String {
+        let r = self.call(name, args).await;
+        assert_eq!(r.is_error, Some(true), "{name} should fail: {}", text(&r));
+        assert!(r.structured_content.is_none());
+        text(&r)
+    }
+
+    pub fn audit_records(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+            .collect()
+    }
+
+    pub async fn stop(self) -> (String, String) {
+        let _ = self.client.cancel().await;
+        let audit = std::fs::read_to_string(&self.audit).unwrap_or_default();
+        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        (audit, stderr)
+    }
+}
+
+pub fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One request the fake endpoint received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: String,
+}
+
+pub type Responder = dyn Fn(&Request) -> (u16, String) + Send + Sync;
+
+/// A recording HTTP endpoint on 127.0.0.1 that answers like an AWS REST-JSON service.
+pub struct FakeAws {
+    pub url: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl FakeAws {
+    pub async fn start(responder: Arc<Responder>) -> FakeAws {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let recorded = recorded.clone();
+                let responder = responder.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    loop {
+                        let Some(req) = read_request(&mut sock, &mut buf).await else {
+                            return;
+                        };
+                        recorded.lock().unwrap().push(req.clone());
+                        let (status, body) = responder(&req);
+                        let head = format!(
+                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\nx-amzn-requestid: fake-{}\r\ncontent-length: {}\r\n\r\n",
+                            recorded.lock().unwrap().len(),
+                            body.len()
+                        );
+                        if sock.write_all(head.as_bytes()).await.is_err()
+                            || sock.write_all(body.as_bytes()).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        FakeAws { url, requests }
+    }
+
+    /// An endpoint that answers every request with a NotFoundException.
+    pub async fn not_found() -> FakeAws {
+        FakeAws::start(Arc::new(|_| {
+            (
+                404,
+                r#"{"errorAttribute":"x","message":"not here"}"#.to_string(),
+            )
+        }))
+        .await
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+async fn read_request(sock: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Option<Request> {
+    let head_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.lines();
+    let mut first = lines.next()?.split_whitespace();
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let len: usize = lines
+        .filter_map(|l| l.split_once(':'))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let mut chunk = [0u8; 4096];
+        let n = sock.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let body = String::from_utf8_lossy(&buf[head_end..head_end + len]).to_string();
+    buf.drain(..head_end + len);
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (target, String::new()),
+    };
+    Some(Request {
+        method,
+        path,
+        query,
+        body,
+    })
+}
