@@ -94,6 +94,7 @@ fn benches(c: &mut Criterion) {
     // A whole call refused by the policy: validation, decision, audit record (to /dev/null).
     let ctx = ToolContext {
         aws: Arc::new(AwsClients::new(AwsOptions::default())),
+        reveal_secrets: false,
     };
     let audit = AuditLog::open(std::path::Path::new("/dev/null")).expect("open /dev/null");
     let gate = Gate::new(

@@ -49,6 +49,8 @@ pub struct AwsClients {
     options: AwsOptions,
     base: OnceCell<SdkConfig>,
     mq: Mutex<HashMap<String, aws_sdk_mq::Client>>,
+    iam: OnceCell<aws_sdk_iam::Client>,
+    access_analyzer: Mutex<HashMap<String, aws_sdk_accessanalyzer::Client>>,
 }
 
 impl AwsClients {
@@ -57,6 +59,8 @@ impl AwsClients {
             options,
             base: OnceCell::new(),
             mq: Mutex::new(HashMap::new()),
+            iam: OnceCell::new(),
+            access_analyzer: Mutex::new(HashMap::new()),
         }
     }
 
@@ -101,6 +105,33 @@ impl AwsClients {
     }
 }
 
+impl AwsClients {
+    /// The IAM client (IAM is global: one client).
+    pub async fn iam(&self) -> aws_sdk_iam::Client {
+        self.iam
+            .get_or_init(|| async { aws_sdk_iam::Client::new(self.config().await) })
+            .await
+            .clone()
+    }
+
+    /// The IAM Access Analyzer client for `region`, created once per region.
+    pub async fn access_analyzer(&self, region: Option<&str>) -> aws_sdk_accessanalyzer::Client {
+        let key = region.unwrap_or("").to_string();
+        if let Some(c) = lock(&self.access_analyzer).get(&key) {
+            return c.clone();
+        }
+        let mut builder = aws_sdk_accessanalyzer::config::Builder::from(self.config().await);
+        if let Some(r) = region {
+            builder = builder.region(Region::new(r.to_string()));
+        }
+        let client = aws_sdk_accessanalyzer::Client::from_conf(builder.build());
+        lock(&self.access_analyzer)
+            .entry(key)
+            .or_insert(client)
+            .clone()
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -126,6 +157,9 @@ where
         SdkError::ResponseError(_) => ("ResponseError".to_string(), short(&err), true),
         // The call may have reached AWS: keep the slot.
         SdkError::TimeoutError(_) => ("Timeout".to_string(), short(&err), true),
+        SdkError::DispatchFailure(_) if short(&err).contains("credential") => {
+            ("NoCredentials".to_string(), short(&err), false)
+        }
         SdkError::DispatchFailure(_) => ("EndpointUnreachable".to_string(), short(&err), false),
         SdkError::ConstructionFailure(_) => ("RequestNotSent".to_string(), short(&err), false),
         _ => ("Unknown".to_string(), short(&err), false),
@@ -139,8 +173,13 @@ where
     }
 }
 
+/// The error chain on one line, at most 500 bytes.
 fn short<E: std::error::Error + 'static>(err: &E) -> String {
-    let mut s = DisplayErrorContext(err).to_string();
+    let mut s = DisplayErrorContext(err)
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if s.len() > 500 {
         let mut cut = 500;
         while !s.is_char_boundary(cut) {

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::aws::AwsClients;
 use crate::error::{ArgError, ToolError};
+use crate::iam_guard::DocKind;
 
 /// How much harm a tool can do; policies give defaults per class.
 #[derive(
@@ -65,11 +66,13 @@ impl fmt::Display for RiskClass {
 #[derive(Clone)]
 pub struct ToolContext {
     pub aws: Arc<AwsClients>,
+    /// The deciding policy rule allows secrets (a new secret access key) in the result.
+    pub reveal_secrets: bool,
 }
 
 /// Arguments that passed the schema: deserialised once by the gate, handed to the handler.
 pub type Prepared = Box<dyn Any + Send>;
-type PrepareFn = dyn Fn(Value) -> Result<Prepared, ArgError> + Send + Sync;
+type PrepareFn = dyn Fn(&Value) -> Result<Prepared, ArgError> + Send + Sync;
 type HandlerFn =
     dyn Fn(ToolContext, Prepared) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync;
 
@@ -96,6 +99,8 @@ pub struct ToolSpec {
     /// Parameter paths (dotted) that the input schema declares, with their JSON types: the
     /// policy checker uses them.
     pub params: BTreeMap<String, Vec<String>>,
+    /// Arguments that carry IAM policy documents or managed-policy ARNs, for the IAM guard.
+    pub documents: Vec<(&'static str, DocKind)>,
     prepare: Arc<PrepareFn>,
     handler: Arc<HandlerFn>,
 }
@@ -127,7 +132,7 @@ impl ToolSpec {
     }
 
     /// Deserialise schema-valid arguments and apply the tool's AWS rules.
-    pub fn prepare(&self, args: Value) -> Result<Prepared, ArgError> {
+    pub fn prepare(&self, args: &Value) -> Result<Prepared, ArgError> {
         (self.prepare)(args)
     }
 
@@ -162,8 +167,8 @@ where
     let output_schema = schema_object::<O>(SchemaSettings::draft2020_12().for_serialize());
     let params = schema_params(&input_schema);
     let name = info.name;
-    let prepare = move |args: Value| -> Result<Prepared, ArgError> {
-        let typed: A = serde_json::from_value(args).map_err(|e| ArgError::Shape {
+    let prepare = move |args: &Value| -> Result<Prepared, ArgError> {
+        let typed = A::deserialize(args).map_err(|e| ArgError::Shape {
             tool: name,
             message: e.to_string(),
         })?;
@@ -193,6 +198,7 @@ where
         input_schema,
         output_schema,
         params,
+        documents: Vec::new(),
         prepare: Arc::new(prepare),
         handler: Arc::new(run),
     }
@@ -202,6 +208,12 @@ impl ToolSpec {
     /// Mark a tool as disruptive for MCP clients (reboot, failover) without making it destructive.
     pub fn disruptive(mut self) -> Self {
         self.destructive_hint = true;
+        self
+    }
+
+    /// Name the arguments that carry IAM policy documents or managed-policy ARNs.
+    pub fn with_documents(mut self, docs: &[(&'static str, DocKind)]) -> Self {
+        self.documents = docs.to_vec();
         self
     }
 }

@@ -208,6 +208,7 @@ fn explain(policy: Option<&Path>, tool: &str, args: &str, read_only: bool, json:
     };
     let ctx = ToolContext {
         aws: Arc::new(AwsClients::new(AwsOptions::default())),
+        reveal_secrets: false,
     };
     let gate = match Gate::new(
         catalogue,
@@ -328,6 +329,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             endpoint_url: args.endpoint_url.clone(),
             ..AwsOptions::default()
         })),
+        reveal_secrets: false,
     };
     tracing::info!(
         policy = %compiled.source_name,

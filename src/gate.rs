@@ -14,8 +14,10 @@ use serde_json::Value;
 use crate::audit::{AuditLog, AuditRecord, Outcome, redact};
 use crate::catalogue::{Catalogue, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, ToolError};
+use crate::iam_guard::DocKind;
 use crate::limits::Limiter;
 use crate::policy::{Action, CompiledPolicy, Decision};
+use crate::tools::iam::PolicyDocument;
 use crate::validate::ArgValidator;
 
 /// Stable prefixes of refusals, so agents and people can tell them from AWS errors.
@@ -167,8 +169,29 @@ impl Gate {
             }));
         }
         let args = self.validator.validate(&spec, args).map_err(invalid)?;
+        let prepared = spec.prepare(&args).map_err(invalid)?;
+        if let Some(guard) = &policy.guard {
+            for (field, kind) in &spec.documents {
+                let Some(value) = args.get(*field) else {
+                    continue;
+                };
+                let checked = match kind {
+                    DocKind::ManagedPolicyArn => Some(value.clone()),
+                    DocKind::Identity | DocKind::Trust => PolicyDocument::parse(value),
+                };
+                if let Some(f) = checked.and_then(|v| guard.check(*kind, field, &v)) {
+                    let reason = f.to_string();
+                    return Err(Box::new(Stop {
+                        text: format!("{} rule iam_guard.{}: {reason}", prefix::DENIED, f.check),
+                        decision: "deny",
+                        basis: Some(format!("iam_guard.{}", f.check)),
+                        reason: Some(reason),
+                        outcome: Outcome::Denied,
+                    }));
+                }
+            }
+        }
         let decision = policy.decide(&spec, &args);
-        let prepared = spec.prepare(args).map_err(invalid)?;
         Ok((spec, prepared, decision))
     }
 
@@ -262,7 +285,11 @@ impl Gate {
             }
         };
 
-        let result = spec.run(self.ctx.clone(), prepared).await;
+        let ctx = ToolContext {
+            aws: self.ctx.aws.clone(),
+            reveal_secrets: decision.reveal_secrets,
+        };
+        let result = spec.run(ctx, prepared).await;
         match result {
             Ok(value) => {
                 drop(reservation);

@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod error;
 pub mod gate;
+pub mod iam_guard;
 pub mod limits;
 pub mod policy;
 pub mod server;

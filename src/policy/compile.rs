@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::model::{Action, Condition, LimitSpec, Op, PolicyFile, Rule, Scope, Window};
 use crate::catalogue::{Catalogue, RiskClass, ToolSpec};
 use crate::error::{PolicyError, PolicyErrors};
+use crate::iam_guard::GuardSpec;
 
 /// A policy checked against the catalogue, ready for evaluation.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ pub struct CompiledPolicy {
     /// Per tool name: the rules of every key that matches it, in file order.
     pub(crate) rules: HashMap<String, Vec<Arc<CompiledRule>>>,
     pub(crate) limits: Vec<CompiledLimit>,
+    pub(crate) guard: Option<GuardSpec>,
     /// SHA-256 of the policy text, for the audit log.
     pub hash: String,
     pub source_name: String,
@@ -35,6 +37,7 @@ pub(crate) struct CompiledRule {
     pub reason: Option<String>,
     pub when: Vec<CompiledCondition>,
     pub limit: Option<CompiledLimit>,
+    pub reveal_secrets: bool,
 }
 
 #[derive(Debug)]
@@ -187,6 +190,7 @@ pub fn compile(
             hidden,
             rules,
             limits,
+            guard: file.iam_guard.clone(),
             hash: String::new(),
             source_name: String::new(),
         })
@@ -306,6 +310,12 @@ fn compile_rule(
             Err(e) => errors.push(e),
         }
     }
+    if rule.reveal_secrets && rule.action != Action::Allow {
+        errors.push(PolicyError::new(
+            format!("{location}.reveal_secrets"),
+            "only an `allow` rule can reveal secrets",
+        ));
+    }
     let mut limit = None;
     if let Some(spec) = &rule.limit {
         if rule.action == Action::Deny {
@@ -326,6 +336,7 @@ fn compile_rule(
             reason: rule.reason.clone(),
             when,
             limit,
+            reveal_secrets: rule.reveal_secrets,
         })
     } else {
         Err(errors)

@@ -43,6 +43,8 @@ pub struct Decision<'p> {
     pub conditions: Vec<String>,
     /// The rate limits the call must fit in when it runs (allowed, or approved).
     pub limits: Vec<&'p CompiledLimit>,
+    /// The deciding `allow` rule lets the result carry secrets.
+    pub reveal_secrets: bool,
 }
 
 impl CompiledPolicy {
@@ -60,6 +62,7 @@ impl CompiledPolicy {
                 reason: "the tool is hidden by the policy".into(),
                 conditions: Vec::new(),
                 limits: Vec::new(),
+                reveal_secrets: false,
             };
         }
         let mut winner: Option<&CompiledRule> = None;
@@ -119,6 +122,7 @@ impl CompiledPolicy {
             reason,
             conditions,
             limits,
+            reveal_secrets: action == Action::Allow && winner.is_some_and(|w| w.reveal_secrets),
         }
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalogue::RiskClass;
+use crate::iam_guard::GuardSpec;
 
 /// A guarded-aws-mcp policy. Decision order: among the rules of every `tools` key that matches
 /// the tool (exact name or glob) whose `when` conditions all hold, `deny` wins over
@@ -34,6 +35,9 @@ pub struct PolicyFile {
     /// Rules per tool: the key is a tool name or a glob (`describe_*`), the value a list of rules.
     #[serde(default)]
     pub tools: BTreeMap<String, Vec<Rule>>,
+    /// The IAM policy-document guard; off when the section is absent, each check on when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_guard: Option<GuardSpec>,
 }
 
 fn default_action() -> Action {
@@ -75,6 +79,10 @@ pub struct Rule {
     /// A rate limit counted for the calls this rule allows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<LimitSpec>,
+    /// On an `allow` rule: the result may carry secrets (the secret access key of
+    /// `create_access_key`); otherwise they are redacted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reveal_secrets: bool,
 }
 
 /// A test on one argument.

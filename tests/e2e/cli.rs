@@ -79,6 +79,24 @@ fn explain_names_rule_and_condition() {
     assert_eq!(v["decision"], "allow");
     assert_eq!(v["limits"].as_array().unwrap().len(), 2);
 
+    // The shipped default gives policy_generation_start approval and 10 calls per 60 s.
+    let (_, out, _) = run(&[
+        "policy",
+        "explain",
+        "--tool",
+        "policy_generation_start",
+        "--json",
+        "--args",
+        r#"{"principal_arn":"arn:aws:iam::123456789012:role/app"}"#,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["decision"], "require_approval");
+    assert_eq!(v["basis"], "tools.policy_generation_start[0]");
+    assert_eq!(
+        v["limits"][0],
+        "tools.policy_generation_start[0].limit: 10 calls per 60s per session"
+    );
+
     let (_, out, _) = run(&[
         "policy",
         "explain",
@@ -99,7 +117,7 @@ fn tools_lists_the_catalogue() {
     let (code, out, _) = run(&["tools", "--json"]);
     assert_eq!(code, 0);
     let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.len(), 25);
+    assert_eq!(v.len(), 61);
     let broker = v.iter().find(|t| t["name"] == "create_broker").unwrap();
     assert_eq!(broker["class"], "write");
     assert_eq!(broker["aws_api"], "mq:CreateBroker");

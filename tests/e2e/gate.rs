@@ -201,7 +201,7 @@ async fn hidden_tools_are_absent_from_the_list() {
         "{names:?}"
     );
     assert!(names.contains(&"create_broker") && names.contains(&"list_brokers"));
-    assert_eq!(names.len(), 25 - 5);
+    assert_eq!(names.len(), 61 - 9 - 1);
     let text = s.err("reboot_broker", json!({"BrokerId": BROKER})).await;
     assert_eq!(
         text,
@@ -212,7 +212,12 @@ async fn hidden_tools_are_absent_from_the_list() {
 #[tokio::test]
 async fn every_tool_is_listed_with_schemas_and_annotations() {
     let (s, _fake) = recorded(OPEN).await;
-    assert_eq!(s.tools().len(), 25);
+    assert_eq!(s.tools().len(), 61);
+    let regional: Vec<&str> = guarded_aws_mcp::tools::mq::tools()
+        .iter()
+        .chain(guarded_aws_mcp::tools::access_analyzer::tools().iter())
+        .map(|t| t.name)
+        .collect();
     for t in s.tools() {
         let a = t.annotations.as_ref().expect("annotations");
         assert!(
@@ -237,7 +242,12 @@ async fn every_tool_is_listed_with_schemas_and_annotations() {
         );
         assert!(t.output_schema.is_some(), "{}", t.name);
         let region = t.input_schema["properties"].get("region");
-        assert!(region.is_some(), "{} has a region parameter", t.name);
+        assert_eq!(
+            region.is_some(),
+            regional.contains(&t.name.as_ref()),
+            "{}: region parameter",
+            t.name
+        );
         let required = t
             .input_schema
             .get("required")
@@ -441,7 +451,7 @@ async fn read_only_mode_overrides_the_policy() {
             .iter()
             .all(|t| t.annotations.as_ref().unwrap().read_only_hint == Some(true))
     );
-    assert_eq!(s.tools().len(), 12);
+    assert_eq!(s.tools().len(), 26);
     let text = s.err("delete_broker", json!({"BrokerId": BROKER})).await;
     assert_eq!(
         text,
@@ -531,4 +541,40 @@ async fn shipped_policies_behave_as_documented() {
     assert!(text.contains("only small brokers"), "{text}");
     // Only the two list_brokers calls reached AWS.
     assert_eq!(fake.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn missing_profile_is_an_error_not_a_crash() {
+    let fake = FakeAws::not_found().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = tokio::process::Command::new(crate::support::BIN);
+    cmd.args(["serve", "--profile", "no-such-profile", "--policy"])
+        .arg(format!(
+            "{}/policies/read-only.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .arg("--audit-log")
+        .arg(dir.path().join("a.jsonl"))
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", &fake.url);
+    use rmcp::ServiceExt;
+    let client = ().serve(rmcp::transport::TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+    let r = client
+        .call_tool(rmcp::model::CallToolRequestParams::new("list_brokers"))
+        .await
+        .expect("the server answers");
+    assert_eq!(r.is_error, Some(true));
+    let text = crate::support::text(&r);
+    assert!(
+        text.starts_with("AWS error NoCredentials from mq:ListBrokers"),
+        "{text}"
+    );
+    assert!(fake.requests().is_empty());
+    // Still serving.
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 26);
 }

@@ -2,6 +2,8 @@
 //! small loopback fakes. One test binary so the large AWS SDK build is linked once.
 
 mod cli;
+mod fakes;
 mod gate;
+mod iam_tools;
 mod mq_tools;
 mod support;

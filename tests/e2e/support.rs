@@ -47,6 +47,8 @@ pub struct Options {
     pub read_only: bool,
     pub endpoint: Option<String>,
     pub region: Option<String>,
+    /// Extra environment, for example a per-service endpoint.
+    pub env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -82,7 +84,8 @@ impl Server {
                 "AWS_ENDPOINT_URL",
                 opts.endpoint.clone().unwrap_or_else(moto),
             )
-            .env("RUST_LOG", "trace");
+            .env("RUST_LOG", "trace")
+            .envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let log = std::fs::File::create(&stderr).expect("stderr file");
         let (transport, _) = TokioChildProcess::builder(cmd)
             .stderr(Stdio::from(log))

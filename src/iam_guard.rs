@@ -1,0 +1,464 @@
+//! The IAM policy-document guard: pure checks of the policy documents and managed-policy ARNs
+//! that IAM tools would send, configured by the `iam_guard` section of the policy file.
+//!
+//! It refuses, naming the statement and the reason:
+//! - a statement that allows every action, or a whole service (`iam:*`), on every resource;
+//! - `NotAction` / `NotResource` with `Allow`;
+//! - privilege-escalation actions (`iam:PassRole`, `iam:PutUserPolicy`, `sts:AssumeRole`, ...)
+//!   on broad resources;
+//! - trust policies that let any principal (`"*"`) assume a role;
+//! - attaching listed managed policies (AdministratorAccess, IAMFullAccess, PowerUserAccess).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What an argument holds, for the guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// An identity policy document (inline user, role or group policy).
+    Identity,
+    /// A role's trust (assume-role) policy document.
+    Trust,
+    /// The ARN of a managed policy to attach.
+    ManagedPolicyArn,
+}
+
+/// The `iam_guard` section of a policy file. Each check is on unless turned off.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardSpec {
+    /// Refuse statements that allow `*` or `service:*` on resource `*`.
+    #[serde(default = "on")]
+    pub wildcard_admin: bool,
+    /// Refuse `Allow` statements that use `NotAction` or `NotResource`.
+    #[serde(default = "on")]
+    pub not_action_allow: bool,
+    /// Refuse privilege-escalation actions on broad resources (`*`, `…/*`).
+    #[serde(default = "on")]
+    pub escalation: bool,
+    /// The privilege-escalation actions; the built-in list when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation_actions: Option<Vec<String>>,
+    /// Refuse trust policies that let any principal (`"*"`) assume the role.
+    #[serde(default = "on")]
+    pub public_trust: bool,
+    /// Managed policies (names or ARNs) that `attach_*_policy` may not attach.
+    #[serde(default = "default_managed")]
+    pub managed_policies: Vec<String>,
+}
+
+fn on() -> bool {
+    true
+}
+
+fn default_managed() -> Vec<String> {
+    ["AdministratorAccess", "IAMFullAccess", "PowerUserAccess"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// Actions that let a principal widen its own power.
+pub const ESCALATION_ACTIONS: &[&str] = &[
+    "iam:PassRole",
+    "iam:PutUserPolicy",
+    "iam:PutRolePolicy",
+    "iam:PutGroupPolicy",
+    "iam:AttachUserPolicy",
+    "iam:AttachRolePolicy",
+    "iam:AttachGroupPolicy",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:AddUserToGroup",
+    "sts:AssumeRole",
+];
+
+impl Default for GuardSpec {
+    fn default() -> Self {
+        GuardSpec {
+            wildcard_admin: true,
+            not_action_allow: true,
+            escalation: true,
+            escalation_actions: None,
+            public_trust: true,
+            managed_policies: default_managed(),
+        }
+    }
+}
+
+/// Why the guard refused a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Which check: `wildcard_admin`, `not_action_allow`, `escalation`, `public_trust`, `managed_policies`.
+    pub check: &'static str,
+    /// Where: `policy_document Statement[1] (Sid "All")`.
+    pub location: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.reason)
+    }
+}
+
+fn as_list(v: Option<&Value>) -> Vec<&str> {
+    match v {
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// IAM wildcard match (`*` any run, `?` one character), case-insensitive as IAM actions are.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+fn is_broad_resource(r: &str) -> bool {
+    r == "*" || r.ends_with(":*") || r.ends_with("/*")
+}
+
+fn is_service_wildcard(a: &str) -> bool {
+    a == "*"
+        || a.split_once(':')
+            .is_some_and(|(svc, act)| !svc.is_empty() && act == "*")
+}
+
+fn statements(doc: &Value) -> Vec<&Value> {
+    match doc.get("Statement") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(s @ Value::Object(_)) => vec![s],
+        _ => Vec::new(),
+    }
+}
+
+fn statement_location(field: &str, i: usize, st: &Value) -> String {
+    match st.get("Sid").and_then(Value::as_str) {
+        Some(sid) => format!("{field} Statement[{i}] (Sid \"{sid}\")"),
+        None => format!("{field} Statement[{i}]"),
+    }
+}
+
+fn is_public_principal(p: Option<&Value>) -> bool {
+    match p {
+        Some(Value::String(s)) => s == "*",
+        Some(Value::Object(map)) => map
+            .get("AWS")
+            .is_some_and(|aws| as_list(Some(aws)).contains(&"*")),
+        _ => false,
+    }
+}
+
+impl GuardSpec {
+    /// Check one argument; `field` names it in the finding.
+    pub fn check(&self, kind: DocKind, field: &str, value: &Value) -> Option<Finding> {
+        match kind {
+            DocKind::ManagedPolicyArn => self.check_arn(field, value.as_str()?),
+            DocKind::Identity | DocKind::Trust => self.check_document(kind, field, value),
+        }
+    }
+
+    fn check_arn(&self, field: &str, arn: &str) -> Option<Finding> {
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        let listed = self
+            .managed_policies
+            .iter()
+            .find(|m| m.as_str() == arn || (!m.contains(':') && m.as_str() == name))?;
+        Some(Finding {
+            check: "managed_policies",
+            location: field.to_string(),
+            reason: format!(
+                "attaching the managed policy {listed} is not allowed (iam_guard.managed_policies)"
+            ),
+        })
+    }
+
+    fn check_document(&self, kind: DocKind, field: &str, doc: &Value) -> Option<Finding> {
+        let escalation: Vec<&str> = match &self.escalation_actions {
+            Some(list) => list.iter().map(String::as_str).collect(),
+            None => ESCALATION_ACTIONS.to_vec(),
+        };
+        for (i, st) in statements(doc).into_iter().enumerate() {
+            let allow = st.get("Effect").and_then(Value::as_str) == Some("Allow");
+            if !allow {
+                continue;
+            }
+            let loc = || statement_location(field, i, st);
+            let actions = as_list(st.get("Action"));
+            let resources = as_list(st.get("Resource"));
+            if kind == DocKind::Trust {
+                if self.public_trust && is_public_principal(st.get("Principal")) {
+                    return Some(Finding {
+                        check: "public_trust",
+                        location: loc(),
+                        reason: "lets any principal (\"*\") assume the role".into(),
+                    });
+                }
+                continue;
+            }
+            if self.not_action_allow
+                && (st.get("NotAction").is_some() || st.get("NotResource").is_some())
+            {
+                let which = if st.get("NotAction").is_some() {
+                    "NotAction"
+                } else {
+                    "NotResource"
+                };
+                return Some(Finding {
+                    check: "not_action_allow",
+                    location: loc(),
+                    reason: format!("uses {which} with Allow, which grants everything not listed"),
+                });
+            }
+            let on_everything = resources.contains(&"*");
+            if self.wildcard_admin && on_everything {
+                if let Some(a) = actions.iter().find(|a| is_service_wildcard(a)) {
+                    let what = if *a == "*" {
+                        "every action".to_string()
+                    } else {
+                        format!("every action of {}", a.trim_end_matches(":*"))
+                    };
+                    return Some(Finding {
+                        check: "wildcard_admin",
+                        location: loc(),
+                        reason: format!("allows {what} (\"{a}\") on every resource (\"*\")"),
+                    });
+                }
+            }
+            if self.escalation {
+                if let Some(r) = resources.iter().find(|r| is_broad_resource(r)) {
+                    for a in &actions {
+                        if let Some(e) = escalation.iter().find(|e| wildcard_match(a, e)) {
+                            return Some(Finding {
+                                check: "escalation",
+                                location: loc(),
+                                reason: format!(
+                                    "allows the privilege-escalation action {e} (via \"{a}\") on the broad resource \"{r}\""
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn id(doc: Value) -> Option<Finding> {
+        GuardSpec::default().check(DocKind::Identity, "policy_document", &doc)
+    }
+
+    fn allow(action: Value, resource: Value) -> Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
+    }
+
+    #[test]
+    fn passes_ordinary_documents() {
+        assert_eq!(
+            id(allow(json!("s3:GetObject"), json!("arn:aws:s3:::bucket/*"))),
+            None
+        );
+        assert_eq!(
+            id(allow(json!(["mq:Describe*", "mq:List*"]), json!("*"))),
+            None
+        );
+        assert_eq!(
+            id(allow(
+                json!("iam:PassRole"),
+                json!("arn:aws:iam::123456789012:role/app-role")
+            )),
+            None
+        );
+        assert_eq!(
+            id(json!({"Statement": {"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}})),
+            None
+        );
+        assert_eq!(id(allow(json!("s3:*"), json!("arn:aws:s3:::bucket"))), None);
+    }
+
+    #[test]
+    fn refuses_admin_and_service_wildcards_on_everything() {
+        let f = id(allow(json!("*"), json!("*"))).unwrap();
+        assert_eq!(f.check, "wildcard_admin");
+        assert_eq!(f.location, "policy_document Statement[0]");
+        let f = id(json!({"Statement": [{"Sid": "ok", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+                                         {"Sid": "IamAll", "Effect": "Allow", "Action": ["iam:*"], "Resource": ["*"]}]}))
+        .unwrap();
+        assert_eq!(f.location, "policy_document Statement[1] (Sid \"IamAll\")");
+        assert!(f.reason.contains("every action of iam"), "{}", f.reason);
+        assert_eq!(
+            id(allow(json!("s3:*"), json!("*"))).unwrap().check,
+            "wildcard_admin"
+        );
+    }
+
+    #[test]
+    fn refuses_not_action_and_not_resource_with_allow() {
+        let f =
+            id(json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}))
+                .unwrap();
+        assert_eq!(f.check, "not_action_allow");
+        let f = id(json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x"}]})).unwrap();
+        assert!(f.reason.contains("NotResource"));
+    }
+
+    #[test]
+    fn refuses_escalation_on_broad_resources() {
+        for (action, resource) in [
+            ("iam:PassRole", "*"),
+            ("iam:PutUserPolicy", "arn:aws:iam::123456789012:user/*"),
+            ("iam:Attach*", "*"),
+            ("iam:createaccesskey", "*"),
+            (
+                "iam:UpdateAssumeRolePolicy",
+                "arn:aws:iam::123456789012:role/*",
+            ),
+            ("sts:AssumeRole", "*"),
+        ] {
+            let f = id(allow(json!(action), json!(resource)))
+                .unwrap_or_else(|| panic!("{action} on {resource}"));
+            assert_eq!(f.check, "escalation", "{action}");
+        }
+        let spec = GuardSpec {
+            escalation_actions: Some(vec!["s3:PutBucketPolicy".into()]),
+            ..GuardSpec::default()
+        };
+        assert!(
+            spec.check(
+                DocKind::Identity,
+                "d",
+                &allow(json!("iam:PassRole"), json!("*"))
+            )
+            .is_none()
+        );
+        assert!(
+            spec.check(
+                DocKind::Identity,
+                "d",
+                &allow(json!("s3:PutBucketPolicy"), json!("*"))
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn refuses_public_trust() {
+        let trust = |p: Value| json!({"Statement": [{"Effect": "Allow", "Principal": p, "Action": "sts:AssumeRole"}]});
+        let g = GuardSpec::default();
+        assert_eq!(
+            g.check(
+                DocKind::Trust,
+                "assume_role_policy_document",
+                &trust(json!("*"))
+            )
+            .unwrap()
+            .check,
+            "public_trust"
+        );
+        assert!(
+            g.check(
+                DocKind::Trust,
+                "a",
+                &trust(json!({"AWS": ["arn:aws:iam::1:root", "*"]}))
+            )
+            .is_some()
+        );
+        assert!(
+            g.check(
+                DocKind::Trust,
+                "a",
+                &trust(json!({"Service": "lambda.amazonaws.com"}))
+            )
+            .is_none()
+        );
+        assert!(
+            g.check(
+                DocKind::Trust,
+                "a",
+                &trust(json!({"AWS": "arn:aws:iam::123456789012:root"}))
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn refuses_listed_managed_policies() {
+        let g = GuardSpec::default();
+        let f = g
+            .check(
+                DocKind::ManagedPolicyArn,
+                "policy_arn",
+                &json!("arn:aws:iam::aws:policy/AdministratorAccess"),
+            )
+            .unwrap();
+        assert_eq!(f.check, "managed_policies");
+        assert!(
+            g.check(
+                DocKind::ManagedPolicyArn,
+                "policy_arn",
+                &json!("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")
+            )
+            .is_none()
+        );
+        assert!(
+            g.check(
+                DocKind::ManagedPolicyArn,
+                "p",
+                &json!("arn:aws:iam::aws:policy/PowerUserAccess")
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn checks_can_be_turned_off() {
+        let g = GuardSpec {
+            wildcard_admin: false,
+            escalation: false,
+            ..GuardSpec::default()
+        };
+        assert!(
+            g.check(DocKind::Identity, "d", &allow(json!("*"), json!("*")))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard_match("iam:*", "iam:PassRole"));
+        assert!(wildcard_match("iam:Pass?ole", "iam:PassRole"));
+        assert!(wildcard_match("*", "sts:AssumeRole"));
+        assert!(!wildcard_match("iam:Get*", "iam:PassRole"));
+        assert!(!wildcard_match("s3:*", "iam:PassRole"));
+    }
+}

@@ -1,0 +1,696 @@
+//! Every IAM and policy-generation tool through the real binary: IAM against moto (and a
+//! loopback fake for SimulatePrincipalPolicy, which moto lacks), policy generation against the
+//! Access Analyzer fake; and the IAM policy-document guard.
+
+use serde_json::{Value, json};
+
+use crate::fakes;
+use crate::support::{FakeAws, Options, Server, unique};
+
+const OPEN_GUARDED: &str = "version: 1\ndefault: allow\niam_guard: {}\n";
+
+async fn iam_server(policy: &str) -> Server {
+    Server::start(Options {
+        policy: Some(policy.into()),
+        ..Options::default()
+    })
+    .await
+}
+
+fn doc(action: &str, resource: &str) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
+}
+
+fn trust(principal: Value) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]})
+}
+
+#[tokio::test]
+async fn users_groups_and_memberships() {
+    let s = iam_server(OPEN_GUARDED).await;
+    let user = unique("alice");
+    let group = unique("ops");
+    let path = format!("/{}/", unique("team"));
+
+    let created = s
+        .ok(
+            "create_user",
+            json!({"user_name": user, "path": path, "confirmed": true}),
+        )
+        .await;
+    assert_eq!(created["UserName"], user.as_str());
+    assert_eq!(created["Path"], path.as_str());
+    let listed = s.ok("list_users", json!({"path_prefix": path})).await;
+    assert_eq!(listed["Users"].as_array().unwrap().len(), 1);
+
+    s.ok("create_group", json!({"group_name": group})).await;
+    let groups = s.ok("list_groups", json!({})).await;
+    assert!(
+        groups["Groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["GroupName"] == group.as_str())
+    );
+    s.ok(
+        "add_user_to_group",
+        json!({"group_name": group, "user_name": user}),
+    )
+    .await;
+    let g = s.ok("get_group", json!({"group_name": group})).await;
+    assert_eq!(g["Users"], json!([user]));
+    let u = s.ok("get_user", json!({"user_name": user})).await;
+    assert_eq!(u["Groups"], json!([group]));
+
+    s.ok(
+        "remove_user_from_group",
+        json!({"group_name": group, "user_name": user}),
+    )
+    .await;
+    let g = s.ok("get_group", json!({"group_name": group})).await;
+    assert_eq!(g["Users"], json!([]));
+
+    // delete_group with force removes members and policies first.
+    s.ok(
+        "add_user_to_group",
+        json!({"group_name": group, "user_name": user}),
+    )
+    .await;
+    s.ok(
+        "attach_group_policy",
+        json!({"group_name": group, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    )
+    .await;
+    let g = s.ok("get_group", json!({"group_name": group})).await;
+    assert_eq!(g["AttachedPolicies"][0]["PolicyName"], "ReadOnlyAccess");
+    s.ok(
+        "detach_group_policy",
+        json!({"group_name": group, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    )
+    .await;
+    s.ok(
+        "attach_group_policy",
+        json!({"group_name": group, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    )
+    .await;
+    let deleted = s
+        .ok("delete_group", json!({"group_name": group, "force": true}))
+        .await;
+    assert_eq!(
+        deleted["AlsoRemoved"].as_array().unwrap().len(),
+        2,
+        "{deleted}"
+    );
+    let gone = s.err("get_group", json!({"group_name": group})).await;
+    assert!(gone.starts_with("AWS error NoSuchEntity"), "{gone}");
+
+    // delete_user with force removes keys, policies and memberships first.
+    s.ok("put_user_policy", json!({"user_name": user, "policy_name": "read", "policy_document": doc("s3:GetObject", "*")})).await;
+    s.ok("create_access_key", json!({"user_name": user})).await;
+    let blocked = s.err("delete_user", json!({"user_name": user})).await;
+    assert!(blocked.starts_with("AWS error DeleteConflict"), "{blocked}");
+    let deleted = s
+        .ok("delete_user", json!({"user_name": user, "force": true}))
+        .await;
+    assert_eq!(deleted["Deleted"], format!("user/{user}"));
+    let gone = s.err("get_user", json!({"user_name": user})).await;
+    assert!(gone.starts_with("AWS error NoSuchEntity"), "{gone}");
+}
+
+#[tokio::test]
+async fn list_tools_page_with_marker() {
+    // moto pages managed policies (it ignores max_items for users, roles and groups).
+    let s = iam_server(OPEN_GUARDED).await;
+    let first = s
+        .ok("list_policies", json!({"scope": "AWS", "max_items": 3}))
+        .await;
+    assert_eq!(first["Policies"].as_array().unwrap().len(), 3);
+    assert_eq!(first["IsTruncated"], true);
+    let marker = first["Marker"].as_str().expect("Marker").to_string();
+    let second = s
+        .ok(
+            "list_policies",
+            json!({"scope": "AWS", "max_items": 3, "marker": marker}),
+        )
+        .await;
+    assert_eq!(second["Policies"].as_array().unwrap().len(), 3);
+    let names = |v: &Value| -> Vec<String> {
+        v["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["Arn"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (a, b) = (names(&first), names(&second));
+    assert!(
+        a.iter().all(|x| !b.contains(x)),
+        "the second page repeats the first: {a:?} {b:?}"
+    );
+}
+
+#[tokio::test]
+async fn roles_and_inline_policies() {
+    let s = iam_server(OPEN_GUARDED).await;
+    let role = unique("app-role");
+    let user = unique("bob");
+
+    let trust_doc = trust(json!({"Service": "lambda.amazonaws.com"}));
+    let created = s
+        .ok("create_role", json!({"role_name": role, "assume_role_policy_document": trust_doc, "description": "test role", "max_session_duration": 7200}))
+        .await;
+    assert_eq!(created["RoleName"], role.as_str());
+    assert_eq!(
+        created["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "lambda.amazonaws.com"
+    );
+    let roles = s.ok("list_roles", json!({"max_items": 1000})).await;
+    assert!(
+        roles["Roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["RoleName"] == role.as_str())
+    );
+
+    // Role inline policies: the document as a JSON string.
+    let text = doc("s3:GetObject", "arn:aws:s3:::bucket/*").to_string();
+    s.ok(
+        "put_role_policy",
+        json!({"role_name": role, "policy_name": "read", "policy_document": text}),
+    )
+    .await;
+    let got = s
+        .ok(
+            "get_role_policy",
+            json!({"role_name": role, "policy_name": "read"}),
+        )
+        .await;
+    assert_eq!(
+        got["PolicyDocument"]["Statement"][0]["Action"],
+        "s3:GetObject"
+    );
+    s.ok("add_inline_policy", json!({"role_name": role, "policy_name": "second", "policy_document": doc("sqs:SendMessage", "*")})).await;
+    let names = s.ok("list_role_policies", json!({"role_name": role})).await;
+    let mut names: Vec<&str> = names["PolicyNames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["read", "second"]);
+    let refused = s.err("add_inline_policy", json!({"role_name": role, "policy_name": "read", "policy_document": doc("sqs:*", "arn:aws:sqs:us-east-1:123456789012:q")})).await;
+    assert!(
+        refused.starts_with("Invalid arguments:")
+            && refused.contains("already has an inline policy named read"),
+        "{refused}"
+    );
+    let still = s
+        .ok(
+            "get_role_policy",
+            json!({"role_name": role, "policy_name": "read"}),
+        )
+        .await;
+    assert_eq!(
+        still["PolicyDocument"]["Statement"][0]["Action"], "s3:GetObject",
+        "add_inline_policy never overwrites"
+    );
+    s.ok(
+        "delete_role_policy",
+        json!({"role_name": role, "policy_name": "second"}),
+    )
+    .await;
+    let names = s.ok("list_role_policies", json!({"role_name": role})).await;
+    assert_eq!(names["PolicyNames"], json!(["read"]));
+
+    s.ok(
+        "attach_role_policy",
+        json!({"role_name": role, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    )
+    .await;
+    s.ok(
+        "detach_role_policy",
+        json!({"role_name": role, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    )
+    .await;
+
+    // User inline policies: the document as an object.
+    s.ok("create_user", json!({"user_name": user})).await;
+    s.ok("put_user_policy", json!({"user_name": user, "policy_name": "mq-read", "policy_document": doc("mq:Describe*", "*")})).await;
+    let got = s
+        .ok(
+            "get_user_policy",
+            json!({"user_name": user, "policy_name": "mq-read"}),
+        )
+        .await;
+    assert_eq!(got["Owner"], format!("user/{user}"));
+    let refused = s.err("add_inline_policy", json!({"user_name": user, "policy_name": "mq-read", "policy_document": doc("mq:List*", "*")})).await;
+    assert!(
+        refused.contains("already has an inline policy"),
+        "{refused}"
+    );
+    s.ok("add_inline_policy", json!({"user_name": user, "policy_name": "mq-list", "policy_document": doc("mq:List*", "*")})).await;
+    let names = s.ok("list_user_policies", json!({"user_name": user})).await;
+    let mut names: Vec<&str> = names["PolicyNames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["mq-list", "mq-read"]);
+    s.ok(
+        "delete_user_policy",
+        json!({"user_name": user, "policy_name": "mq-read"}),
+    )
+    .await;
+    s.ok(
+        "delete_user_policy",
+        json!({"user_name": user, "policy_name": "mq-list"}),
+    )
+    .await;
+    let names = s.ok("list_user_policies", json!({"user_name": user})).await;
+    assert_eq!(names["PolicyNames"], json!([]));
+    let both = s.err("add_inline_policy", json!({"user_name": user, "role_name": role, "policy_name": "x", "policy_document": doc("s3:GetObject", "*")})).await;
+    assert!(both.contains("not both"), "{both}");
+}
+
+#[tokio::test]
+async fn managed_policies_and_attachments() {
+    let s = iam_server(OPEN_GUARDED).await;
+    let user = unique("carol");
+    let aws = s
+        .ok("list_policies", json!({"scope": "AWS", "max_items": 5}))
+        .await;
+    assert_eq!(aws["Policies"].as_array().unwrap().len(), 5);
+    assert_eq!(aws["IsTruncated"], true);
+    let local = s.ok("list_policies", json!({})).await;
+    assert!(
+        local["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| !p["Arn"].as_str().unwrap().contains(":aws:policy/"))
+    );
+
+    let d = s
+        .ok(
+            "get_managed_policy_document",
+            json!({"policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+        )
+        .await;
+    assert!(d["Document"]["Statement"].is_array(), "{d}");
+    assert_eq!(d["IsDefaultVersion"], true);
+
+    s.ok("create_user", json!({"user_name": user})).await;
+    s.ok(
+        "attach_user_policy",
+        json!({"user_name": user, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    )
+    .await;
+    let u = s.ok("get_user", json!({"user_name": user})).await;
+    assert_eq!(
+        u["AttachedPolicies"][0]["PolicyArn"],
+        "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    );
+    let attached = s
+        .ok(
+            "list_policies",
+            json!({"scope": "AWS", "only_attached": true, "max_items": 1000}),
+        )
+        .await;
+    assert!(
+        attached["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["PolicyName"] == "ReadOnlyAccess")
+    );
+    s.ok(
+        "detach_user_policy",
+        json!({"user_name": user, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    )
+    .await;
+    let u = s.ok("get_user", json!({"user_name": user})).await;
+    assert_eq!(u["AttachedPolicies"], json!([]));
+}
+
+#[tokio::test]
+async fn access_keys_hide_the_secret_unless_the_policy_reveals_it() {
+    let s = iam_server(OPEN_GUARDED).await;
+    let user = unique("dave");
+    s.ok("create_user", json!({"user_name": user})).await;
+    let key = s.ok("create_access_key", json!({"user_name": user})).await;
+    assert_eq!(key["SecretAccessKey"], "[REDACTED]");
+    assert_eq!(key["SecretRevealed"], false);
+    let id = key["AccessKeyId"].as_str().unwrap().to_string();
+    let u = s.ok("get_user", json!({"user_name": user})).await;
+    assert_eq!(u["AccessKeys"][0]["AccessKeyId"], id.as_str());
+    s.ok(
+        "delete_access_key",
+        json!({"user_name": user, "access_key_id": id}),
+    )
+    .await;
+    let u = s.ok("get_user", json!({"user_name": user})).await;
+    assert_eq!(u["AccessKeys"], json!([]));
+    drop(s);
+
+    let s = iam_server("version: 1\ndefault: allow\ntools:\n  create_access_key:\n    - action: allow\n      reveal_secrets: true\n").await;
+    let key = s.ok("create_access_key", json!({"user_name": user})).await;
+    let secret = key["SecretAccessKey"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 20 && secret != "[REDACTED]", "{secret}");
+    assert_eq!(key["SecretRevealed"], true);
+    let (audit, stderr) = s.stop().await;
+    assert!(
+        !audit.contains(&secret) && !stderr.contains(&secret),
+        "the secret reached a log"
+    );
+}
+
+#[tokio::test]
+async fn simulate_principal_policy_against_a_loopback_fake() {
+    let fake = fakes::iam_simulation().await;
+    let s = Server::start(Options {
+        policy: Some(OPEN_GUARDED.into()),
+        env: vec![("AWS_ENDPOINT_URL_IAM".into(), fake.url.clone())],
+        ..Options::default()
+    })
+    .await;
+    let r = s
+        .ok(
+            "simulate_principal_policy",
+            json!({"policy_source_arn": "arn:aws:iam::123456789012:user/alice", "action_names": ["s3:GetObject", "iam:CreateUser"],
+                   "context_entries": {"aws:SourceIp": "10.0.0.1"}}),
+        )
+        .await;
+    assert_eq!(r["EvaluationResults"][0]["Decision"], "allowed");
+    assert_eq!(r["EvaluationResults"][1]["Decision"], "implicitDeny");
+    let body = &fake.requests()[0].body;
+    assert!(
+        body.contains("PolicySourceArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Auser%2Falice"),
+        "{body}"
+    );
+    assert!(
+        body.contains("ContextEntries.member.1.ContextKeyName=aws%3ASourceIp"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn policy_generation_against_the_access_analyzer_fake() {
+    let fake = fakes::access_analyzer().await;
+    let s = Server::start(Options {
+        policy: Some("version: 1\ndefault: allow\n".into()),
+        env: vec![("AWS_ENDPOINT_URL_ACCESSANALYZER".into(), fake.url.clone())],
+        ..Options::default()
+    })
+    .await;
+    let role = "arn:aws:iam::123456789012:role/app";
+    let started = s
+        .ok(
+            "policy_generation_start",
+            json!({"principal_arn": role, "client_token": "tok-1",
+                   "cloud_trail": {"trail_arns": ["arn:aws:cloudtrail:us-east-1:123456789012:trail/main"], "all_regions": true,
+                                   "access_role_arn": "arn:aws:iam::123456789012:role/aa-reader", "start_time": "2026-11-01T00:00:00Z",
+                                   "end_time": "2026-11-20T00:00:00Z"}}),
+        )
+        .await;
+    let job = started["JobId"].as_str().unwrap().to_string();
+    let again = s
+        .ok(
+            "policy_generation_start",
+            json!({"principal_arn": role, "client_token": "tok-1"}),
+        )
+        .await;
+    assert_eq!(
+        again["JobId"],
+        job.as_str(),
+        "the client token makes the start idempotent"
+    );
+    let body: Value = serde_json::from_str(&fake.requests()[0].body).unwrap();
+    assert_eq!(body["cloudTrailDetails"]["trails"][0]["allRegions"], true);
+    assert_eq!(
+        body["cloudTrailDetails"]["accessRole"],
+        "arn:aws:iam::123456789012:role/aa-reader"
+    );
+
+    let other = s
+        .ok(
+            "policy_generation_start",
+            json!({"principal_arn": "arn:aws:iam::123456789012:user/bob"}),
+        )
+        .await;
+    let other = other["JobId"].as_str().unwrap().to_string();
+
+    let listed = s
+        .ok("policy_generation_list", json!({"principal_arn": role}))
+        .await;
+    assert_eq!(listed["PolicyGenerations"].as_array().unwrap().len(), 1);
+    assert_eq!(listed["PolicyGenerations"][0]["Status"], "IN_PROGRESS");
+    let page = s
+        .ok("policy_generation_list", json!({"max_results": 1}))
+        .await;
+    assert_eq!(page["NextToken"], "1");
+    let page2 = s
+        .ok(
+            "policy_generation_list",
+            json!({"max_results": 1, "next_token": "1"}),
+        )
+        .await;
+    assert_eq!(page2["PolicyGenerations"][0]["JobId"], other.as_str());
+
+    let cancelled = s
+        .ok("policy_generation_cancel", json!({"job_id": other}))
+        .await;
+    assert_eq!(cancelled["CancelRequested"], true);
+    let got = s
+        .ok("policy_generation_get", json!({"job_id": other}))
+        .await;
+    assert_eq!(got["Job"]["Status"], "CANCELED");
+    assert_eq!(got["GeneratedPolicies"], json!([]));
+
+    let got = s
+        .ok(
+            "policy_generation_get",
+            json!({"job_id": job, "include_resource_placeholders": true}),
+        )
+        .await;
+    assert_eq!(got["Job"]["Status"], "SUCCEEDED");
+    assert_eq!(got["PrincipalArn"], role);
+    assert_eq!(
+        got["GeneratedPolicies"][0]["Statement"][0]["Resource"],
+        "arn:aws:s3:::${BucketName}/*"
+    );
+    let conflict = s
+        .err("policy_generation_cancel", json!({"job_id": job}))
+        .await;
+    assert!(
+        conflict
+            .starts_with("AWS error ConflictException from access-analyzer:CancelPolicyGeneration"),
+        "{conflict}"
+    );
+    let missing = s
+        .err("policy_generation_get", json!({"job_id": "job-9999"}))
+        .await;
+    assert!(
+        missing.starts_with("AWS error ResourceNotFoundException"),
+        "{missing}"
+    );
+
+    let bad = s
+        .err(
+            "policy_generation_start",
+            json!({"principal_arn": "arn:aws:iam::123456789012:group/ops"}),
+        )
+        .await;
+    assert!(
+        bad.starts_with("Invalid arguments: Invalid argument `principal_arn`"),
+        "{bad}"
+    );
+    let bad = s
+        .err(
+            "policy_generation_start",
+            json!({"principal_arn": role, "cloud_trail": {"trail_arns": ["arn:aws:cloudtrail:us-east-1:123456789012:trail/main"],
+                   "access_role_arn": "arn:aws:iam::123456789012:role/r", "start_time": "yesterday"}}),
+        )
+        .await;
+    assert!(bad.contains("cloud_trail.start_time"), "{bad}");
+}
+
+#[tokio::test]
+async fn default_policy_puts_policy_generation_to_a_human() {
+    let fake = fakes::access_analyzer().await;
+    let s = Server::start(Options {
+        env: vec![("AWS_ENDPOINT_URL_ACCESSANALYZER".into(), fake.url.clone())],
+        ..Options::default()
+    })
+    .await;
+    let text = s
+        .err(
+            "policy_generation_start",
+            json!({"principal_arn": "arn:aws:iam::123456789012:role/app"}),
+        )
+        .await;
+    assert!(
+        text.starts_with("Approval required: rule tools.policy_generation_start[0]: policy generation starts an AWS job"),
+        "{text}"
+    );
+    s.ok("policy_generation_list", json!({})).await;
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "only the list reached Access Analyzer"
+    );
+}
+
+#[tokio::test]
+async fn policy_generation_rate_limit_of_the_default_shape() {
+    // The default policy's limit on an allow rule (as it will apply once a call is approved):
+    // 10 calls per 60 s per session.
+    let fake = fakes::access_analyzer().await;
+    let s = Server::start(Options {
+        policy: Some("version: 1\ndefault: deny\ntools:\n  policy_generation_start:\n    - action: allow\n      limit: {max: 10, window: 60, per: session}\n".into()),
+        env: vec![("AWS_ENDPOINT_URL_ACCESSANALYZER".into(), fake.url.clone())],
+        ..Options::default()
+    })
+    .await;
+    for _ in 0..10 {
+        s.ok(
+            "policy_generation_start",
+            json!({"principal_arn": "arn:aws:iam::123456789012:role/app"}),
+        )
+        .await;
+    }
+    let text = s
+        .err(
+            "policy_generation_start",
+            json!({"principal_arn": "arn:aws:iam::123456789012:role/app"}),
+        )
+        .await;
+    assert!(
+        text.starts_with(
+            "Rate limited: limit tools.policy_generation_start[0].limit allows 10 calls per 60s"
+        ),
+        "{text}"
+    );
+    assert_eq!(fake.requests().len(), 10);
+}
+
+/// The guard: documents that must pass reach AWS; one refused document per rule makes no call.
+#[tokio::test]
+async fn iam_guard_refuses_documents_that_widen_power() {
+    let fake = FakeAws::not_found().await;
+    let s = Server::start(Options {
+        policy: Some(OPEN_GUARDED.into()),
+        env: vec![("AWS_ENDPOINT_URL_IAM".into(), fake.url.clone())],
+        ..Options::default()
+    })
+    .await;
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "put_user_policy",
+            json!({"user_name": "u", "policy_name": "p", "policy_document": doc("*", "*")}),
+            "iam_guard.wildcard_admin: policy_document Statement[0]",
+        ),
+        (
+            "put_role_policy",
+            json!({"role_name": "r", "policy_name": "p", "policy_document": doc("iam:*", "*").to_string()}),
+            "iam_guard.wildcard_admin",
+        ),
+        (
+            "add_inline_policy",
+            json!({"user_name": "u", "policy_name": "p", "policy_document": {"Statement": [{"Sid": "Sneaky", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}}),
+            "iam_guard.not_action_allow: policy_document Statement[0] (Sid \"Sneaky\")",
+        ),
+        (
+            "put_user_policy",
+            json!({"user_name": "u", "policy_name": "p", "policy_document": doc("iam:PassRole", "*")}),
+            "iam_guard.escalation",
+        ),
+        (
+            "put_role_policy",
+            json!({"role_name": "r", "policy_name": "p", "policy_document": doc("iam:AttachRolePolicy", "arn:aws:iam::123456789012:role/*")}),
+            "iam_guard.escalation",
+        ),
+        (
+            "create_role",
+            json!({"role_name": "r", "assume_role_policy_document": trust(json!({"AWS": "*"}))}),
+            "iam_guard.public_trust: assume_role_policy_document Statement[0]",
+        ),
+        (
+            "attach_user_policy",
+            json!({"user_name": "u", "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+            "iam_guard.managed_policies",
+        ),
+        (
+            "attach_role_policy",
+            json!({"role_name": "r", "policy_arn": "arn:aws:iam::aws:policy/IAMFullAccess"}),
+            "iam_guard.managed_policies",
+        ),
+        (
+            "attach_group_policy",
+            json!({"group_name": "g", "policy_arn": "arn:aws:iam::aws:policy/PowerUserAccess"}),
+            "iam_guard.managed_policies",
+        ),
+    ];
+    for (tool, args, needle) in &cases {
+        let text = s.err(tool, args.clone()).await;
+        assert!(
+            text.starts_with("Denied by policy: rule iam_guard."),
+            "{tool}: {text}"
+        );
+        assert!(
+            text.contains(needle),
+            "{tool}: expected {needle:?} in {text}"
+        );
+    }
+    let malformed = s
+        .err(
+            "put_user_policy",
+            json!({"user_name": "u", "policy_name": "p", "policy_document": "{\"Statement\": [}"}),
+        )
+        .await;
+    assert!(
+        malformed.starts_with(
+            "Invalid arguments: Invalid argument `policy_document`: is not valid JSON:"
+        ) && malformed.contains("line 1 column"),
+        "{malformed}"
+    );
+    assert!(fake.requests().is_empty(), "a refused document reached IAM");
+    let records = s.audit_records();
+    assert_eq!(records[0]["rule"], "iam_guard.wildcard_admin");
+
+    // The same documents pass when the guard is off...
+    let s = Server::start(Options {
+        policy: Some("version: 1\ndefault: allow\n".into()),
+        env: vec![("AWS_ENDPOINT_URL_IAM".into(), fake.url.clone())],
+        ..Options::default()
+    })
+    .await;
+    let text = s
+        .err(
+            "put_user_policy",
+            json!({"user_name": "u", "policy_name": "p", "policy_document": doc("*", "*")}),
+        )
+        .await;
+    assert!(
+        text.starts_with("AWS error"),
+        "reached the (fake) IAM: {text}"
+    );
+    assert_eq!(fake.requests().len(), 1);
+
+    // ...and ordinary documents pass the guard and reach IAM (moto).
+    let s = iam_server(OPEN_GUARDED).await;
+    let user = unique("erin");
+    let role = unique("svc");
+    s.ok("create_user", json!({"user_name": user})).await;
+    s.ok("put_user_policy", json!({"user_name": user, "policy_name": "ok", "policy_document": doc("iam:PassRole", "arn:aws:iam::123456789012:role/app-role")})).await;
+    s.ok("put_user_policy", json!({"user_name": user, "policy_name": "ok2", "policy_document": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]}})).await;
+    s.ok("create_role", json!({"role_name": role, "assume_role_policy_document": trust(json!({"AWS": "arn:aws:iam::123456789012:root"}))})).await;
+    s.ok(
+        "attach_user_policy",
+        json!({"user_name": user, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+    )
+    .await;
+}
