@@ -17,15 +17,26 @@ use guarded_aws_mcp::gate::{Gate, GateOptions};
 use guarded_aws_mcp::policy::{CompiledPolicy, load_str};
 use serde_json::{Value, json};
 
-/// Three rules per tool (a deny with two conditions, an approval, an allow with a limit), plus
+/// Three rules per tool of the 61 (a deny with two conditions, an approval, an allow with a limit), plus
 /// class defaults, policy-wide limits and glob keys.
 fn full_policy(catalogue: &Catalogue) -> CompiledPolicy {
     let mut yaml = String::from(
         "version: 1\ndefault: deny\nclasses:\n  read: allow\n  write: require_approval\nlimits:\n  - {max: 1000000, window: 1m, per: session}\n  - {max: 1000000, window: 1h, per: global, class: destructive}\ntools:\n  \"describe_*\":\n    - action: allow\n  \"list_*\":\n    - action: allow\n",
     );
     for t in catalogue.iter() {
+        // Conditions on `region` where the tool has it (Amazon MQ, Access Analyzer), else on its
+        // first text parameter (IAM is global).
+        let param = if t.params.contains_key("region") {
+            "region".to_string()
+        } else {
+            t.params
+                .iter()
+                .find(|(p, types)| !p.contains('.') && types.iter().any(|ty| ty == "string"))
+                .map(|(p, _)| p.clone())
+                .expect("a text parameter")
+        };
         yaml.push_str(&format!(
-            "  {name}:\n    - action: deny\n      reason: not in this region\n      when:\n        - {{path: args.region, op: regex, value: \"^(cn|us-gov)-\"}}\n        - {{path: args.region, op: exists}}\n    - action: require_approval\n      when:\n        - {{path: args.region, op: in, value: [ap-east-1, me-south-1]}}\n    - action: allow\n      limit: {{max: 1000000, window: 1h, per: session}}\n",
+            "  {name}:\n    - action: deny\n      reason: not here\n      when:\n        - {{path: args.{param}, op: regex, value: \"^(cn|us-gov|forbidden)-\"}}\n        - {{path: args.{param}, op: exists}}\n    - action: require_approval\n      when:\n        - {{path: args.{param}, op: in, value: [ap-east-1, me-south-1]}}\n    - action: allow\n      limit: {{max: 1000000, window: 1h, per: session}}\n",
             name = t.name
         ));
     }
@@ -51,6 +62,12 @@ fn cases() -> Vec<(&'static str, Value)> {
         (
             "delete_broker",
             json!({"BrokerId": "b-0123abcd-0123-4567-89ab-0123456789ab"}),
+        ),
+        ("list_users", json!({"path_prefix": "/team/"})),
+        (
+            "put_user_policy",
+            json!({"user_name": "alice", "policy_name": "read",
+                   "policy_document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}}),
         ),
     ]
 }
