@@ -29,11 +29,21 @@ fn full_policy(catalogue: &Catalogue) -> CompiledPolicy {
         let param = if t.params.contains_key("region") {
             "region".to_string()
         } else {
-            t.params
+            match t
+                .params
                 .iter()
                 .find(|(p, types)| !p.contains('.') && types.iter().any(|ty| ty == "string"))
-                .map(|(p, _)| p.clone())
-                .expect("a text parameter")
+            {
+                Some((p, _)) => p.clone(),
+                None => {
+                    // A tool without parameters (RabbitMQ listings): an allow with a limit.
+                    yaml.push_str(&format!(
+                        "  {}:\n    - action: allow\n      limit: {{max: 1000000, window: 1h, per: session}}\n",
+                        t.name
+                    ));
+                    continue;
+                }
+            }
         };
         yaml.push_str(&format!(
             "  {name}:\n    - action: deny\n      reason: not here\n      when:\n        - {{path: args.{param}, op: regex, value: \"^(cn|us-gov|forbidden)-\"}}\n        - {{path: args.{param}, op: exists}}\n    - action: require_approval\n      when:\n        - {{path: args.{param}, op: in, value: [ap-east-1, me-south-1]}}\n    - action: allow\n      limit: {{max: 1000000, window: 1h, per: session}}\n",
@@ -111,6 +121,8 @@ fn benches(c: &mut Criterion) {
     // A whole call refused by the policy: validation, decision, audit record (to /dev/null).
     let ctx = ToolContext {
         aws: Arc::new(AwsClients::new(AwsOptions::default())),
+        rabbit: Default::default(),
+        session: "cli".into(),
         reveal_secrets: false,
     };
     let audit = AuditLog::open(std::path::Path::new("/dev/null")).expect("open /dev/null");

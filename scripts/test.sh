@@ -4,6 +4,9 @@
 #
 #   - moto's server (PyPI, pinned) in a venv under .testbed/, started on 127.0.0.1 on a free
 #     port: the local AWS fake. LocalStack's community edition serves no Amazon MQ, so moto it is.
+#   - RabbitMQ with its management (and shovel) plugins on 127.0.0.1: started if it is not
+#     running, installed from Debian's packages if it is missing; the RabbitMQ tools are tested
+#     against it.
 #   - the end-to-end tests start their own small loopback fakes for what moto lacks.
 #
 # Extra arguments go to `cargo test` (for example a test name filter).
@@ -43,6 +46,45 @@ for _ in range(200):
 sys.exit("test.sh: moto did not start; see .testbed/moto.log")
 PY
 echo "test.sh: moto $MOTO_VERSION on http://127.0.0.1:$PORT" >&2
+
+# RabbitMQ: installed, running, management and shovel plugins enabled, API answering.
+RABBIT_API=http://127.0.0.1:15672
+rabbit_api_up() {
+  "$VENV/bin/python" - "$RABBIT_API" <<'PY'
+import base64, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/api/overview", headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode()})
+try:
+    urllib.request.urlopen(req, timeout=2)
+except Exception:
+    sys.exit(1)
+PY
+}
+if ! command -v rabbitmq-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing rabbitmq-server from Debian's packages" >&2
+    mkdir -p /etc/rabbitmq
+    printf 'listeners.tcp.default = 127.0.0.1:5672\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = 15672\n' >/etc/rabbitmq/rabbitmq.conf
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server >/dev/null
+  else
+    echo "test.sh: RabbitMQ is not installed and cannot be installed here (needs root and apt-get)" >&2
+    exit 1
+  fi
+fi
+if ! rabbitmqctl -q status >/dev/null 2>&1; then
+  echo "test.sh: starting RabbitMQ" >&2
+  ERL_EPMD_ADDRESS=127.0.0.1 rabbitmq-server -detached
+  rabbitmqctl -q await_startup --timeout 60
+fi
+if ! rabbit_api_up; then
+  echo "test.sh: enabling RabbitMQ's management and shovel plugins" >&2
+  rabbitmq-plugins -q enable rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management >/dev/null
+else
+  rabbitmq-plugins -q enable rabbitmq_shovel rabbitmq_shovel_management >/dev/null
+fi
+for _ in $(seq 1 120); do rabbit_api_up && break; sleep 0.5; done
+rabbit_api_up || { echo "test.sh: RabbitMQ's management API did not answer on $RABBIT_API" >&2; exit 1; }
+echo "test.sh: RabbitMQ management API on $RABBIT_API" >&2
+export GUARDED_TEST_RABBITMQ_URL="$RABBIT_API"
 
 export GUARDED_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
 # Never let a test reach real AWS, whatever the caller's environment holds.

@@ -66,6 +66,10 @@ impl fmt::Display for RiskClass {
 #[derive(Clone)]
 pub struct ToolContext {
     pub aws: Arc<AwsClients>,
+    /// RabbitMQ management connections, per MCP session.
+    pub rabbit: Arc<crate::tools::rabbitmq::Connections>,
+    /// The MCP session the call belongs to.
+    pub session: Arc<str>,
     /// The deciding policy rule allows secrets (a new secret access key) in the result.
     pub reveal_secrets: bool,
 }

@@ -208,6 +208,8 @@ fn explain(policy: Option<&Path>, tool: &str, args: &str, read_only: bool, json:
     };
     let ctx = ToolContext {
         aws: Arc::new(AwsClients::new(AwsOptions::default())),
+        rabbit: Default::default(),
+        session: "cli".into(),
         reveal_secrets: false,
     };
     let gate = match Gate::new(
@@ -329,6 +331,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             endpoint_url: args.endpoint_url.clone(),
             ..AwsOptions::default()
         })),
+        rabbit: Default::default(),
+        session: "cli".into(),
         reveal_secrets: false,
     };
     tracing::info!(

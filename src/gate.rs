@@ -287,6 +287,8 @@ impl Gate {
 
         let ctx = ToolContext {
             aws: self.ctx.aws.clone(),
+            rabbit: self.ctx.rabbit.clone(),
+            session: session.into(),
             reveal_secrets: decision.reveal_secrets,
         };
         let result = spec.run(ctx, prepared).await;

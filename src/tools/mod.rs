@@ -4,6 +4,7 @@ pub mod access_analyzer;
 pub mod common;
 pub mod iam;
 pub mod mq;
+pub mod rabbitmq;
 
 use crate::catalogue::ToolSpec;
 
@@ -12,5 +13,6 @@ pub fn all() -> Vec<ToolSpec> {
     let mut all = mq::tools();
     all.extend(iam::tools());
     all.extend(access_analyzer::tools());
+    all.extend(rabbitmq::tools());
     all
 }

@@ -117,7 +117,7 @@ fn tools_lists_the_catalogue() {
     let (code, out, _) = run(&["tools", "--json"]);
     assert_eq!(code, 0);
     let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(v.len(), 61);
+    assert_eq!(v.len(), 81);
     let broker = v.iter().find(|t| t["name"] == "create_broker").unwrap();
     assert_eq!(broker["class"], "write");
     assert_eq!(broker["aws_api"], "mq:CreateBroker");

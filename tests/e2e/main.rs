@@ -6,4 +6,5 @@ mod fakes;
 mod gate;
 mod iam_tools;
 mod mq_tools;
+mod rabbitmq_tools;
 mod support;
