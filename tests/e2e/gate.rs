@@ -245,7 +245,10 @@ async fn every_tool_is_listed_with_schemas_and_annotations() {
             t.name
         );
         assert!(t.output_schema.is_some(), "{}", t.name);
-        let region = t.input_schema.get("properties").and_then(|p| p.get("region"));
+        let region = t
+            .input_schema
+            .get("properties")
+            .and_then(|p| p.get("region"));
         if regional.contains(&t.name.as_ref()) {
             assert!(region.is_some(), "{}: region parameter", t.name);
         }
