@@ -7,7 +7,15 @@
 #   - RabbitMQ with its management (and shovel) plugins on 127.0.0.1: started if it is not
 #     running, installed from Debian's packages if it is missing; the RabbitMQ tools are tested
 #     against it.
+#   - LocalStack's community runtime (PyPI localstack-core 4.13.1, the newest that runs on
+#     Python 3.11; no Docker) in its own venv, on 127.0.0.1, with every outbound download and
+#     event turned off: the IAM tests run a second time against it.
 #   - the end-to-end tests start their own small loopback fakes for what moto lacks.
+#
+# To run the suite against another endpoint (LocalStack Pro, a sandbox AWS account):
+#   GUARDED_TEST_TARGET=localstack-pro GUARDED_TEST_AWS_ENDPOINT=http://127.0.0.1:4566 scripts/test.sh
+#   GUARDED_TEST_TARGET=aws AWS_PROFILE=sandbox scripts/test.sh
+# Tests whose API the target lacks are reported as ignored, with the reason.
 #
 # Extra arguments go to `cargo test` (for example a test name filter).
 set -euo pipefail
@@ -29,10 +37,15 @@ if ! "$VENV/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOT
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
-PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+
+PORT=$(free_port)
 MOTO_IAM_LOAD_MANAGED_POLICIES=true "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$TESTBED/moto.log" 2>&1 &
-MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+PIDS+=($!)
 
 "$VENV/bin/python" - "$PORT" <<'PY'
 import sys, time, urllib.request
@@ -86,9 +99,51 @@ rabbit_api_up || { echo "test.sh: RabbitMQ's management API did not answer on $R
 echo "test.sh: RabbitMQ management API on $RABBIT_API" >&2
 export GUARDED_TEST_RABBITMQ_URL="$RABBIT_API"
 
-export GUARDED_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
-# Never let a test reach real AWS, whatever the caller's environment holds.
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL || true
+# LocalStack community, for the second IAM run.
+LS_VENV="$TESTBED/localstack-venv"
+LS_VERSION=4.13.1
+if ! "$LS_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('localstack-core') != '$LS_VERSION')" 2>/dev/null; then
+  echo "test.sh: installing localstack-core $LS_VERSION into $LS_VENV" >&2
+  python3 -m venv "$LS_VENV"
+  "$LS_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "localstack-core[runtime]==$LS_VERSION" 'cbor2<6' 'pyopenssl>=25.1,<26' 'cryptography>=45.0.7,<47' service_identity
+fi
+LS_PORT=$(free_port)
+mkdir -p "$TESTBED/localstack"
+# GATEWAY_SERVER=hypercorn honours GATEWAY_LISTEN's host; DNS_ADDRESS=0 keeps port 53 free;
+# the SKIP_/DISABLE_ settings stop every download and event it would send off the machine.
+GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$LS_PORT" DNS_ADDRESS=0 SERVICES=iam,sts \
+  SKIP_SSL_CERT_DOWNLOAD=1 SKIP_INFRA_DOWNLOADS=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$PWD/$TESTBED/localstack" \
+  "$LS_VENV/bin/python" -m localstack.runtime.main >"$TESTBED/localstack.log" 2>&1 &
+PIDS+=($!)
+"$VENV/bin/python" - "$LS_PORT" <<'PY'
+import sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/_localstack/health"
+for _ in range(300):
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.exit("test.sh: LocalStack did not start; see .testbed/localstack.log")
+PY
+echo "test.sh: LocalStack $LS_VERSION on http://127.0.0.1:$LS_PORT" >&2
 
+export GUARDED_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
+if [ "${GUARDED_TEST_TARGET:-moto}" != aws ]; then
+  # Never let a test reach real AWS, whatever the caller's environment holds.
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+  unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL || true
+fi
+
+start=$(date +%s)
 cargo test --all-targets "$@"
+echo "test.sh: main run (target ${GUARDED_TEST_TARGET:-moto}) took $(( $(date +%s) - start ))s" >&2
+
+if [ $# -eq 0 ]; then
+  start=$(date +%s)
+  echo "test.sh: the IAM tests again, against LocalStack" >&2
+  GUARDED_TEST_TARGET=localstack GUARDED_TEST_AWS_ENDPOINT="http://127.0.0.1:$LS_PORT" \
+    cargo test --test e2e -- iam_tools::
+  echo "test.sh: LocalStack run took $(( $(date +%s) - start ))s" >&2
+fi

@@ -1,5 +1,9 @@
 //! The command line: policy validate / explain / schema, tools, and serve's refusal to start.
 
+use libtest_mimic::Trial;
+
+use crate::support::{Needs, trial_sync};
+
 use std::process::Command;
 
 use crate::support::BIN;
@@ -17,7 +21,6 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-#[test]
 fn validate_accepts_shipped_policies() {
     for f in [
         "default",
@@ -32,7 +35,6 @@ fn validate_accepts_shipped_policies() {
     }
 }
 
-#[test]
 fn validate_prints_every_error_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
@@ -56,7 +58,6 @@ fn validate_prints_every_error_with_its_location() {
     );
 }
 
-#[test]
 fn explain_names_rule_and_condition() {
     let (code, out, _) = run(&[
         "policy",
@@ -112,7 +113,6 @@ fn explain_names_rule_and_condition() {
     );
 }
 
-#[test]
 fn tools_lists_the_catalogue() {
     let (code, out, _) = run(&["tools", "--json"]);
     assert_eq!(code, 0);
@@ -123,7 +123,6 @@ fn tools_lists_the_catalogue() {
     assert_eq!(broker["aws_api"], "mq:CreateBroker");
 }
 
-#[test]
 fn serve_refuses_an_invalid_policy() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
@@ -142,7 +141,6 @@ fn serve_refuses_an_invalid_policy() {
     );
 }
 
-#[test]
 fn schema_command_matches_the_shipped_file() {
     let (_, out, _) = run(&["policy", "schema"]);
     let shipped = std::fs::read_to_string(format!(
@@ -151,4 +149,40 @@ fn schema_command_matches_the_shipped_file() {
     ))
     .unwrap();
     assert_eq!(out.trim(), shipped.trim());
+}
+
+/// This module's tests, for the e2e harness.
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial_sync(
+            "cli::validate_accepts_shipped_policies",
+            Needs::Nothing,
+            validate_accepts_shipped_policies,
+        ),
+        trial_sync(
+            "cli::validate_prints_every_error_with_its_location",
+            Needs::Nothing,
+            validate_prints_every_error_with_its_location,
+        ),
+        trial_sync(
+            "cli::explain_names_rule_and_condition",
+            Needs::Nothing,
+            explain_names_rule_and_condition,
+        ),
+        trial_sync(
+            "cli::tools_lists_the_catalogue",
+            Needs::Nothing,
+            tools_lists_the_catalogue,
+        ),
+        trial_sync(
+            "cli::serve_refuses_an_invalid_policy",
+            Needs::Nothing,
+            serve_refuses_an_invalid_policy,
+        ),
+        trial_sync(
+            "cli::schema_command_matches_the_shipped_file",
+            Needs::Nothing,
+            schema_command_matches_the_shipped_file,
+        ),
+    ]
 }

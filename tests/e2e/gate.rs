@@ -1,6 +1,10 @@
 //! The gate through the real binary: listing, bad inputs (none of which reaches AWS), policy
 //! decisions, rate limits (also under concurrent calls), read-only mode, the audit log.
 
+use libtest_mimic::Trial;
+
+use crate::support::{Needs, trial};
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -47,7 +51,6 @@ fn with(mut base: Value, key: &str, value: Value) -> Value {
     base
 }
 
-#[tokio::test]
 async fn bad_inputs_are_refused_before_aws_with_the_field_named() {
     let (s, fake) = recorded("version: 1\ndefault: allow\nhide: [delete_configuration]\n").await;
     let big = "x".repeat(1024 * 1024);
@@ -189,7 +192,6 @@ async fn bad_inputs_are_refused_before_aws_with_the_field_named() {
     assert!(!audit.contains("bad,password,12"));
 }
 
-#[tokio::test]
 async fn hidden_tools_are_absent_from_the_list() {
     let (s, _fake) =
         recorded("version: 1\ndefault: allow\nhide: [\"delete_*\", reboot_broker]\n").await;
@@ -209,7 +211,6 @@ async fn hidden_tools_are_absent_from_the_list() {
     );
 }
 
-#[tokio::test]
 async fn every_tool_is_listed_with_schemas_and_annotations() {
     let (s, _fake) = recorded(OPEN).await;
     assert_eq!(s.tools().len(), 81);
@@ -283,7 +284,6 @@ async fn every_tool_is_listed_with_schemas_and_annotations() {
     );
 }
 
-#[tokio::test]
 async fn policy_decisions_reach_the_agent_with_rule_and_reason() {
     let policy = r#"
 version: 1
@@ -368,7 +368,6 @@ tools:
     assert_eq!(records[1]["args"]["password"], "[REDACTED]");
 }
 
-#[tokio::test]
 async fn rate_limits_refuse_and_do_not_count_refusals() {
     let policy = r#"
 version: 1
@@ -395,7 +394,6 @@ tools:
     assert_eq!(s.audit_records()[3]["outcome"]["status"], "rate_limited");
 }
 
-#[tokio::test]
 async fn rate_limit_is_exact_under_concurrent_calls() {
     let policy = "version: 1\ndefault: allow\nlimits:\n  - {max: 7, window: 1h, per: global}\n";
     let (s, fake) = recorded(policy).await;
@@ -413,7 +411,6 @@ async fn rate_limit_is_exact_under_concurrent_calls() {
     assert_eq!(fake.requests().len(), 7);
 }
 
-#[tokio::test]
 async fn slot_is_given_back_when_aws_was_not_reached() {
     // Nothing listens on this port: the call fails before AWS accepted it.
     let port = {
@@ -443,7 +440,6 @@ async fn slot_is_given_back_when_aws_was_not_reached() {
     );
 }
 
-#[tokio::test]
 async fn read_only_mode_overrides_the_policy() {
     let fake = FakeAws::not_found().await;
     let s = Server::start(Options {
@@ -467,7 +463,6 @@ async fn read_only_mode_overrides_the_policy() {
     assert!(fake.requests().is_empty());
 }
 
-#[tokio::test]
 async fn shipped_policies_behave_as_documented() {
     // The built-in default: reads allowed, writes need approval, destructive denied.
     let fake = FakeAws::start(Arc::new(|_| {
@@ -550,7 +545,6 @@ async fn shipped_policies_behave_as_documented() {
     assert_eq!(fake.requests().len(), 2);
 }
 
-#[tokio::test]
 async fn missing_profile_is_an_error_not_a_crash() {
     let fake = FakeAws::not_found().await;
     let dir = tempfile::tempdir().unwrap();
@@ -585,4 +579,60 @@ async fn missing_profile_is_an_error_not_a_crash() {
     assert!(fake.requests().is_empty());
     // Still serving.
     assert_eq!(client.list_all_tools().await.unwrap().len(), 43);
+}
+
+/// This module's tests, for the e2e harness.
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "gate::bad_inputs_are_refused_before_aws_with_the_field_named",
+            Needs::Nothing,
+            bad_inputs_are_refused_before_aws_with_the_field_named,
+        ),
+        trial(
+            "gate::hidden_tools_are_absent_from_the_list",
+            Needs::Nothing,
+            hidden_tools_are_absent_from_the_list,
+        ),
+        trial(
+            "gate::every_tool_is_listed_with_schemas_and_annotations",
+            Needs::Nothing,
+            every_tool_is_listed_with_schemas_and_annotations,
+        ),
+        trial(
+            "gate::policy_decisions_reach_the_agent_with_rule_and_reason",
+            Needs::Nothing,
+            policy_decisions_reach_the_agent_with_rule_and_reason,
+        ),
+        trial(
+            "gate::rate_limits_refuse_and_do_not_count_refusals",
+            Needs::Nothing,
+            rate_limits_refuse_and_do_not_count_refusals,
+        ),
+        trial(
+            "gate::rate_limit_is_exact_under_concurrent_calls",
+            Needs::Nothing,
+            rate_limit_is_exact_under_concurrent_calls,
+        ),
+        trial(
+            "gate::slot_is_given_back_when_aws_was_not_reached",
+            Needs::Nothing,
+            slot_is_given_back_when_aws_was_not_reached,
+        ),
+        trial(
+            "gate::read_only_mode_overrides_the_policy",
+            Needs::Nothing,
+            read_only_mode_overrides_the_policy,
+        ),
+        trial(
+            "gate::shipped_policies_behave_as_documented",
+            Needs::Nothing,
+            shipped_policies_behave_as_documented,
+        ),
+        trial(
+            "gate::missing_profile_is_an_error_not_a_crash",
+            Needs::Nothing,
+            missing_profile_is_an_error_not_a_crash,
+        ),
+    ]
 }

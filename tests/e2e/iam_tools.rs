@@ -2,6 +2,10 @@
 //! loopback fake for SimulatePrincipalPolicy, which moto lacks), policy generation against the
 //! Access Analyzer fake; and the IAM policy-document guard.
 
+use libtest_mimic::Trial;
+
+use crate::support::{Needs, trial};
+
 use serde_json::{Value, json};
 
 use crate::fakes;
@@ -25,7 +29,6 @@ fn trust(principal: Value) -> Value {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]})
 }
 
-#[tokio::test]
 async fn users_groups_and_memberships() {
     let s = iam_server(OPEN_GUARDED).await;
     let user = unique("alice");
@@ -117,7 +120,6 @@ async fn users_groups_and_memberships() {
     assert!(gone.starts_with("AWS error NoSuchEntity"), "{gone}");
 }
 
-#[tokio::test]
 async fn list_tools_page_with_marker() {
     // moto pages managed policies (it ignores max_items for users, roles and groups).
     let s = iam_server(OPEN_GUARDED).await;
@@ -149,7 +151,6 @@ async fn list_tools_page_with_marker() {
     );
 }
 
-#[tokio::test]
 async fn roles_and_inline_policies() {
     let s = iam_server(OPEN_GUARDED).await;
     let role = unique("app-role");
@@ -276,7 +277,6 @@ async fn roles_and_inline_policies() {
     assert!(both.contains("not both"), "{both}");
 }
 
-#[tokio::test]
 async fn managed_policies_and_attachments() {
     let s = iam_server(OPEN_GUARDED).await;
     let user = unique("carol");
@@ -336,7 +336,6 @@ async fn managed_policies_and_attachments() {
     assert_eq!(u["AttachedPolicies"], json!([]));
 }
 
-#[tokio::test]
 async fn access_keys_hide_the_secret_unless_the_policy_reveals_it() {
     let s = iam_server(OPEN_GUARDED).await;
     let user = unique("dave");
@@ -368,7 +367,6 @@ async fn access_keys_hide_the_secret_unless_the_policy_reveals_it() {
     );
 }
 
-#[tokio::test]
 async fn simulate_principal_policy_against_a_loopback_fake() {
     let fake = fakes::iam_simulation().await;
     let s = Server::start(Options {
@@ -397,7 +395,6 @@ async fn simulate_principal_policy_against_a_loopback_fake() {
     );
 }
 
-#[tokio::test]
 async fn policy_generation_against_the_access_analyzer_fake() {
     let fake = fakes::access_analyzer().await;
     let s = Server::start(Options {
@@ -518,7 +515,6 @@ async fn policy_generation_against_the_access_analyzer_fake() {
     assert!(bad.contains("cloud_trail.start_time"), "{bad}");
 }
 
-#[tokio::test]
 async fn default_policy_puts_policy_generation_to_a_human() {
     let fake = fakes::access_analyzer().await;
     let s = Server::start(Options {
@@ -544,7 +540,6 @@ async fn default_policy_puts_policy_generation_to_a_human() {
     );
 }
 
-#[tokio::test]
 async fn policy_generation_rate_limit_of_the_default_shape() {
     // The default policy's limit on an allow rule (as it will apply once a call is approved):
     // 10 calls per 60 s per session.
@@ -578,7 +573,6 @@ async fn policy_generation_rate_limit_of_the_default_shape() {
 }
 
 /// The guard: documents that must pass reach AWS; one refused document per rule makes no call.
-#[tokio::test]
 async fn iam_guard_refuses_documents_that_widen_power() {
     let fake = FakeAws::not_found().await;
     let s = Server::start(Options {
@@ -693,4 +687,60 @@ async fn iam_guard_refuses_documents_that_widen_power() {
         json!({"user_name": user, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
     )
     .await;
+}
+
+/// This module's tests, for the e2e harness.
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "iam_tools::users_groups_and_memberships",
+            Needs::ManagedPolicies,
+            users_groups_and_memberships,
+        ),
+        trial(
+            "iam_tools::list_tools_page_with_marker",
+            Needs::ManagedPolicies,
+            list_tools_page_with_marker,
+        ),
+        trial(
+            "iam_tools::roles_and_inline_policies",
+            Needs::ManagedPolicies,
+            roles_and_inline_policies,
+        ),
+        trial(
+            "iam_tools::managed_policies_and_attachments",
+            Needs::ManagedPolicies,
+            managed_policies_and_attachments,
+        ),
+        trial(
+            "iam_tools::access_keys_hide_the_secret_unless_the_policy_reveals_it",
+            Needs::Iam,
+            access_keys_hide_the_secret_unless_the_policy_reveals_it,
+        ),
+        trial(
+            "iam_tools::simulate_principal_policy_against_a_loopback_fake",
+            Needs::Nothing,
+            simulate_principal_policy_against_a_loopback_fake,
+        ),
+        trial(
+            "iam_tools::policy_generation_against_the_access_analyzer_fake",
+            Needs::Nothing,
+            policy_generation_against_the_access_analyzer_fake,
+        ),
+        trial(
+            "iam_tools::default_policy_puts_policy_generation_to_a_human",
+            Needs::Nothing,
+            default_policy_puts_policy_generation_to_a_human,
+        ),
+        trial(
+            "iam_tools::policy_generation_rate_limit_of_the_default_shape",
+            Needs::Nothing,
+            policy_generation_rate_limit_of_the_default_shape,
+        ),
+        trial(
+            "iam_tools::iam_guard_refuses_documents_that_widen_power",
+            Needs::ManagedPolicies,
+            iam_guard_refuses_documents_that_widen_power,
+        ),
+    ]
 }

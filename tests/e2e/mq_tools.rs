@@ -3,6 +3,10 @@
 //! moto 5.2.5 lacks DescribeBrokerEngineTypes, DescribeBrokerInstanceOptions and Promote, and
 //! answers DescribeSharedResources with an empty list only.
 
+use libtest_mimic::Trial;
+
+use crate::support::{Needs, trial};
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -11,9 +15,8 @@ use crate::support::{FakeAws, Options, Server, unique};
 
 const PASSWORD: &str = "Sup3r-secret-pw-42";
 
-#[tokio::test]
 async fn broker_lifecycle_users_and_tags() {
-    let s = Server::moto("policies/dev-permissive.yaml").await;
+    let s = Server::on_target("policies/dev-permissive.yaml").await;
     let name = unique("orders");
 
     let created = s
@@ -160,9 +163,8 @@ async fn broker_lifecycle_users_and_tags() {
     assert!(!audit.contains(PASSWORD) && !stderr.contains(PASSWORD));
 }
 
-#[tokio::test]
 async fn configurations_and_revisions() {
-    let s = Server::moto("policies/dev-permissive.yaml").await;
+    let s = Server::on_target("policies/dev-permissive.yaml").await;
     let name = unique("cfg");
     let cfg = s
         .ok(
@@ -229,9 +231,8 @@ async fn configurations_and_revisions() {
     assert!(gone.starts_with("AWS error NotFoundException"), "{gone}");
 }
 
-#[tokio::test]
 async fn region_is_per_call() {
-    let s = Server::moto("policies/dev-permissive.yaml").await;
+    let s = Server::on_target("policies/dev-permissive.yaml").await;
     let name = unique("regional");
     let created = s
         .ok(
@@ -304,7 +305,6 @@ fn fake_mq(req: &crate::support::Request) -> (u16, String) {
     (200, body.to_string())
 }
 
-#[tokio::test]
 async fn operations_moto_lacks_against_a_loopback_fake() {
     let fake = FakeAws::start(Arc::new(fake_mq)).await;
     let s = Server::start(Options {
@@ -389,7 +389,6 @@ async fn operations_moto_lacks_against_a_loopback_fake() {
     assert_eq!(reqs[5].method, "DELETE");
 }
 
-#[tokio::test]
 async fn aws_errors_carry_code_and_request_id() {
     let fake = FakeAws::start(Arc::new(|_| {
         (403, json!({"__type": "ForbiddenException", "message": "User is not authorized to perform mq:ListBrokers"}).to_string())
@@ -411,4 +410,35 @@ async fn aws_errors_carry_code_and_request_id() {
     assert_eq!(records[0]["outcome"]["status"], "aws_error");
     assert_eq!(records[0]["outcome"]["code"], "ForbiddenException");
     assert_eq!(records[0]["outcome"]["request_id"], "fake-1");
+}
+
+/// This module's tests, for the e2e harness.
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "mq_tools::broker_lifecycle_users_and_tags",
+            Needs::Mq,
+            broker_lifecycle_users_and_tags,
+        ),
+        trial(
+            "mq_tools::configurations_and_revisions",
+            Needs::Mq,
+            configurations_and_revisions,
+        ),
+        trial(
+            "mq_tools::region_is_per_call",
+            Needs::Mq,
+            region_is_per_call,
+        ),
+        trial(
+            "mq_tools::operations_moto_lacks_against_a_loopback_fake",
+            Needs::Nothing,
+            operations_moto_lacks_against_a_loopback_fake,
+        ),
+        trial(
+            "mq_tools::aws_errors_carry_code_and_request_id",
+            Needs::Nothing,
+            aws_errors_carry_code_and_request_id,
+        ),
+    ]
 }

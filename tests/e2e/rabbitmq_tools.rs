@@ -2,6 +2,10 @@
 //! (started and configured by scripts/test.sh). Each test sets up what it needs through the
 //! management API first, in a vhost of its own, and checks the effect through the API.
 
+use libtest_mimic::Trial;
+
+use crate::support::{Needs, trial};
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -94,7 +98,7 @@ impl Admin {
 }
 
 async fn connected(policy_file: &str) -> Server {
-    let s = Server::moto(policy_file).await;
+    let s = Server::on_target(policy_file).await;
     let c = s
         .ok(
             "rabbitmq_broker_initialize_connection",
@@ -106,7 +110,6 @@ async fn connected(policy_file: &str) -> Server {
     s
 }
 
-#[tokio::test]
 async fn read_tools_see_what_the_broker_holds() {
     let admin = Admin::new();
     let vh = admin.vhost().await;
@@ -284,7 +287,6 @@ async fn read_tools_see_what_the_broker_holds() {
     assert!(guide["markdown"].as_str().unwrap().contains("quorum"));
 }
 
-#[tokio::test]
 async fn destructive_tools_change_the_broker() {
     let admin = Admin::new();
     let vh = admin.vhost().await;
@@ -367,7 +369,6 @@ async fn destructive_tools_change_the_broker() {
     );
 }
 
-#[tokio::test]
 async fn destructive_tools_are_denied_by_the_default_policy() {
     let s = Server::start(Options::default()).await;
     s.ok(
@@ -396,11 +397,10 @@ async fn destructive_tools_are_denied_by_the_default_policy() {
     );
 }
 
-#[tokio::test]
 async fn connections_belong_to_the_session_and_credentials_stay_secret() {
     // A session that never connected has no connection, whatever other sessions did.
     let other = connected("policies/dev-permissive.yaml").await;
-    let s = Server::moto("policies/dev-permissive.yaml").await;
+    let s = Server::on_target("policies/dev-permissive.yaml").await;
     let text = s.err("rabbitmq_broker_list_queues", json!({})).await;
     assert!(
         text.contains("this session has no RabbitMQ connection"),
@@ -440,7 +440,6 @@ async fn connections_belong_to_the_session_and_credentials_stay_secret() {
     }
 }
 
-#[tokio::test]
 async fn connect_by_amazon_mq_broker_id() {
     // DescribeBroker answered by a loopback fake whose console URL is the local RabbitMQ.
     let url = rabbit_url();
@@ -482,7 +481,6 @@ async fn connect_by_amazon_mq_broker_id() {
     assert!(both.contains("not both"), "{both}");
 }
 
-#[tokio::test]
 async fn health_checks_report_true_on_503() {
     // The broker's "yes" is an HTTP 503: the AWS Labs server raised on it; we report true.
     let fake = FakeAws::start(Arc::new(|req| match req.path.as_str() {
@@ -493,7 +491,7 @@ async fn health_checks_report_true_on_503() {
         _ => (404, json!({"error": "Object Not Found", "reason": "Not Found"}).to_string()),
     }))
     .await;
-    let s = Server::moto("policies/dev-permissive.yaml").await;
+    let s = Server::on_target("policies/dev-permissive.yaml").await;
     s.ok(
         "rabbitmq_broker_initialize_connection",
         json!({"management_url": fake.url, "username": "admin", "password": "pw"}),
@@ -505,4 +503,40 @@ async fn health_checks_report_true_on_503() {
     let quorum = s.ok("rabbitmq_broker_is_quorum_critical", json!({})).await;
     assert_eq!(quorum["result"], true);
     assert_eq!(quorum["details"][0]["name"], "orders");
+}
+
+/// This module's tests, for the e2e harness.
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "rabbitmq_tools::read_tools_see_what_the_broker_holds",
+            Needs::RabbitMq,
+            read_tools_see_what_the_broker_holds,
+        ),
+        trial(
+            "rabbitmq_tools::destructive_tools_change_the_broker",
+            Needs::RabbitMq,
+            destructive_tools_change_the_broker,
+        ),
+        trial(
+            "rabbitmq_tools::destructive_tools_are_denied_by_the_default_policy",
+            Needs::RabbitMq,
+            destructive_tools_are_denied_by_the_default_policy,
+        ),
+        trial(
+            "rabbitmq_tools::connections_belong_to_the_session_and_credentials_stay_secret",
+            Needs::RabbitMq,
+            connections_belong_to_the_session_and_credentials_stay_secret,
+        ),
+        trial(
+            "rabbitmq_tools::connect_by_amazon_mq_broker_id",
+            Needs::RabbitMq,
+            connect_by_amazon_mq_broker_id,
+        ),
+        trial(
+            "rabbitmq_tools::health_checks_report_true_on_503",
+            Needs::Nothing,
+            health_checks_report_true_on_503,
+        ),
+    ]
 }

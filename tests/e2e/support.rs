@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
+use libtest_mimic::{Completion, Failed, Trial};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use rmcp::service::{RoleClient, RunningService};
@@ -16,10 +17,85 @@ use tokio::net::TcpListener;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_guarded-aws-mcp");
 
-/// The moto server the test command started.
-pub fn moto() -> String {
-    std::env::var("GUARDED_TEST_MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!("GUARDED_TEST_MOTO_ENDPOINT is not set: run the suite with scripts/test.sh, which starts moto on 127.0.0.1")
+/// The AWS endpoint the tests run against: `GUARDED_TEST_AWS_ENDPOINT`, else the moto server
+/// the test command started (`GUARDED_TEST_MOTO_ENDPOINT`).
+pub fn aws_endpoint() -> String {
+    std::env::var("GUARDED_TEST_AWS_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .ok_or(())
+        .or_else(|_| std::env::var("GUARDED_TEST_MOTO_ENDPOINT"))
+        .unwrap_or_else(|_| {
+            panic!("no AWS endpoint: run the suite with scripts/test.sh (which starts moto on 127.0.0.1), or set GUARDED_TEST_AWS_ENDPOINT")
+        })
+}
+
+/// The kind of AWS endpoint the tests run against (`GUARDED_TEST_TARGET`, default `moto`).
+pub fn target() -> String {
+    std::env::var("GUARDED_TEST_TARGET").unwrap_or_else(|_| "moto".into())
+}
+
+/// What a test needs from its environment beyond the loopback fakes it starts itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
+    Nothing,
+    /// Amazon MQ on the target endpoint.
+    Mq,
+    /// IAM on the target endpoint.
+    Iam,
+    /// IAM with AWS managed policies (ReadOnlyAccess ...) on the target endpoint.
+    ManagedPolicies,
+    /// A RabbitMQ management API (`GUARDED_TEST_RABBITMQ_URL`).
+    RabbitMq,
+}
+
+/// Why the target cannot serve a test, or None when it can. The target is named by
+/// `GUARDED_TEST_TARGET`: `moto` (the default), `localstack` (community), `localstack-pro`, `aws`.
+pub fn missing(needs: Needs) -> Option<String> {
+    let target = target();
+    match (needs, target.as_str()) {
+        (Needs::Nothing, _) => None,
+        (Needs::RabbitMq, _) => std::env::var("GUARDED_TEST_RABBITMQ_URL")
+            .is_err()
+            .then(|| "no RabbitMQ management API: GUARDED_TEST_RABBITMQ_URL is not set".to_string()),
+        (Needs::Mq, "localstack") => {
+            Some("LocalStack community serves no Amazon MQ (it answers 501: LocalStack Pro only)".into())
+        }
+        (Needs::Mq, "aws") => Some(
+            "creates billable Amazon MQ brokers, which take about 20 minutes to start: not run against real AWS".into(),
+        ),
+        (_, "moto" | "localstack" | "localstack-pro" | "aws") => None,
+        (_, other) => Some(format!("unknown GUARDED_TEST_TARGET {other:?}: moto, localstack, localstack-pro or aws")),
+    }
+}
+
+/// An async test, ignored with the reason when its needs are not met.
+pub fn trial<F, Fut>(name: &str, needs: Needs, f: F) -> Trial
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    Trial::ignorable_test(name, move || {
+        if let Some(reason) = missing(needs) {
+            return Ok(Completion::ignored_with(reason));
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Failed::from(e.to_string()))?;
+        rt.block_on(f());
+        Ok(Completion::Completed)
+    })
+}
+
+/// A synchronous test.
+pub fn trial_sync(name: &str, needs: Needs, f: fn()) -> Trial {
+    Trial::ignorable_test(name, move || {
+        if let Some(reason) = missing(needs) {
+            return Ok(Completion::ignored_with(reason));
+        }
+        f();
+        Ok(Completion::Completed)
     })
 }
 
@@ -69,23 +145,30 @@ impl Server {
         if opts.read_only {
             cmd.arg("--read-only");
         }
-        cmd.env_remove("AWS_PROFILE")
-            .env_remove("GUARDED_AWS_MCP_POLICY")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", opts.region.as_deref().unwrap_or("us-east-1"))
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                dir.path().join("no-credentials"),
-            )
-            .env(
-                "AWS_ENDPOINT_URL",
-                opts.endpoint.clone().unwrap_or_else(moto),
-            )
+        cmd.env_remove("GUARDED_AWS_MCP_POLICY")
             .env("RUST_LOG", "trace")
             .envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if target() == "aws" && opts.endpoint.is_none() {
+            // A real account: the caller's own credential chain and region, no endpoint.
+            if let Some(r) = &opts.region {
+                cmd.env("AWS_REGION", r);
+            }
+        } else {
+            cmd.env_remove("AWS_PROFILE")
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_REGION", opts.region.as_deref().unwrap_or("us-east-1"))
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+                .env(
+                    "AWS_SHARED_CREDENTIALS_FILE",
+                    dir.path().join("no-credentials"),
+                )
+                .env(
+                    "AWS_ENDPOINT_URL",
+                    opts.endpoint.clone().unwrap_or_else(aws_endpoint),
+                );
+        }
         let log = std::fs::File::create(&stderr).expect("stderr file");
         let (transport, _) = TokioChildProcess::builder(cmd)
             .stderr(Stdio::from(log))
@@ -102,7 +185,7 @@ impl Server {
         }
     }
 
-    pub async fn moto(policy_file: &str) -> Server {
+    pub async fn on_target(policy_file: &str) -> Server {
         Server::start(Options {
             policy_file: Some(policy_file.into()),
             ..Options::default()
