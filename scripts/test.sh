@@ -130,6 +130,7 @@ PY
 echo "test.sh: LocalStack $LS_VERSION on http://127.0.0.1:$LS_PORT" >&2
 
 export GUARDED_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
+export GUARDED_TEST_MOTO_BIN="$PWD/$VENV/bin/moto_server"
 if [ "${GUARDED_TEST_TARGET:-moto}" != aws ]; then
   # Never let a test reach real AWS, whatever the caller's environment holds.
   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

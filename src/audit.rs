@@ -1,12 +1,26 @@
-//! The audit log: one JSON Lines record per tool call, secrets redacted.
+//! The audit log: one JSON Lines record per tool call, secrets redacted, tamper-evident: each
+//! record carries the SHA-256 of the previous record's line (`prev`) and of the policy in force
+//! (`policy`), so `guarded-aws-mcp audit verify FILE` finds an edited, deleted, inserted or
+//! reordered record.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// `prev` of the first record of a log.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Replaces every secret value in records, logs and error messages.
 pub const REDACTED: &str = "[REDACTED]";
@@ -92,13 +106,52 @@ pub struct AuditRecord {
     pub outcome: Outcome,
     /// SHA-256 of the policy in force.
     pub policy: String,
+    /// SHA-256 of the previous record's line; [`GENESIS`] for the first. Set by the writer.
+    pub prev: String,
 }
 
 /// Where records go.
 #[derive(Debug)]
 pub struct AuditLog {
     path: Option<PathBuf>,
-    file: Option<Mutex<File>>,
+    file: Option<Mutex<Chain>>,
+}
+
+/// The open file and the hash of its last record.
+#[derive(Debug)]
+struct Chain {
+    file: File,
+    last: String,
+}
+
+/// The hash of the last complete line of a log file, or [`GENESIS`] for an empty one.
+fn last_line_hash(file: &mut File) -> std::io::Result<String> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(GENESIS.to_string());
+    }
+    // Records are small; the last one is within the final 4 MiB.
+    let start = len.saturating_sub(4 * 1024 * 1024);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    file.seek(SeekFrom::End(0))?;
+    if tail.last() != Some(&b'\n') {
+        return Err(std::io::Error::other(
+            "the audit log ends with an incomplete record; run `guarded-aws-mcp audit verify` on it and move it aside",
+        ));
+    }
+    let body = &tail[..tail.len() - 1];
+    let line = match body.iter().rposition(|b| *b == b'\n') {
+        Some(i) => &body[i + 1..],
+        None if start == 0 => body,
+        None => {
+            return Err(std::io::Error::other(
+                "the audit log's last record is longer than 4 MiB",
+            ));
+        }
+    };
+    Ok(sha256_hex(line))
 }
 
 impl AuditLog {
@@ -114,10 +167,12 @@ impl AuditLog {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(path)?;
+        options.read(true);
+        let mut file = options.open(path)?;
+        let last = last_line_hash(&mut file)?;
         Ok(AuditLog {
             path: Some(path.to_path_buf()),
-            file: Some(Mutex::new(file)),
+            file: Some(Mutex::new(Chain { file, last })),
         })
     }
 
@@ -142,20 +197,76 @@ impl AuditLog {
     }
 
     /// Write one record as one line, in one write, so concurrent records never interleave.
-    pub fn write(&self, record: &AuditRecord) {
-        let Some(file) = &self.file else { return };
-        let mut line = match serde_json::to_vec(record) {
+    /// Chained to the previous record under the same lock.
+    pub fn write(&self, mut record: AuditRecord) {
+        let Some(chain) = &self.file else { return };
+        let mut chain = chain.lock().unwrap_or_else(|e| e.into_inner());
+        record.prev = chain.last.clone();
+        let mut line = match serde_json::to_vec(&record) {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(error = %e, "audit record could not be serialised");
                 return;
             }
         };
+        let hash = sha256_hex(&line);
         line.push(b'\n');
-        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = file.write_all(&line) {
-            tracing::error!(error = %e, "audit record could not be written");
+        match chain.file.write_all(&line) {
+            Ok(()) => chain.last = hash,
+            Err(e) => tracing::error!(error = %e, "audit record could not be written"),
         }
+    }
+}
+
+/// Where and why an audit log's chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// 1-based record (line) number.
+    pub record: usize,
+    pub reason: String,
+}
+
+/// Check an audit log's hash chain; the number of records when it is whole.
+pub fn verify(mut reader: impl BufRead) -> Result<usize, Broken> {
+    let mut prev = GENESIS.to_string();
+    let mut count = 0;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let record = count + 1;
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| Broken {
+            record,
+            reason: format!("cannot be read: {e}"),
+        })?;
+        if n == 0 {
+            return Ok(count);
+        }
+        let Some(line) = buf.strip_suffix(b"\n") else {
+            return Err(Broken {
+                record,
+                reason: "is incomplete (no newline at the end): a torn write or a truncated file"
+                    .into(),
+            });
+        };
+        let v: Value = serde_json::from_slice(line).map_err(|e| Broken {
+            record,
+            reason: format!("is not a JSON record ({e}): torn or edited"),
+        })?;
+        let claimed = v.get("prev").and_then(Value::as_str).unwrap_or("");
+        if claimed != prev {
+            let reason = if record == 1 {
+                "is not the first record of a log (its prev is not the genesis hash): records were removed before it".to_string()
+            } else {
+                format!(
+                    "does not follow record {}: record {} was changed, or records were removed, inserted or reordered between them",
+                    record - 1,
+                    record - 1
+                )
+            };
+            return Err(Broken { record, reason });
+        }
+        prev = sha256_hex(line);
+        count = record;
     }
 }
 
@@ -198,30 +309,81 @@ mod tests {
         assert_eq!(r["password"], REDACTED);
     }
 
-    #[test]
-    fn writes_one_line_per_record() {
+    fn record(i: usize) -> AuditRecord {
+        AuditRecord {
+            ts: "t".into(),
+            session: "s".into(),
+            tool: format!("t{i}"),
+            args: json!({}),
+            decision: "allow".into(),
+            rule: None,
+            reason: None,
+            latency_us: 1,
+            outcome: Outcome::Ok,
+            policy: "h".into(),
+            prev: String::new(),
+        }
+    }
+
+    fn log_with(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/audit.jsonl");
         let log = AuditLog::open(&path).unwrap();
-        for i in 0..3 {
-            log.write(&AuditRecord {
-                ts: "t".into(),
-                session: "s".into(),
-                tool: format!("t{i}"),
-                args: json!({}),
-                decision: "allow".into(),
-                rule: None,
-                reason: None,
-                latency_us: 1,
-                outcome: Outcome::Ok,
-                policy: "h".into(),
-            });
+        for i in 0..n {
+            log.write(record(i));
         }
+        (dir, path)
+    }
+
+    fn check(text: &str) -> Result<usize, Broken> {
+        verify(std::io::Cursor::new(text.as_bytes()))
+    }
+
+    #[test]
+    fn writes_one_chained_line_per_record() {
+        let (_dir, path) = log_with(3);
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 3);
-        for line in text.lines() {
-            let v: Value = serde_json::from_str(line).unwrap();
-            assert_eq!(v["outcome"]["status"], "ok");
-        }
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first["prev"], GENESIS);
+        assert_eq!(first["outcome"]["status"], "ok");
+        assert_eq!(check(&text), Ok(3));
+        // Reopening continues the chain.
+        let log = AuditLog::open(&path).unwrap();
+        log.write(record(3));
+        assert_eq!(check(&std::fs::read_to_string(&path).unwrap()), Ok(4));
+        assert_eq!(check(""), Ok(0));
+    }
+
+    #[test]
+    fn finds_edited_deleted_reordered_and_torn_records() {
+        let (_dir, path) = log_with(5);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let join = |ls: Vec<&str>| ls.iter().map(|l| format!("{l}\n")).collect::<String>();
+
+        let edited = text.replacen("\"tool\":\"t2\"", "\"tool\":\"tX\"", 1);
+        let e = check(&edited).unwrap_err();
+        assert_eq!(e.record, 4, "{e:?}");
+        assert!(e.reason.contains("record 3 was changed"), "{e:?}");
+
+        let deleted = join(vec![lines[0], lines[1], lines[3], lines[4]]);
+        assert_eq!(check(&deleted).unwrap_err().record, 3);
+
+        let reordered = join(vec![lines[0], lines[2], lines[1], lines[3], lines[4]]);
+        assert_eq!(check(&reordered).unwrap_err().record, 2);
+
+        let first_gone = join(lines[1..].to_vec());
+        assert_eq!(check(&first_gone).unwrap_err().record, 1);
+
+        let torn = &text[..text.len() - 10];
+        let e = check(torn).unwrap_err();
+        assert_eq!(e.record, 5, "{e:?}");
+
+        let no_newline = &text[..text.len() - 1];
+        assert!(check(no_newline).unwrap_err().reason.contains("incomplete"));
+        // A log that ends in a torn record is not appended to.
+        std::fs::write(&path, no_newline).unwrap();
+        assert!(AuditLog::open(&path).is_err());
     }
 }

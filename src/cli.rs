@@ -30,6 +30,9 @@ pub enum Command {
     /// Check or explain a policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Work with audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// List the tool catalogue: name, risk class, MCP annotations, AWS API.
     Tools {
         /// Print JSON instead of a table.
@@ -59,6 +62,12 @@ pub struct ServeArgs {
     /// ~/.local/state/guarded-aws-mcp/audit.jsonl on Linux.
     #[arg(long, env = "GUARDED_AWS_MCP_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check an audit log's hash chain; name the first broken record. Exit code 1 if broken.
+    Verify { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,28 +129,37 @@ fn render_errors(e: &crate::error::PolicyErrors) -> String {
         .join("\n")
 }
 
-/// Log targets whose verbose levels print whole protocol messages or request bodies, with the
-/// secrets in them: capped whatever `RUST_LOG` asks for.
-const SECRET_SAFE_CAPS: [&str; 4] = [
-    "rmcp=info",
-    "aws_smithy_runtime=debug",
-    "aws_smithy_http_client=info",
-    "hyper=info",
-];
-
-pub fn init_tracing() {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    for cap in SECRET_SAFE_CAPS {
-        if let Ok(d) = cap.parse() {
-            filter = filter.add_directive(d);
-        }
+/// The most verbose level allowed for log targets whose verbose levels print whole protocol
+/// messages or request bodies, with the secrets in them — whatever `RUST_LOG` asks for.
+fn secret_safe_cap(target: &str) -> Option<tracing::Level> {
+    if target.starts_with("rmcp")
+        || target.starts_with("hyper")
+        || target.starts_with("aws_smithy_http_client")
+    {
+        Some(tracing::Level::INFO)
+    } else if target.starts_with("aws_smithy_runtime") {
+        Some(tracing::Level::DEBUG)
+    } else {
+        None
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+}
+
+/// Logging to stderr, level from `RUST_LOG` (default `info`), with the caps above.
+pub fn init_tracing() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let env = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let caps = tracing_subscriber::filter::filter_fn(|meta| {
+        secret_safe_cap(meta.target()).is_none_or(|cap| *meta.level() <= cap)
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .try_init();
+        .with_filter(env.and(caps));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 /// Entry point of the binary.
@@ -182,6 +200,25 @@ pub fn main() -> ExitCode {
                 serde_json::to_string_pretty(&policy::policy_json_schema()).unwrap_or_default()
             );
             ExitCode::SUCCESS
+        }
+        Command::Audit(AuditCommand::Verify { file }) => {
+            let reader = match std::fs::File::open(&file) {
+                Ok(f) => std::io::BufReader::new(f),
+                Err(e) => {
+                    println!("{}: cannot be read: {e}", file.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            match crate::audit::verify(reader) {
+                Ok(n) => {
+                    println!("{}: ok, {n} records, chain unbroken", file.display());
+                    ExitCode::SUCCESS
+                }
+                Err(b) => {
+                    println!("{}: record {} {}", file.display(), b.record, b.reason);
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Tools { json } => {
             print_tools(json);

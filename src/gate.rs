@@ -208,7 +208,7 @@ impl Gate {
         let redacted = redact(&raw);
         let record =
             |decision: &str, basis: Option<String>, reason: Option<String>, outcome: Outcome| {
-                self.audit.write(&AuditRecord {
+                self.audit.write(AuditRecord {
                     ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                     session: session.to_string(),
                     tool: name.to_string(),
@@ -219,6 +219,7 @@ impl Gate {
                     latency_us: start.elapsed().as_micros() as u64,
                     outcome,
                     policy: policy.hash.clone(),
+                    prev: String::new(),
                 });
             };
         let stop = |s: Stop| {

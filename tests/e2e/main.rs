@@ -7,6 +7,7 @@
 
 mod cli;
 mod fakes;
+mod faults;
 mod gate;
 mod iam_tools;
 mod mq_tools;
@@ -17,6 +18,7 @@ fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
     trials.extend(cli::trials());
+    trials.extend(faults::trials());
     trials.extend(gate::trials());
     trials.extend(iam_tools::trials());
     trials.extend(mq_tools::trials());
