@@ -1,18 +1,167 @@
 //! Transports. stdio is the default (and, for now, the only) one: stdout carries the protocol,
 //! so all logging goes to stderr.
+//!
+//! Between stdin/stdout and rmcp sits a small framing layer: every line is checked to be one
+//! JSON value of at most [`MAX_MESSAGE_BYTES`] before rmcp sees it; a line that is not JSON gets
+//! a JSON-RPC parse error (-32700), an oversized one an invalid-request error (-32600), and the
+//! server goes on. Output lines from rmcp and these errors are written whole, never interleaved.
 
 use std::sync::Arc;
 
 use rmcp::ServiceExt;
+use serde_json::json;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
 
 use crate::gate::Gate;
 use crate::server::GuardedServer;
 
+/// The largest JSON-RPC message accepted on stdio.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Serve one MCP session on stdin/stdout until the client closes it.
-pub async fn serve_stdio(gate: Arc<Gate>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+pub async fn serve_stdio(gate: Arc<Gate>) -> Result<(), BoxError> {
+    serve_framed(gate, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serve one MCP session over a line-delimited byte stream pair.
+pub async fn serve_framed<R, W>(gate: Arc<Gate>, input: R, output: W) -> Result<(), BoxError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let server = GuardedServer::new(gate);
     tracing::info!(session = server.session_id(), "serving MCP on stdio");
-    let running = server.serve(rmcp::transport::stdio()).await?;
-    running.waiting().await?;
+    let (ours, theirs) = tokio::io::duplex(1 << 20);
+    let (from_rmcp, to_rmcp) = tokio::io::split(ours);
+    let (errors_tx, errors_rx) = mpsc::channel::<String>(64);
+    let reader = tokio::spawn(frame_input(BufReader::new(input), to_rmcp, errors_tx));
+    let writer = tokio::spawn(merge_output(BufReader::new(from_rmcp), errors_rx, output));
+    let running = server.serve(tokio::io::split(theirs)).await?;
+    let result = running.waiting().await;
+    reader.abort();
+    let _ = writer.await;
+    result?;
     Ok(())
+}
+
+fn error_line(code: i64, message: String) -> String {
+    json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}}).to_string()
+}
+
+/// Read lines from the client; pass valid JSON lines to rmcp; answer the others.
+async fn frame_input<R, W>(mut input: R, mut to_rmcp: W, errors: mpsc::Sender<String>)
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let mut oversized = false;
+        // Read one line, keeping at most MAX_MESSAGE_BYTES of it.
+        let ended = loop {
+            let buf = match input.fill_buf().await {
+                Ok(b) => b,
+                Err(_) => break true,
+            };
+            if buf.is_empty() {
+                break true;
+            }
+            let (chunk, found) = match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => (&buf[..i], Some(i + 1)),
+                None => (buf, None),
+            };
+            if !oversized && line.len() + chunk.len() <= MAX_MESSAGE_BYTES {
+                line.extend_from_slice(chunk);
+            } else {
+                oversized = true;
+                line.clear();
+            }
+            let used = found.unwrap_or(buf.len());
+            input.consume(used);
+            if found.is_some() {
+                break false;
+            }
+        };
+        if oversized {
+            tracing::warn!("refused a message over {MAX_MESSAGE_BYTES} bytes");
+            let _ = errors
+                .send(error_line(
+                    -32600,
+                    format!("Invalid request: message larger than {MAX_MESSAGE_BYTES} bytes"),
+                ))
+                .await;
+        } else {
+            let trimmed = line.trim_ascii();
+            if !trimmed.is_empty() {
+                match serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
+                    Ok(_) if matches!(trimmed.first(), Some(b'{') | Some(b'[')) => {
+                        let mut framed = trimmed.to_vec();
+                        framed.push(b'\n');
+                        if to_rmcp.write_all(&framed).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {
+                        let _ = errors
+                            .send(error_line(
+                                -32600,
+                                "Invalid request: a JSON-RPC message is a JSON object".into(),
+                            ))
+                            .await;
+                    }
+                    Err(e) => {
+                        let _ = errors
+                            .send(error_line(-32700, format!("Parse error: {e}")))
+                            .await;
+                    }
+                }
+            }
+        }
+        if ended {
+            // End of input: let rmcp see the end too.
+            let _ = to_rmcp.shutdown().await;
+            return;
+        }
+    }
+}
+
+/// Write rmcp's output lines and the framing errors to the client, one whole line at a time.
+async fn merge_output<R, W>(mut from_rmcp: R, mut errors: mpsc::Receiver<String>, mut output: W)
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut line = Vec::new();
+    let mut errors_open = true;
+    loop {
+        line.clear();
+        tokio::select! {
+            read = from_rmcp.read_until(b'\n', &mut line) => {
+                match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if output.write_all(&line).await.is_err() || output.flush().await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            msg = errors.recv(), if errors_open => {
+                match msg {
+                    Some(m) => {
+                        let mut l = m.into_bytes();
+                        l.push(b'\n');
+                        if output.write_all(&l).await.is_err() || output.flush().await.is_err() {
+                            break;
+                        }
+                    }
+                    None => errors_open = false,
+                }
+            }
+        }
+    }
 }

@@ -276,19 +276,47 @@ fn malformed_protocol_input() {
     big.extend(br#""}}}"#);
     send(&big);
     send(br#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"describe_broker","arguments":"not an object"}}"#);
+    // Over the 8 MiB message limit.
+    send(&vec![b'['; 9 * 1024 * 1024]);
+    send(b"42");
     send(br#"{"jsonrpc":"2.0","id":5,"method":"tools/list"}"#);
     let mut answers = std::collections::HashMap::new();
+    let mut framing_errors = Vec::new();
     let mut line = String::new();
-    while answers.len() < 4 {
+    while answers.len() < 4 || framing_errors.len() < 4 {
         line.clear();
         if stdout.read_line(&mut line).unwrap() == 0 {
             break;
         }
         let v: Value = serde_json::from_str(&line).expect("every output line is JSON-RPC");
-        if let Some(id) = v["id"].as_u64() {
-            answers.insert(id, v);
+        match v["id"].as_u64() {
+            Some(id) => {
+                answers.insert(id, v);
+            }
+            None => framing_errors.push(v),
         }
     }
+    let codes: Vec<i64> = framing_errors
+        .iter()
+        .map(|e| e["error"]["code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [-32700, -32700, -32600, -32600],
+        "{framing_errors:?}"
+    );
+    assert!(
+        framing_errors[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Parse error:")
+    );
+    assert!(
+        framing_errors[2]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than")
+    );
     assert!(answers[&1]["result"]["serverInfo"].is_object());
     // The oversized call is answered, as a refusal naming the size.
     let big_text = answers[&3]["result"]["content"][0]["text"]

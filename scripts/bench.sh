@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Performance figures: the criterion benchmark of the gate, then the end-to-end harness
+# (examples/e2e_bench.rs) against moto on 127.0.0.1 with the release binary.
+#   GUARDED_BENCH_CALLS=N  calls per row (default 1000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.testbed/venv
+if ! "$VENV/bin/python" -c "import moto" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
+fi
+PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >/dev/null 2>&1 &
+MOTO=$!
+trap 'kill $MOTO 2>/dev/null || true' EXIT
+"$VENV/bin/python" -c "
+import sys, time, urllib.request
+for _ in range(200):
+    try: urllib.request.urlopen('http://127.0.0.1:$PORT/moto-api/', timeout=1); sys.exit(0)
+    except Exception: time.sleep(0.1)
+sys.exit('moto did not start')"
+cargo build --release --bin guarded-aws-mcp
+cargo bench --bench decision -- --noplot 2>/dev/null | grep -E "policy decision|time:" || true
+AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+  GUARDED_BENCH_ENDPOINT="http://127.0.0.1:$PORT" cargo run --release --example e2e_bench
