@@ -394,6 +394,17 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Hot reload of a policy file (the built-in default cannot change).
+    let _watcher = match &args.policy {
+        Some(path) => match crate::reload::watch(gate.clone(), path.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch the policy file; changes need a restart");
+                None
+            }
+        },
+        None => None,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

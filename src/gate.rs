@@ -98,6 +98,34 @@ impl Gate {
             .clone()
     }
 
+    /// Put a new policy in force. Rate-limit counters are kept: a limit at the same place in
+    /// the new policy goes on counting.
+    pub fn set_policy(&self, policy: CompiledPolicy) {
+        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
+    }
+
+    /// Record a policy reload (or its refusal) in the audit log.
+    pub fn audit_reload(&self, file: &str, accepted: bool, detail: String) {
+        let policy = self.policy();
+        self.audit.write(AuditRecord {
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            session: "server".into(),
+            tool: "policy_reload".into(),
+            args: serde_json::json!({ "file": file }),
+            decision: if accepted { "reloaded" } else { "refused" }.into(),
+            rule: None,
+            reason: Some(detail.clone()),
+            latency_us: 0,
+            outcome: if accepted {
+                Outcome::Ok
+            } else {
+                Outcome::Invalid { message: detail }
+            },
+            policy: policy.hash.clone(),
+            prev: String::new(),
+        });
+    }
+
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
     }

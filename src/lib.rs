@@ -14,6 +14,7 @@ pub mod gate;
 pub mod iam_guard;
 pub mod limits;
 pub mod policy;
+pub mod reload;
 pub mod server;
 pub mod tools;
 pub mod transport;

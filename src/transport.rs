@@ -47,6 +47,42 @@ where
     Ok(())
 }
 
+/// What the framing layer makes of one input line.
+#[derive(Debug, PartialEq)]
+pub enum Frame<'a> {
+    /// A blank line: ignored.
+    Empty,
+    /// One JSON object or array: passed to the MCP service.
+    Message(&'a [u8]),
+    /// Answered with a JSON-RPC error, id null.
+    Reject { code: i64, message: String },
+}
+
+/// Classify one line (without its newline). Pure: the fuzz target `jsonrpc_frame` drives it.
+pub fn classify(line: &[u8]) -> Frame<'_> {
+    let trimmed = line.trim_ascii();
+    if trimmed.is_empty() {
+        return Frame::Empty;
+    }
+    if trimmed.len() > MAX_MESSAGE_BYTES {
+        return Frame::Reject {
+            code: -32600,
+            message: format!("Invalid request: message larger than {MAX_MESSAGE_BYTES} bytes"),
+        };
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
+        Ok(_) if matches!(trimmed.first(), Some(b'{') | Some(b'[')) => Frame::Message(trimmed),
+        Ok(_) => Frame::Reject {
+            code: -32600,
+            message: "Invalid request: a JSON-RPC message is a JSON object".into(),
+        },
+        Err(e) => Frame::Reject {
+            code: -32700,
+            message: format!("Parse error: {e}"),
+        },
+    }
+}
+
 fn error_line(code: i64, message: String) -> String {
     json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}}).to_string()
 }
@@ -95,29 +131,17 @@ where
                 ))
                 .await;
         } else {
-            let trimmed = line.trim_ascii();
-            if !trimmed.is_empty() {
-                match serde_json::from_slice::<serde::de::IgnoredAny>(trimmed) {
-                    Ok(_) if matches!(trimmed.first(), Some(b'{') | Some(b'[')) => {
-                        let mut framed = trimmed.to_vec();
-                        framed.push(b'\n');
-                        if to_rmcp.write_all(&framed).await.is_err() {
-                            return;
-                        }
+            match classify(&line) {
+                Frame::Empty => {}
+                Frame::Message(m) => {
+                    let mut framed = m.to_vec();
+                    framed.push(b'\n');
+                    if to_rmcp.write_all(&framed).await.is_err() {
+                        return;
                     }
-                    Ok(_) => {
-                        let _ = errors
-                            .send(error_line(
-                                -32600,
-                                "Invalid request: a JSON-RPC message is a JSON object".into(),
-                            ))
-                            .await;
-                    }
-                    Err(e) => {
-                        let _ = errors
-                            .send(error_line(-32700, format!("Parse error: {e}")))
-                            .await;
-                    }
+                }
+                Frame::Reject { code, message } => {
+                    let _ = errors.send(error_line(code, message)).await;
                 }
             }
         }

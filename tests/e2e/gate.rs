@@ -581,6 +581,100 @@ async fn missing_profile_is_an_error_not_a_crash() {
     assert_eq!(client.list_all_tools().await.unwrap().len(), 43);
 }
 
+/// Wait (up to 5 s) until the audit log holds `n` accepted policy reloads.
+async fn wait_for_reloads(s: &Server, n: usize) {
+    for _ in 0..100 {
+        let done = s
+            .audit_records()
+            .iter()
+            .filter(|r| r["tool"] == "policy_reload" && r["decision"] == "reloaded")
+            .count();
+        if done >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn hot_reload_takes_valid_policies_and_keeps_counting() {
+    let (s, fake) =
+        recorded("version: 1\ndefault: allow\nlimits:\n  - {max: 3, window: 1h, per: session}\n")
+            .await;
+    let path = s.policy_path.clone().unwrap();
+    s.ok("list_brokers", json!({})).await;
+    s.ok("list_brokers", json!({})).await;
+
+    // A valid new policy: list_brokers is now denied by a rule.
+    std::fs::write(&path, "version: 1\ndefault: allow\nlimits:\n  - {max: 3, window: 1h, per: session}\ntools:\n  list_brokers:\n    - action: deny\n      reason: reloaded\n").unwrap();
+    wait_for_reloads(&s, 1).await;
+    let denied = s.err("list_brokers", json!({})).await;
+    assert_eq!(
+        denied, "Denied by policy: rule tools.list_brokers[0]: reloaded",
+        "the new policy took effect"
+    );
+
+    // An invalid file is refused; the last good policy stays in force.
+    std::fs::write(
+        &path,
+        "version: 1\ntools:\n  no_such_tool:\n    - action: allow\n",
+    )
+    .unwrap();
+    let mut refused = false;
+    for _ in 0..100 {
+        let audit = std::fs::read_to_string(&s.audit).unwrap_or_default();
+        if audit.lines().any(|l| {
+            l.contains("\"tool\":\"policy_reload\"") && l.contains("\"decision\":\"refused\"")
+        }) {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the invalid policy was audited as refused");
+    let text = s.err("list_brokers", json!({})).await;
+    assert_eq!(
+        text,
+        "Denied by policy: rule tools.list_brokers[0]: reloaded"
+    );
+
+    // Counters survive reloads: calls keep counting against the same limit of 3, so however
+    // the calls fell around the reloads, no more than 3 ever reach AWS.
+    std::fs::write(
+        &path,
+        "version: 1\ndefault: allow\nlimits:\n  - {max: 3, window: 1h, per: session}\n",
+    )
+    .unwrap();
+    wait_for_reloads(&s, 2).await;
+    let mut limited = String::new();
+    for _ in 0..100 {
+        let r = s.call("describe_broker", json!({"BrokerId": BROKER})).await;
+        let t = crate::support::text(&r);
+        if t.starts_with("Rate limited:") {
+            limited = t;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        limited.starts_with("Rate limited: limit limits[0] allows 3 calls"),
+        "{limited}"
+    );
+    assert_eq!(fake.requests().len(), 3, "a reload reset the counters");
+    let reloads: Vec<Value> = s
+        .audit_records()
+        .into_iter()
+        .filter(|r| r["tool"] == "policy_reload")
+        .collect();
+    assert!(
+        reloads
+            .iter()
+            .filter(|r| r["decision"] == "reloaded")
+            .count()
+            >= 2,
+        "{reloads:?}"
+    );
+}
+
 /// This module's tests, for the e2e harness.
 pub fn trials() -> Vec<Trial> {
     vec![
@@ -633,6 +727,11 @@ pub fn trials() -> Vec<Trial> {
             "gate::missing_profile_is_an_error_not_a_crash",
             Needs::Nothing,
             missing_profile_is_an_error_not_a_crash,
+        ),
+        trial(
+            "gate::hot_reload_takes_valid_policies_and_keeps_counting",
+            Needs::Nothing,
+            hot_reload_takes_valid_policies_and_keeps_counting,
         ),
     ]
 }

@@ -111,6 +111,8 @@ pub struct Server {
     pub client: RunningService<RoleClient, ()>,
     pub audit: PathBuf,
     pub stderr: PathBuf,
+    /// The policy file written from `Options::policy`, if any.
+    pub policy_path: Option<PathBuf>,
     _dir: tempfile::TempDir,
     tools: Vec<Tool>,
 }
@@ -134,10 +136,12 @@ impl Server {
         let stderr = dir.path().join("stderr.log");
         let mut cmd = tokio::process::Command::new(BIN);
         cmd.arg("serve").arg("--audit-log").arg(&audit);
+        let mut policy_path = None;
         if let Some(text) = &opts.policy {
             let p = dir.path().join("policy.yaml");
             std::fs::write(&p, text).expect("write policy");
-            cmd.arg("--policy").arg(p);
+            cmd.arg("--policy").arg(&p);
+            policy_path = Some(p);
         } else if let Some(f) = &opts.policy_file {
             cmd.arg("--policy")
                 .arg(format!("{}/{f}", env!("CARGO_MANIFEST_DIR")));
@@ -180,6 +184,7 @@ impl Server {
             client,
             audit,
             stderr,
+            policy_path,
             _dir: dir,
             tools,
         }
