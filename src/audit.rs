@@ -106,6 +106,9 @@ pub struct AuditRecord {
     pub outcome: Outcome,
     /// SHA-256 of the policy in force.
     pub policy: String,
+    /// `shadow` when the decision was audited, not enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
     /// SHA-256 of the previous record's line; [`GENESIS`] for the first. Set by the writer.
     pub prev: String,
 }
@@ -321,6 +324,7 @@ mod tests {
             latency_us: 1,
             outcome: Outcome::Ok,
             policy: "h".into(),
+            mode: None,
             prev: String::new(),
         }
     }

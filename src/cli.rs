@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// Refuse every tool that is not a read, whatever the policy says.
     #[arg(long, env = "GUARDED_AWS_MCP_READ_ONLY")]
     pub read_only: bool,
+    /// Shadow mode: evaluate and audit every call with the decision it would get, and allow it.
+    #[arg(long, env = "GUARDED_AWS_MCP_SHADOW")]
+    pub shadow: bool,
     /// Default AWS region (else AWS_REGION or the profile's).
     #[arg(long, env = "GUARDED_AWS_MCP_REGION")]
     pub region: Option<String>,
@@ -254,7 +257,10 @@ fn explain(policy: Option<&Path>, tool: &str, args: &str, read_only: bool, json:
         compiled,
         AuditLog::disabled(),
         ctx,
-        GateOptions { read_only },
+        GateOptions {
+            read_only,
+            shadow: false,
+        },
     ) {
         Ok(g) => g,
         Err(e) => {
@@ -386,6 +392,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         ctx,
         GateOptions {
             read_only: args.read_only,
+            shadow: args.shadow,
         },
     ) {
         Ok(g) => Arc::new(g),

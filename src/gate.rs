@@ -36,6 +36,8 @@ pub mod prefix {
 pub struct GateOptions {
     /// Refuse every tool that is not of class read, whatever the policy says.
     pub read_only: bool,
+    /// Audit every decision but enforce none (like `mode: shadow` in the policy).
+    pub shadow: bool,
 }
 
 pub struct Gate {
@@ -60,6 +62,14 @@ pub struct Explanation {
     pub conditions: Vec<String>,
     pub limits: Vec<String>,
 }
+
+/// A call that passed steps 1–3 (in shadow mode: with the policy refusal it would have had).
+type Checked<'p> = (
+    Arc<ToolSpec>,
+    crate::catalogue::Prepared,
+    Decision<'p>,
+    Option<Box<Stop>>,
+);
 
 /// A refusal or failure on the way through the gate.
 struct Stop {
@@ -122,6 +132,7 @@ impl Gate {
                 Outcome::Invalid { message: detail }
             },
             policy: policy.hash.clone(),
+            mode: None,
             prev: String::new(),
         });
     }
@@ -130,8 +141,13 @@ impl Gate {
         &self.catalogue
     }
 
+    fn shadow(&self, policy: &CompiledPolicy) -> bool {
+        self.options.shadow || policy.shadow
+    }
+
     fn visible(&self, policy: &CompiledPolicy, spec: &ToolSpec) -> bool {
-        !(policy.is_hidden(spec.name) || (self.options.read_only && spec.class != RiskClass::Read))
+        !((policy.is_hidden(spec.name) && !self.shadow(policy))
+            || (self.options.read_only && spec.class != RiskClass::Read))
     }
 
     /// The tools an agent may see: neither hidden by the policy nor excluded by read-only mode.
@@ -159,7 +175,10 @@ impl Gate {
         policy: &'p CompiledPolicy,
         name: &str,
         args: Value,
-    ) -> Result<(Arc<ToolSpec>, crate::catalogue::Prepared, Decision<'p>), Box<Stop>> {
+    ) -> Result<Checked<'p>, Box<Stop>> {
+        let shadow = self.shadow(policy);
+        // In shadow mode a policy refusal found here is kept, and the call goes on.
+        let mut would: Option<Box<Stop>> = None;
         let Some(spec) = self.catalogue.get(name).cloned() else {
             return Err(Box::new(Stop {
                 text: format!("{} no tool named `{name}`", prefix::UNKNOWN_TOOL),
@@ -172,7 +191,7 @@ impl Gate {
             }));
         };
         if policy.is_hidden(name) {
-            return Err(Box::new(Stop {
+            let s = Box::new(Stop {
                 text: format!(
                     "{} rule hide: the tool `{name}` is hidden by the policy",
                     prefix::DENIED
@@ -181,7 +200,11 @@ impl Gate {
                 basis: Some("hide".into()),
                 reason: Some("the tool is hidden by the policy".into()),
                 outcome: Outcome::Denied,
-            }));
+            });
+            if !shadow {
+                return Err(s);
+            }
+            would = Some(s);
         }
         if self.options.read_only && spec.class != RiskClass::Read {
             let reason = format!(
@@ -209,18 +232,22 @@ impl Gate {
                 };
                 if let Some(f) = checked.and_then(|v| guard.check(*kind, field, &v)) {
                     let reason = f.to_string();
-                    return Err(Box::new(Stop {
+                    let s = Box::new(Stop {
                         text: format!("{} rule iam_guard.{}: {reason}", prefix::DENIED, f.check),
                         decision: "deny",
                         basis: Some(format!("iam_guard.{}", f.check)),
                         reason: Some(reason),
                         outcome: Outcome::Denied,
-                    }));
+                    });
+                    if !shadow {
+                        return Err(s);
+                    }
+                    would.get_or_insert(s);
                 }
             }
         }
         let decision = policy.decide(&spec, &args);
-        Ok((spec, prepared, decision))
+        Ok((spec, prepared, decision, would))
     }
 
     /// Run one tool call through the gate and, if it passes, the handler.
@@ -232,6 +259,7 @@ impl Gate {
     ) -> CallToolResult {
         let start = Instant::now();
         let policy = self.policy();
+        let shadow = self.shadow(&policy);
         let raw = Value::Object(args.unwrap_or_default());
         let redacted = redact(&raw);
         let record =
@@ -247,6 +275,7 @@ impl Gate {
                     latency_us: start.elapsed().as_micros() as u64,
                     outcome,
                     policy: policy.hash.clone(),
+                    mode: shadow.then(|| "shadow".to_string()),
                     prev: String::new(),
                 });
             };
@@ -256,41 +285,48 @@ impl Gate {
             CallToolResult::error(vec![ContentBlock::text(s.text)])
         };
 
-        let (spec, prepared, decision) = match self.check(&policy, name, raw) {
+        let (spec, prepared, decision, mut would) = match self.check(&policy, name, raw) {
             Ok(v) => v,
             Err(s) => return stop(*s),
         };
         let basis = decision.basis.to_string();
-        match decision.action {
-            Action::Allow => {}
-            Action::Deny => {
-                return stop(Stop {
-                    text: format!("{} rule {basis}: {}", prefix::DENIED, decision.reason),
-                    decision: "deny",
-                    basis: Some(basis),
-                    reason: Some(decision.reason),
-                    outcome: Outcome::Denied,
-                });
-            }
+        let refusal = match decision.action {
+            Action::Allow => None,
+            Action::Deny => Some(Stop {
+                text: format!("{} rule {basis}: {}", prefix::DENIED, decision.reason),
+                decision: "deny",
+                basis: Some(basis.clone()),
+                reason: Some(decision.reason.clone()),
+                outcome: Outcome::Denied,
+            }),
             Action::RequireApproval => {
                 let reason = format!(
                     "{}; human approval is not available in this version, so the call was refused",
                     decision.reason
                 );
-                return stop(Stop {
+                Some(Stop {
                     text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
                     decision: "require_approval",
-                    basis: Some(basis),
+                    basis: Some(basis.clone()),
                     reason: Some(reason),
                     outcome: Outcome::Denied,
-                });
+                })
             }
+        };
+        if let Some(r) = refusal {
+            if !shadow {
+                return stop(r);
+            }
+            would.get_or_insert(Box::new(r));
         }
 
-        let reservation = match self
-            .limiter
-            .try_acquire(&decision.limits, session, Instant::now())
-        {
+        // A call the policy would refuse (shadow mode) takes no rate-limit slot.
+        let limits: &[&crate::policy::CompiledLimit] = if would.is_some() {
+            &[]
+        } else {
+            &decision.limits
+        };
+        let reservation = match self.limiter.try_acquire(limits, session, Instant::now()) {
             Ok(r) => r,
             Err(e) => {
                 let reason = format!(
@@ -304,14 +340,28 @@ impl Gate {
                     },
                     e.retry_after.as_secs().max(1)
                 );
-                return stop(Stop {
+                let s = Stop {
                     text: format!("{} {reason}", prefix::RATE_LIMITED),
                     decision: "allow",
-                    basis: Some(basis),
+                    basis: Some(basis.clone()),
                     reason: Some(reason),
                     outcome: Outcome::RateLimited { limit: e.limit_id },
-                });
+                };
+                if !shadow {
+                    return stop(s);
+                }
+                would = Some(Box::new(s));
+                crate::limits::Reservation::default()
             }
+        };
+        // What the audit record says decided the call: in shadow mode, the refusal it escaped.
+        let (decided, decided_by, why) = match &would {
+            Some(w) => (
+                w.decision,
+                w.basis.clone(),
+                Some(format!("shadow mode, not enforced: {}", w.text)),
+            ),
+            None => ("allow", Some(basis.clone()), Some(decision.reason.clone())),
         };
 
         let ctx = ToolContext {
@@ -324,7 +374,7 @@ impl Gate {
         match result {
             Ok(value) => {
                 drop(reservation);
-                record("allow", Some(basis), Some(decision.reason), Outcome::Ok);
+                record(decided, decided_by, why, Outcome::Ok);
                 let text = serde_json::to_string_pretty(&value).unwrap_or_default();
                 let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
                 r.structured_content = Some(value);
@@ -353,7 +403,7 @@ impl Gate {
                     ToolError::Internal(m) => Outcome::Error { message: m.clone() },
                 };
                 tracing::info!(tool = name, error = %err, "tool failed");
-                record("allow", Some(basis), Some(decision.reason), outcome);
+                record(decided, decided_by, why, outcome);
                 let text = match &err {
                     ToolError::Arg(a) => format!("{} {a}", prefix::INVALID),
                     other => other.to_string(),
@@ -368,7 +418,7 @@ impl Gate {
         let policy = self.policy();
         let class = self.catalogue.get(name).map(|s| s.class);
         match self.check(&policy, name, args) {
-            Ok((_, _, d)) => Explanation {
+            Ok((_, _, d, _)) => Explanation {
                 tool: name.to_string(),
                 class,
                 decision: d.action.as_str().to_string(),

@@ -25,6 +25,8 @@ pub struct CompiledPolicy {
     pub(crate) rules: HashMap<String, Vec<Arc<CompiledRule>>>,
     pub(crate) limits: Vec<CompiledLimit>,
     pub(crate) guard: Option<GuardSpec>,
+    /// `mode: shadow`: decisions are audited, not enforced.
+    pub shadow: bool,
     /// SHA-256 of the policy text, for the audit log.
     pub hash: String,
     pub source_name: String,
@@ -191,6 +193,7 @@ pub fn compile(
             rules,
             limits,
             guard: file.iam_guard.clone(),
+            shadow: file.mode == super::model::Mode::Shadow,
             hash: String::new(),
             source_name: String::new(),
         })

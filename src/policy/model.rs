@@ -20,6 +20,10 @@ use crate::iam_guard::GuardSpec;
 pub struct PolicyFile {
     /// Format version; must be 1.
     pub version: u32,
+    /// `enforce` (the default) or `shadow`: every call is evaluated and audited with the decision
+    /// it would get, and allowed.
+    #[serde(default)]
+    pub mode: Mode,
     /// Decision for calls that no rule and no class default decides.
     #[serde(default = "default_action")]
     pub default: Action,
@@ -42,6 +46,16 @@ pub struct PolicyFile {
 
 fn default_action() -> Action {
     Action::Deny
+}
+
+/// Whether decisions are enforced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    /// Evaluate and audit every call, refuse none (read-only mode and invalid arguments still refuse).
+    Shadow,
 }
 
 /// What the gate does with a call.

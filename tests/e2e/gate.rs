@@ -581,6 +581,46 @@ async fn missing_profile_is_an_error_not_a_crash() {
     assert_eq!(client.list_all_tools().await.unwrap().len(), 43);
 }
 
+async fn shadow_mode_audits_and_allows() {
+    let policy = "version: 1\nmode: shadow\ndefault: deny\nhide: [reboot_broker]\nclasses:\n  read: allow\nlimits:\n  - {max: 1, window: 1h, per: session, class: read}\n";
+    let (s, fake) = recorded(policy).await;
+    assert!(
+        s.tools().iter().any(|t| t.name == "reboot_broker"),
+        "hidden tools are listed in shadow mode"
+    );
+    s.ok("list_brokers", json!({})).await;
+    s.ok("list_brokers", json!({})).await; // over the limit of 1: allowed, audited as rate-limited
+    s.ok("create_broker", create_args()).await; // denied by default: allowed, audited as deny
+    s.ok("reboot_broker", json!({"BrokerId": BROKER})).await; // hidden: allowed, audited
+    let bad = s.err("describe_broker", json!({"BrokerId": 7})).await;
+    assert!(
+        bad.starts_with("Invalid arguments:"),
+        "validation is not policy: {bad}"
+    );
+    assert_eq!(fake.requests().len(), 4);
+    let r = s.audit_records();
+    assert!(r.iter().all(|x| x["mode"] == "shadow"), "{r:?}");
+    assert_eq!(r[0]["decision"], "allow");
+    assert_eq!(r[1]["outcome"]["status"], "ok");
+    assert!(
+        r[1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("shadow mode, not enforced: Rate limited: limit limits[0]"),
+        "{}",
+        r[1]
+    );
+    assert_eq!(
+        (r[2]["decision"].as_str(), r[2]["rule"].as_str()),
+        (Some("deny"), Some("default"))
+    );
+    assert_eq!(
+        (r[3]["decision"].as_str(), r[3]["rule"].as_str()),
+        (Some("deny"), Some("hide"))
+    );
+    assert_eq!(r[4]["outcome"]["status"], "invalid");
+}
+
 /// Wait (up to 5 s) until the audit log holds `n` accepted policy reloads.
 async fn wait_for_reloads(s: &Server, n: usize) {
     for _ in 0..100 {
@@ -732,6 +772,11 @@ pub fn trials() -> Vec<Trial> {
             "gate::hot_reload_takes_valid_policies_and_keeps_counting",
             Needs::Nothing,
             hot_reload_takes_valid_policies_and_keeps_counting,
+        ),
+        trial(
+            "gate::shadow_mode_audits_and_allows",
+            Needs::Nothing,
+            shadow_mode_audits_and_allows,
         ),
     ]
 }
