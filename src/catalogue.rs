@@ -159,6 +159,23 @@ pub struct ToolInfo {
     pub idempotent: bool,
 }
 
+/// The facts of a tool, in the order catalogue entries are written.
+pub fn info(
+    name: &'static str,
+    class: RiskClass,
+    aws_api: &'static str,
+    idempotent: bool,
+    description: &'static str,
+) -> ToolInfo {
+    ToolInfo {
+        name,
+        description,
+        class,
+        aws_api,
+        idempotent,
+    }
+}
+
 /// Build a catalogue entry from typed arguments `A`, a typed result `O` and an async handler.
 pub fn tool<A, O, F, Fut>(info: ToolInfo, handler: F) -> ToolSpec
 where

@@ -160,15 +160,6 @@ impl Gate {
             .collect()
     }
 
-    /// The MCP description of one visible tool.
-    pub fn get_tool(&self, name: &str) -> Option<Tool> {
-        let policy = self.policy();
-        self.catalogue
-            .get(name)
-            .filter(|s| self.visible(&policy, s))
-            .map(|s| s.to_mcp())
-    }
-
     /// Steps 1–3: existence, hiding, read-only mode, arguments, policy.
     fn check<'p>(
         &self,

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::common::{REGION_PATTERN, ts};
 use crate::aws::aws_error;
-use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
 use crate::error::{ArgError, ToolError};
 
 const PRINCIPAL_ARN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/[!-~]+$";
@@ -339,22 +339,6 @@ async fn policy_generation_cancel(ctx: ToolContext, a: CancelArgs) -> Result<Can
         job_id: a.job_id,
         cancel_requested: true,
     })
-}
-
-fn info(
-    name: &'static str,
-    class: RiskClass,
-    aws_api: &'static str,
-    idempotent: bool,
-    description: &'static str,
-) -> ToolInfo {
-    ToolInfo {
-        name,
-        description,
-        class,
-        aws_api,
-        idempotent,
-    }
 }
 
 /// The IAM Access Analyzer policy-generation tools.

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::common::ts;
 use crate::audit::REDACTED;
 use crate::aws::aws_error;
-use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
 use crate::error::{ArgError, ToolError};
 use crate::iam_guard::DocKind;
 
@@ -1732,22 +1732,6 @@ async fn add_inline_policy(ctx: ToolContext, a: AddInlineArgs) -> Result<Changed
 }
 
 // ---------------------------------------------------------------- catalogue entries
-
-fn info(
-    name: &'static str,
-    class: RiskClass,
-    aws_api: &'static str,
-    idempotent: bool,
-    description: &'static str,
-) -> ToolInfo {
-    ToolInfo {
-        name,
-        description,
-        class,
-        aws_api,
-        idempotent,
-    }
-}
 
 /// The IAM tools.
 pub fn tools() -> Vec<ToolSpec> {

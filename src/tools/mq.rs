@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{check_tags, ts};
 use crate::aws::aws_error;
-use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
 use crate::error::{ArgError, ToolError};
 
 // AWS generates `b-<uuid>` / `c-<uuid>`; local fakes generate shorter IDs. Both are letters,
@@ -1789,22 +1789,6 @@ async fn delete_tags(ctx: ToolContext, a: DeleteTagsArgs) -> Result<TagKeysOut, 
 }
 
 // ---------------------------------------------------------------- catalogue entries
-
-fn info(
-    name: &'static str,
-    class: RiskClass,
-    aws_api: &'static str,
-    idempotent: bool,
-    description: &'static str,
-) -> ToolInfo {
-    ToolInfo {
-        name,
-        description,
-        class,
-        aws_api,
-        idempotent,
-    }
-}
 
 /// The Amazon MQ tools.
 pub fn tools() -> Vec<ToolSpec> {

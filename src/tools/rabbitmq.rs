@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::common::REGION_PATTERN;
 use crate::aws::aws_error;
-use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
 use crate::error::{ArgError, ToolError};
 
 const BROKER_ID: &str = r"^[A-Za-z0-9-]{1,100}$";
@@ -1059,22 +1059,6 @@ async fn delete_exchange(ctx: ToolContext, a: ExchangeArgs) -> Result<Done, Tool
 }
 
 // ---------------------------------------------------------------- catalogue entries
-
-fn info(
-    name: &'static str,
-    class: RiskClass,
-    api: &'static str,
-    idempotent: bool,
-    description: &'static str,
-) -> ToolInfo {
-    ToolInfo {
-        name,
-        description,
-        class,
-        aws_api: api,
-        idempotent,
-    }
-}
 
 /// The RabbitMQ broker tools.
 pub fn tools() -> Vec<ToolSpec> {
