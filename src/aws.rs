@@ -89,23 +89,31 @@ impl AwsClients {
             .await
     }
 
-    /// The Amazon MQ client for `region` (else the default region), created once per region.
-    pub async fn mq(&self, region: Option<&str>) -> aws_sdk_mq::Client {
+    /// A client from `cache` for `region` (else the default region), made once per region.
+    async fn per_region<C: Clone>(
+        &self,
+        cache: &Mutex<HashMap<String, C>>,
+        region: Option<&str>,
+        make: fn(&SdkConfig) -> C,
+    ) -> C {
         let key = region.unwrap_or("").to_string();
-        if let Some(c) = lock(&self.mq).get(&key) {
+        if let Some(c) = lock(cache).get(&key) {
             return c.clone();
         }
         let base = self.config().await;
-        let mut builder = aws_sdk_mq::config::Builder::from(base);
-        if let Some(r) = region {
-            builder = builder.region(Region::new(r.to_string()));
-        }
-        let client = aws_sdk_mq::Client::from_conf(builder.build());
-        lock(&self.mq).entry(key).or_insert(client).clone()
+        let client = match region {
+            Some(r) => make(&base.to_builder().region(Region::new(r.to_string())).build()),
+            None => make(base),
+        };
+        lock(cache).entry(key).or_insert(client).clone()
     }
-}
 
-impl AwsClients {
+    /// The Amazon MQ client for `region` (else the default region), created once per region.
+    pub async fn mq(&self, region: Option<&str>) -> aws_sdk_mq::Client {
+        self.per_region(&self.mq, region, aws_sdk_mq::Client::new)
+            .await
+    }
+
     /// The IAM client (IAM is global: one client).
     pub async fn iam(&self) -> aws_sdk_iam::Client {
         self.iam
@@ -116,19 +124,12 @@ impl AwsClients {
 
     /// The IAM Access Analyzer client for `region`, created once per region.
     pub async fn access_analyzer(&self, region: Option<&str>) -> aws_sdk_accessanalyzer::Client {
-        let key = region.unwrap_or("").to_string();
-        if let Some(c) = lock(&self.access_analyzer).get(&key) {
-            return c.clone();
-        }
-        let mut builder = aws_sdk_accessanalyzer::config::Builder::from(self.config().await);
-        if let Some(r) = region {
-            builder = builder.region(Region::new(r.to_string()));
-        }
-        let client = aws_sdk_accessanalyzer::Client::from_conf(builder.build());
-        lock(&self.access_analyzer)
-            .entry(key)
-            .or_insert(client)
-            .clone()
+        self.per_region(
+            &self.access_analyzer,
+            region,
+            aws_sdk_accessanalyzer::Client::new,
+        )
+        .await
     }
 }
 
@@ -142,6 +143,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let request_id = err.request_id().map(str::to_string);
+    let detail = short(&err);
     let (code, message, accepted) = match &err {
         SdkError::ServiceError(se) => {
             let e = se.err();
@@ -154,15 +156,15 @@ where
                 true,
             )
         }
-        SdkError::ResponseError(_) => ("ResponseError".to_string(), short(&err), true),
+        SdkError::ResponseError(_) => ("ResponseError".to_string(), detail, true),
         // The call may have reached AWS: keep the slot.
-        SdkError::TimeoutError(_) => ("Timeout".to_string(), short(&err), true),
-        SdkError::DispatchFailure(_) if short(&err).contains("credential") => {
-            ("NoCredentials".to_string(), short(&err), false)
+        SdkError::TimeoutError(_) => ("Timeout".to_string(), detail, true),
+        SdkError::DispatchFailure(_) if detail.contains("credential") => {
+            ("NoCredentials".to_string(), detail, false)
         }
-        SdkError::DispatchFailure(_) => ("EndpointUnreachable".to_string(), short(&err), false),
-        SdkError::ConstructionFailure(_) => ("RequestNotSent".to_string(), short(&err), false),
-        _ => ("Unknown".to_string(), short(&err), false),
+        SdkError::DispatchFailure(_) => ("EndpointUnreachable".to_string(), detail, false),
+        SdkError::ConstructionFailure(_) => ("RequestNotSent".to_string(), detail, false),
+        _ => ("Unknown".to_string(), detail, false),
     };
     ToolError::Aws {
         operation,
