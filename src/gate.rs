@@ -408,8 +408,26 @@ impl Gate {
     pub fn explain(&self, name: &str, args: Value) -> Explanation {
         let policy = self.policy();
         let class = self.catalogue.get(name).map(|s| s.class);
+        let refused = |s: Stop, reason: String| Explanation {
+            tool: name.to_string(),
+            class,
+            decision: match s.outcome {
+                Outcome::Invalid { .. } if class.is_none() => "unknown".into(),
+                Outcome::Invalid { .. } => "invalid".into(),
+                _ => s.decision.to_string(),
+            },
+            basis: s.basis,
+            reason,
+            conditions: Vec::new(),
+            limits: Vec::new(),
+        };
         match self.check(&policy, name, args) {
-            Ok((_, _, d, _)) => Explanation {
+            // Shadow mode: hide or the IAM guard would have refused the call.
+            Ok((_, _, _, Some(w))) => {
+                let reason = format!("shadow mode, not enforced: {}", w.text);
+                refused(*w, reason)
+            }
+            Ok((_, _, d, None)) => Explanation {
                 tool: name.to_string(),
                 class,
                 decision: d.action.as_str().to_string(),
@@ -433,19 +451,10 @@ impl Gate {
                     })
                     .collect(),
             },
-            Err(s) => Explanation {
-                tool: name.to_string(),
-                class,
-                decision: match s.outcome {
-                    Outcome::Invalid { .. } if class.is_none() => "unknown".into(),
-                    Outcome::Invalid { .. } => "invalid".into(),
-                    _ => s.decision.to_string(),
-                },
-                basis: s.basis,
-                reason: s.text,
-                conditions: Vec::new(),
-                limits: Vec::new(),
-            },
+            Err(s) => {
+                let reason = s.text.clone();
+                refused(*s, reason)
+            }
         }
     }
 }

@@ -111,6 +111,31 @@ fn explain_names_rule_and_condition() {
         out.contains("decision: deny") && out.contains("read-only"),
         "{out}"
     );
+
+    // Shadow mode: explain still names the refusal that is audited but not enforced.
+    let dir = tempfile::tempdir().unwrap();
+    let shadow = dir.path().join("shadow.yaml");
+    std::fs::write(
+        &shadow,
+        "version: 1\nmode: shadow\ndefault: allow\nhide: [reboot_broker]\n",
+    )
+    .unwrap();
+    let (_, out, _) = run(&[
+        "policy",
+        "explain",
+        "--policy",
+        shadow.to_str().unwrap(),
+        "--tool",
+        "reboot_broker",
+        "--args",
+        r#"{"BrokerId":"b-1"}"#,
+    ]);
+    assert!(
+        out.contains("decision: deny")
+            && out.contains("decided by: hide")
+            && out.contains("shadow mode, not enforced"),
+        "{out}"
+    );
 }
 
 fn tools_lists_the_catalogue() {
