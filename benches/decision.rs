@@ -12,7 +12,7 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group};
 use guarded_aws_mcp::audit::AuditLog;
 use guarded_aws_mcp::aws::{AwsClients, AwsOptions};
-use guarded_aws_mcp::catalogue::{Catalogue, ToolContext};
+use guarded_aws_mcp::catalogue::Catalogue;
 use guarded_aws_mcp::gate::{Gate, GateOptions};
 use guarded_aws_mcp::policy::{CompiledPolicy, load_str};
 use serde_json::{Value, json};
@@ -119,18 +119,13 @@ fn benches(c: &mut Criterion) {
     }
 
     // A whole call refused by the policy: validation, decision, audit record (to /dev/null).
-    let ctx = ToolContext {
-        aws: Arc::new(AwsClients::new(AwsOptions::default())),
-        rabbit: Default::default(),
-        session: "cli".into(),
-        reveal_secrets: false,
-    };
+    let aws = Arc::new(AwsClients::new(AwsOptions::default()));
     let audit = AuditLog::open(std::path::Path::new("/dev/null")).expect("open /dev/null");
     let gate = Gate::new(
         catalogue.clone(),
         full_policy(&catalogue),
         audit,
-        ctx,
+        aws,
         GateOptions::default(),
     )
     .expect("gate");

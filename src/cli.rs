@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::audit::AuditLog;
 use crate::aws::{AwsClients, AwsOptions};
-use crate::catalogue::{Catalogue, ToolContext};
+use crate::catalogue::Catalogue;
 use crate::gate::{Gate, GateOptions};
 use crate::policy::{self, CompiledPolicy};
 
@@ -246,17 +246,12 @@ fn explain(policy: Option<&Path>, tool: &str, args: &str, read_only: bool, json:
             return ExitCode::FAILURE;
         }
     };
-    let ctx = ToolContext {
-        aws: Arc::new(AwsClients::new(AwsOptions::default())),
-        rabbit: Default::default(),
-        session: "cli".into(),
-        reveal_secrets: false,
-    };
+    let aws = Arc::new(AwsClients::new(AwsOptions::default()));
     let gate = match Gate::new(
         catalogue,
         compiled,
         AuditLog::disabled(),
-        ctx,
+        aws,
         GateOptions {
             read_only,
             shadow: false,
@@ -367,17 +362,12 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ctx = ToolContext {
-        aws: Arc::new(AwsClients::new(AwsOptions {
-            region: args.region.clone(),
-            profile: args.profile.clone(),
-            endpoint_url: args.endpoint_url.clone(),
-            ..AwsOptions::default()
-        })),
-        rabbit: Default::default(),
-        session: "cli".into(),
-        reveal_secrets: false,
-    };
+    let aws = Arc::new(AwsClients::new(AwsOptions {
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        ..AwsOptions::default()
+    }));
     tracing::info!(
         policy = %compiled.source_name,
         policy_sha256 = %compiled.hash,
@@ -389,7 +379,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         catalogue,
         compiled,
         audit,
-        ctx,
+        aws,
         GateOptions {
             read_only: args.read_only,
             shadow: args.shadow,

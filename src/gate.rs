@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::{AuditLog, AuditRecord, Outcome, redact};
+use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, ToolError};
 use crate::iam_guard::DocKind;
@@ -46,7 +47,9 @@ pub struct Gate {
     policy: RwLock<Arc<CompiledPolicy>>,
     limiter: Limiter,
     audit: AuditLog,
-    ctx: ToolContext,
+    aws: Arc<AwsClients>,
+    /// RabbitMQ connections of every session this gate serves.
+    rabbit: Arc<crate::tools::rabbitmq::Connections>,
     options: GateOptions,
 }
 
@@ -85,7 +88,7 @@ impl Gate {
         catalogue: Arc<Catalogue>,
         policy: CompiledPolicy,
         audit: AuditLog,
-        ctx: ToolContext,
+        aws: Arc<AwsClients>,
         options: GateOptions,
     ) -> Result<Self, String> {
         let validator = ArgValidator::new(&catalogue)?;
@@ -95,7 +98,8 @@ impl Gate {
             policy: RwLock::new(Arc::new(policy)),
             limiter: Limiter::new(),
             audit,
-            ctx,
+            aws,
+            rabbit: Default::default(),
             options,
         })
     }
@@ -356,8 +360,8 @@ impl Gate {
         };
 
         let ctx = ToolContext {
-            aws: self.ctx.aws.clone(),
-            rabbit: self.ctx.rabbit.clone(),
+            aws: self.aws.clone(),
+            rabbit: self.rabbit.clone(),
             session: session.into(),
             reveal_secrets: decision.reveal_secrets,
         };
