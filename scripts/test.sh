@@ -40,6 +40,21 @@ fi
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+# wait_http URL SECONDS NAME LOG: until URL answers, or fail naming NAME and its log.
+wait_http() {
+  "$VENV/bin/python" - "$@" <<'PY'
+import sys, time, urllib.request
+url, seconds, name, log = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
+deadline = time.monotonic() + seconds
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(url, timeout=1)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.exit(f"test.sh: {name} did not start; see {log}")
+PY
+}
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
@@ -47,17 +62,7 @@ PORT=$(free_port)
 MOTO_IAM_LOAD_MANAGED_POLICIES=true "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$TESTBED/moto.log" 2>&1 &
 PIDS+=($!)
 
-"$VENV/bin/python" - "$PORT" <<'PY'
-import sys, time, urllib.request
-url = f"http://127.0.0.1:{sys.argv[1]}/moto-api/"
-for _ in range(200):
-    try:
-        urllib.request.urlopen(url, timeout=1)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.1)
-sys.exit("test.sh: moto did not start; see .testbed/moto.log")
-PY
+wait_http "http://127.0.0.1:$PORT/moto-api/" 20 moto "$TESTBED/moto.log"
 echo "test.sh: moto $MOTO_VERSION on http://127.0.0.1:$PORT" >&2
 
 # RabbitMQ: installed, running, management and shovel plugins enabled, API answering.
@@ -116,17 +121,7 @@ GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$LS_PORT" DNS_ADDRESS=0 SERVI
   SKIP_SSL_CERT_DOWNLOAD=1 SKIP_INFRA_DOWNLOADS=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$PWD/$TESTBED/localstack" \
   "$LS_VENV/bin/python" -m localstack.runtime.main >"$TESTBED/localstack.log" 2>&1 &
 PIDS+=($!)
-"$VENV/bin/python" - "$LS_PORT" <<'PY'
-import sys, time, urllib.request
-url = f"http://127.0.0.1:{sys.argv[1]}/_localstack/health"
-for _ in range(300):
-    try:
-        urllib.request.urlopen(url, timeout=1)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.1)
-sys.exit("test.sh: LocalStack did not start; see .testbed/localstack.log")
-PY
+wait_http "http://127.0.0.1:$LS_PORT/_localstack/health" 30 LocalStack "$TESTBED/localstack.log"
 echo "test.sh: LocalStack $LS_VERSION on http://127.0.0.1:$LS_PORT" >&2
 
 export GUARDED_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
