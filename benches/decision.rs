@@ -13,8 +13,8 @@ use criterion::{Criterion, criterion_group};
 use guarded_aws_mcp::audit::AuditLog;
 use guarded_aws_mcp::aws::{AwsClients, AwsOptions};
 use guarded_aws_mcp::catalogue::Catalogue;
-use guarded_aws_mcp::gate::{Gate, GateOptions};
-use guarded_aws_mcp::policy::{CompiledPolicy, load_str};
+use guarded_aws_mcp::gate::{CallCtx, Gate, GateOptions};
+use guarded_aws_mcp::policy::{Caller, CompiledPolicy, load_str};
 use serde_json::{Value, json};
 
 /// Three rules per tool of the 61 (a deny with two conditions, an approval, an allow with a limit), plus
@@ -88,11 +88,12 @@ fn percentiles(policy: &CompiledPolicy, catalogue: &Catalogue) {
         .iter()
         .map(|(n, _)| catalogue.get(n).expect("tool"))
         .collect();
+    let caller = Caller::new("bench", vec!["ops".into()]);
     let mut samples = Vec::with_capacity(200_000);
     for i in 0..200_000 {
         let k = i % cases.len();
         let t = Instant::now();
-        black_box(policy.decide(specs[k], &cases[k].1));
+        black_box(policy.decide(specs[k], &cases[k].1, &caller));
         samples.push(t.elapsed().as_nanos() as u64);
     }
     samples.sort_unstable();
@@ -110,11 +111,12 @@ fn benches(c: &mut Criterion) {
     let catalogue = Arc::new(Catalogue::builtin());
     let policy = full_policy(&catalogue);
     percentiles(&policy, &catalogue);
+    let caller = Caller::new("bench", vec!["ops".into()]);
 
     for (name, args) in cases() {
         let spec = catalogue.get(name).expect("tool").clone();
         c.bench_function(&format!("decide/{name}"), |b| {
-            b.iter(|| black_box(policy.decide(&spec, black_box(&args))))
+            b.iter(|| black_box(policy.decide(&spec, black_box(&args), &caller)))
         });
     }
 
@@ -134,7 +136,13 @@ fn benches(c: &mut Criterion) {
         .expect("runtime");
     let refused = cases()[2].1.as_object().cloned();
     c.bench_function("gate/refused_call", |b| {
-        b.iter(|| runtime.block_on(gate.call("bench", "create_broker", black_box(refused.clone()))))
+        b.iter(|| {
+            runtime.block_on(gate.call(
+                CallCtx::out_of_band("bench", &caller),
+                "create_broker",
+                black_box(refused.clone()),
+            ))
+        })
     });
 }
 

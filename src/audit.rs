@@ -85,8 +85,15 @@ pub enum Outcome {
         request_id: Option<String>,
         reached_aws: bool,
     },
-    /// Something else failed inside the server.
+    /// Something else failed inside the server (or the state store could not be reached).
     Error { message: String },
+    /// The call was put to a human and has not been approved yet.
+    AwaitingApproval {
+        via: String,
+        approval_id: Option<String>,
+    },
+    /// An operator approved or denied an out-of-band approval (`approvals approve|deny`).
+    ApprovalDecided { approval_id: String, by: String },
 }
 
 /// One audit record.
@@ -94,6 +101,9 @@ pub enum Outcome {
 pub struct AuditRecord {
     pub ts: String,
     pub session: String,
+    /// The caller: the HTTP token's principal, or `--principal` on stdio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
     pub tool: String,
     /// Arguments with secrets redacted.
     pub args: Value,
@@ -316,6 +326,7 @@ mod tests {
         AuditRecord {
             ts: "t".into(),
             session: "s".into(),
+            principal: None,
             tool: format!("t{i}"),
             args: json!({}),
             decision: "allow".into(),

@@ -7,17 +7,26 @@
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use rmcp::model::{CallToolResult, ContentBlock, JsonObject, Tool};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams,
+    ElicitResult, ElicitationAction, ElicitationSchema, InputRequest, InputRequiredResult,
+    InputResponses, JsonObject, Tool,
+};
+use rmcp::model::{RequestStateCodec, RequestStateError, SealOptions};
+use rmcp::service::{ElicitationError, ServiceError};
+use rmcp::{Peer, RoleServer};
 use serde::Serialize;
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
+use crate::approval::{self, Answer, Approval, SealedState, Status};
 use crate::audit::{AuditLog, AuditRecord, Outcome, redact};
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, ToolError};
 use crate::iam_guard::DocKind;
-use crate::limits::Limiter;
-use crate::policy::{Action, CompiledPolicy, Decision};
+use crate::policy::{Action, Caller, CompiledPolicy, Decision};
+use crate::state::{StateSpec, Store, StoreError, counted};
 use crate::tools::iam::PolicyDocument;
 use crate::validate::ArgValidator;
 
@@ -29,6 +38,7 @@ pub mod prefix {
     pub const READ_ONLY: &str = "Denied by read-only mode:";
     pub const APPROVAL: &str = "Approval required:";
     pub const RATE_LIMITED: &str = "Rate limited:";
+    pub const STATE: &str = "State store unavailable:";
     pub const AWS: &str = "AWS error";
 }
 
@@ -41,11 +51,52 @@ pub struct GateOptions {
     pub shadow: bool,
 }
 
+/// Who calls, from which session, and how a human can be asked for approval.
+pub struct CallCtx<'a> {
+    pub session: &'a str,
+    pub caller: &'a Caller,
+    pub asker: Asker<'a>,
+}
+
+/// How the gate can put a call to a human.
+pub enum Asker<'a> {
+    /// The client has no elicitation: approvals go through `guarded-aws-mcp approvals`.
+    OutOfBand,
+    /// A server-initiated `elicitation/create` request (clients before protocol 2026-07-28).
+    Elicit(&'a Peer<RoleServer>),
+    /// MRTR (protocol 2026-07-28): the result asks for input; the client retries with the
+    /// answer and the sealed state.
+    Mrtr {
+        responses: Option<InputResponses>,
+        state: Option<String>,
+    },
+}
+
+impl<'a> CallCtx<'a> {
+    /// A call with no elicitation (benchmarks, tests, stdio clients without it).
+    pub fn out_of_band(session: &'a str, caller: &'a Caller) -> Self {
+        CallCtx {
+            session,
+            caller,
+            asker: Asker::OutOfBand,
+        }
+    }
+}
+
+/// Why a call that needs approval does not run now.
+enum Halt {
+    Stop(Stop),
+    /// MRTR: the answer to this tools/call is a request for input.
+    Ask(InputRequiredResult),
+}
+
 pub struct Gate {
     catalogue: Arc<Catalogue>,
     validator: ArgValidator,
     policy: RwLock<Arc<CompiledPolicy>>,
-    limiter: Limiter,
+    store: Arc<Store>,
+    /// Seals MRTR state with the store's key (shared by replicas on Redis).
+    codec: OnceCell<RequestStateCodec>,
     audit: AuditLog,
     aws: Arc<AwsClients>,
     /// RabbitMQ connections of every session this gate serves.
@@ -69,6 +120,7 @@ pub struct Explanation {
 /// A call that passed steps 1–3 (in shadow mode: with the policy refusal it would have had).
 type Checked<'p> = (
     Arc<ToolSpec>,
+    Value,
     crate::catalogue::Prepared,
     Decision<'p>,
     Option<Box<Stop>>,
@@ -92,16 +144,32 @@ impl Gate {
         options: GateOptions,
     ) -> Result<Self, String> {
         let validator = ArgValidator::new(&catalogue)?;
+        let store = Store::open(&StateSpec::Memory {
+            approvals_dir: crate::state::default_approvals_dir(),
+        })
+        .map_err(|e| e.to_string())?;
         Ok(Gate {
             catalogue,
             validator,
             policy: RwLock::new(Arc::new(policy)),
-            limiter: Limiter::new(),
+            store: Arc::new(store),
+            codec: OnceCell::new(),
             audit,
             aws,
             rabbit: Default::default(),
             options,
         })
+    }
+
+    /// Keep counters and approvals in this store (the default: memory, approvals in the
+    /// default approvals directory).
+    pub fn with_store(mut self, store: Arc<Store>) -> Self {
+        self.store = store;
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The policy in force.
@@ -124,6 +192,7 @@ impl Gate {
         self.audit.write(AuditRecord {
             ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             session: "server".into(),
+            principal: None,
             tool: "policy_reload".into(),
             args: serde_json::json!({ "file": file }),
             decision: if accepted { "reloaded" } else { "refused" }.into(),
@@ -170,6 +239,7 @@ impl Gate {
         policy: &'p CompiledPolicy,
         name: &str,
         args: Value,
+        caller: &Caller,
     ) -> Result<Checked<'p>, Box<Stop>> {
         let shadow = self.shadow(policy);
         // In shadow mode a policy refusal found here is kept, and the call goes on.
@@ -241,18 +311,19 @@ impl Gate {
                 }
             }
         }
-        let decision = policy.decide(&spec, &args);
-        Ok((spec, prepared, decision, would))
+        let decision = policy.decide(&spec, &args, caller);
+        Ok((spec, args, prepared, decision, would))
     }
 
     /// Run one tool call through the gate and, if it passes, the handler.
     pub async fn call(
         &self,
-        session: &str,
+        cx: CallCtx<'_>,
         name: &str,
         args: Option<JsonObject>,
-    ) -> CallToolResult {
+    ) -> CallToolResponse {
         let start = Instant::now();
+        let session = cx.session;
         let policy = self.policy();
         let shadow = self.shadow(&policy);
         let raw = Value::Object(args.unwrap_or_default());
@@ -262,6 +333,7 @@ impl Gate {
                 self.audit.write(AuditRecord {
                     ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                     session: session.to_string(),
+                    principal: Some(cx.caller.principal.clone()),
                     tool: name.to_string(),
                     args: redacted.clone(),
                     decision: decision.to_string(),
@@ -274,17 +346,20 @@ impl Gate {
                     prev: String::new(),
                 });
             };
-        let stop = |s: Stop| {
+        let stop = |s: Stop| -> CallToolResponse {
             tracing::info!(tool = name, decision = s.decision, rule = ?s.basis, "refused");
             record(s.decision, s.basis, s.reason, s.outcome);
-            CallToolResult::error(vec![ContentBlock::text(s.text)])
+            CallToolResult::error(vec![ContentBlock::text(s.text)]).into()
         };
 
-        let (spec, prepared, decision, mut would) = match self.check(&policy, name, raw) {
-            Ok(v) => v,
-            Err(s) => return stop(*s),
-        };
+        let (spec, args, prepared, decision, mut would) =
+            match self.check(&policy, name, raw, cx.caller) {
+                Ok(v) => v,
+                Err(s) => return stop(*s),
+            };
         let basis = decision.basis.to_string();
+        // How a call that needed approval got it (for the audit record).
+        let mut approved: Option<String> = None;
         let refusal = match decision.action {
             Action::Allow => None,
             Action::Deny => Some(Stop {
@@ -294,18 +369,38 @@ impl Gate {
                 reason: Some(decision.reason.clone()),
                 outcome: Outcome::Denied,
             }),
+            // In shadow mode nobody is asked: the call is audited as needing approval.
+            Action::RequireApproval if shadow => Some(Stop {
+                text: format!("{} rule {basis}: {}", prefix::APPROVAL, decision.reason),
+                decision: "require_approval",
+                basis: Some(basis.clone()),
+                reason: Some(decision.reason.clone()),
+                outcome: Outcome::Denied,
+            }),
             Action::RequireApproval => {
-                let reason = format!(
-                    "{}; human approval is not available in this version, so the call was refused",
-                    decision.reason
-                );
-                Some(Stop {
-                    text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
-                    decision: "require_approval",
-                    basis: Some(basis.clone()),
-                    reason: Some(reason),
-                    outcome: Outcome::Denied,
-                })
+                match self
+                    .seek_approval(&cx, &spec, &args, &redacted, &decision, &basis)
+                    .await
+                {
+                    Ok(how) => {
+                        approved = Some(how);
+                        None
+                    }
+                    Err(Halt::Stop(s)) => return stop(s),
+                    Err(Halt::Ask(input)) => {
+                        tracing::info!(tool = name, "asked the user for approval (MRTR)");
+                        record(
+                            "require_approval",
+                            Some(basis.clone()),
+                            Some(decision.reason.clone()),
+                            Outcome::AwaitingApproval {
+                                via: "elicitation (input required)".into(),
+                                approval_id: None,
+                            },
+                        );
+                        return input.into();
+                    }
+                }
             }
         };
         if let Some(r) = refusal {
@@ -321,9 +416,10 @@ impl Gate {
         } else {
             &decision.limits
         };
-        let reservation = match self.limiter.try_acquire(limits, session, Instant::now()) {
-            Ok(r) => r,
-            Err(e) => {
+        let counters = counted(limits, session, &cx.caller.principal);
+        let reservation = match self.store.try_acquire(&counters).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
                 let reason = format!(
                     "limit {} allows {} calls per {}s ({}); retry in {}s",
                     e.limit_id,
@@ -331,6 +427,7 @@ impl Gate {
                     e.window.as_secs(),
                     match e.scope {
                         crate::policy::Scope::Session => "per session",
+                        crate::policy::Scope::Principal => "per principal",
                         crate::policy::Scope::Global => "across all sessions",
                     },
                     e.retry_after.as_secs().max(1)
@@ -346,17 +443,30 @@ impl Gate {
                     return stop(s);
                 }
                 would = Some(Box::new(s));
-                crate::limits::Reservation::default()
+                crate::state::Reservation::None
+            }
+            Err(e) => {
+                let s = store_stop(&e, decision.action.as_str(), &basis);
+                if !shadow {
+                    return stop(s);
+                }
+                would = Some(Box::new(s));
+                crate::state::Reservation::None
             }
         };
         // What the audit record says decided the call: in shadow mode, the refusal it escaped.
-        let (decided, decided_by, why) = match &would {
-            Some(w) => (
+        let (decided, decided_by, why) = match (&would, approved) {
+            (Some(w), _) => (
                 w.decision,
                 w.basis.clone(),
                 Some(format!("shadow mode, not enforced: {}", w.text)),
             ),
-            None => ("allow", Some(basis.clone()), Some(decision.reason.clone())),
+            (None, Some(how)) => (
+                "approved",
+                Some(basis.clone()),
+                Some(format!("{}; {how}", decision.reason)),
+            ),
+            (None, None) => ("allow", Some(basis.clone()), Some(decision.reason.clone())),
         };
 
         let ctx = ToolContext {
@@ -373,13 +483,13 @@ impl Gate {
                 let text = serde_json::to_string_pretty(&value).unwrap_or_default();
                 let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
                 r.structured_content = Some(value);
-                r
+                r.into()
             }
             Err(err) => {
                 if err.reached_aws() {
                     drop(reservation);
                 } else {
-                    self.limiter.release(reservation);
+                    self.store.release(reservation).await;
                 }
                 let outcome = match &err {
                     ToolError::Aws {
@@ -403,13 +513,274 @@ impl Gate {
                     ToolError::Arg(a) => format!("{} {a}", prefix::INVALID),
                     other => other.to_string(),
                 };
-                CallToolResult::error(vec![ContentBlock::text(text)])
+                CallToolResult::error(vec![ContentBlock::text(text)]).into()
             }
         }
     }
 
+    /// The codec that seals MRTR state, keyed by the store's sealing key.
+    async fn codec(&self) -> Result<&RequestStateCodec, StoreError> {
+        self.codec
+            .get_or_try_init(|| async {
+                let key = self.store.seal_key().await?;
+                RequestStateCodec::try_new(key).map_err(|e| StoreError::Unavailable {
+                    store: self.store.describe(),
+                    detail: e.to_string(),
+                })
+            })
+            .await
+    }
+
+    /// Put a `require_approval` call to a human. `Ok` says how it was approved; it runs once.
+    async fn seek_approval(
+        &self,
+        cx: &CallCtx<'_>,
+        spec: &ToolSpec,
+        args: &Value,
+        redacted: &Value,
+        decision: &Decision<'_>,
+        basis: &str,
+    ) -> Result<String, Halt> {
+        let key = approval::call_key(&cx.caller.principal, spec.name, args);
+        let timeout = decision.approval_timeout;
+        let refuse = |reason: String| {
+            Halt::Stop(Stop {
+                text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
+                decision: "require_approval",
+                basis: Some(basis.to_string()),
+                reason: Some(reason),
+                outcome: Outcome::Denied,
+            })
+        };
+        let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
+        let prompt = || approval::prompt(spec.name, redacted, basis, &decision.reason);
+        match &cx.asker {
+            Asker::Elicit(peer) => {
+                match peer
+                    .elicit_with_timeout::<Answer>(prompt(), Some(timeout))
+                    .await
+                {
+                    Ok(Some(Answer { approve: true })) => {
+                        Ok("approved by the user (elicitation)".into())
+                    }
+                    Ok(_) | Err(ElicitationError::UserDeclined) => Err(refuse(format!(
+                        "{}; the user declined, so the call was not made",
+                        decision.reason
+                    ))),
+                    Err(ElicitationError::UserCancelled) => Err(refuse(format!(
+                        "{}; the user cancelled, so the call was not made",
+                        decision.reason
+                    ))),
+                    Err(ElicitationError::Service(ServiceError::Timeout { .. })) => {
+                        Err(refuse(format!(
+                            "{}; no answer within the approval timeout of {}s, so the call was not made",
+                            decision.reason,
+                            timeout.as_secs()
+                        )))
+                    }
+                    Err(ElicitationError::CapabilityNotSupported) => {
+                        self.out_of_band(cx, spec, key, redacted, decision, basis)
+                            .await
+                    }
+                    Err(e) => Err(refuse(format!(
+                        "{}; asking the user failed ({e}), so the call was not made",
+                        decision.reason
+                    ))),
+                }
+            }
+            Asker::Mrtr { state: None, .. } => {
+                let codec = self.codec().await.map_err(down)?;
+                let state = SealedState {
+                    key: key.clone(),
+                    session: cx.session.to_string(),
+                    nonce: uuid::Uuid::new_v4().simple().to_string(),
+                    rule: basis.to_string(),
+                };
+                let sealed = codec
+                    .seal_json_with(
+                        &state,
+                        &SealOptions::new()
+                            .associated_data(key.as_bytes())
+                            .ttl(timeout),
+                    )
+                    .map_err(|e| refuse(format!("cannot seal the approval state: {e}")))?;
+                let schema = ElicitationSchema::from_type::<Answer>()
+                    .map_err(|e| refuse(format!("cannot build the approval form: {e}")))?;
+                let request = InputRequest::Elicitation(ElicitRequest::new(
+                    ElicitRequestParams::FormElicitationParams {
+                        meta: None,
+                        message: prompt(),
+                        requested_schema: schema,
+                    },
+                ));
+                let requests = [(approval::INPUT_KEY.to_string(), request)].into();
+                Err(Halt::Ask(InputRequiredResult::new(
+                    Some(requests),
+                    Some(sealed),
+                )))
+            }
+            Asker::Mrtr {
+                state: Some(sealed),
+                responses,
+            } => {
+                let codec = self.codec().await.map_err(down)?;
+                let state: SealedState =
+                    codec
+                        .open_json_with(sealed, key.as_bytes())
+                        .map_err(|e| match e {
+                            RequestStateError::Expired => refuse(format!(
+                                "{}; no answer within the approval timeout of {}s, so the call was not made",
+                                decision.reason,
+                                timeout.as_secs()
+                            )),
+                            _ => refuse(
+                                "the approval state does not belong to this call (other tool, arguments or caller) or was altered; call again without it to be asked".into(),
+                            ),
+                        })?;
+                let answer = responses
+                    .as_ref()
+                    .and_then(|r| r.get(approval::INPUT_KEY))
+                    .and_then(|v| serde_json::from_value::<ElicitResult>(v.clone()).ok());
+                let Some(answer) = answer else {
+                    return Err(refuse(format!(
+                        "the retry carries no answer under inputResponses.{}",
+                        approval::INPUT_KEY
+                    )));
+                };
+                let approve = answer.action == ElicitationAction::Accept
+                    && answer
+                        .content
+                        .and_then(|c| serde_json::from_value::<Answer>(c).ok())
+                        .is_some_and(|a| a.approve);
+                if !approve {
+                    let how = match answer.action {
+                        ElicitationAction::Cancel => "cancelled",
+                        _ => "declined",
+                    };
+                    return Err(refuse(format!(
+                        "{}; the user {how}, so the call was not made",
+                        decision.reason
+                    )));
+                }
+                if !self
+                    .store
+                    .use_nonce(&state.nonce, timeout)
+                    .await
+                    .map_err(down)?
+                {
+                    return Err(refuse(
+                        "this approval was already used; an approval runs a call once, so call again to be asked again".into(),
+                    ));
+                }
+                Ok("approved by the user (elicitation, input required)".into())
+            }
+            Asker::OutOfBand => {
+                self.out_of_band(cx, spec, key, redacted, decision, basis)
+                    .await
+            }
+        }
+    }
+
+    /// No elicitation: the call waits for `guarded-aws-mcp approvals approve ID`, and the
+    /// identical retry runs once.
+    async fn out_of_band(
+        &self,
+        cx: &CallCtx<'_>,
+        spec: &ToolSpec,
+        key: String,
+        redacted: &Value,
+        decision: &Decision<'_>,
+        basis: &str,
+    ) -> Result<String, Halt> {
+        let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
+        let halt = |reason: String, outcome: Outcome| {
+            Halt::Stop(Stop {
+                text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
+                decision: "require_approval",
+                basis: Some(basis.to_string()),
+                reason: Some(reason),
+                outcome,
+            })
+        };
+        let until = |a: &Approval| {
+            chrono::DateTime::from_timestamp(a.expires_at, 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default()
+        };
+        if let Some(a) = self.store.find_approval(&key).await.map_err(down)? {
+            match a.status_at(approval::now()) {
+                Status::Approved => {
+                    if self.store.consume_approval(&a.id).await.map_err(down)? {
+                        return Ok(format!(
+                            "approved out of band by {} ({}), run once",
+                            a.decided_by.as_deref().unwrap_or("an operator"),
+                            a.id
+                        ));
+                    }
+                    // Used by a concurrent identical call: this one needs its own approval.
+                }
+                Status::Denied => {
+                    return Err(halt(
+                        format!(
+                            "{}; approval {} was denied by {}, so the call was not made",
+                            decision.reason,
+                            a.id,
+                            a.decided_by.as_deref().unwrap_or("an operator")
+                        ),
+                        Outcome::Denied,
+                    ));
+                }
+                Status::Pending => {
+                    return Err(halt(
+                        format!(
+                            "{}; approval {id} is still pending. An operator runs `guarded-aws-mcp approvals approve {id}`; then retry this exact call (same tool and arguments) before {until} and it runs once",
+                            decision.reason,
+                            id = a.id,
+                            until = until(&a)
+                        ),
+                        Outcome::AwaitingApproval {
+                            via: "out of band".into(),
+                            approval_id: Some(a.id.clone()),
+                        },
+                    ));
+                }
+                Status::Used | Status::Expired => {}
+            }
+        }
+        let now = approval::now();
+        let a = Approval {
+            id: approval::new_id(),
+            key,
+            tool: spec.name.to_string(),
+            args: redacted.clone(),
+            rule: basis.to_string(),
+            reason: decision.reason.clone(),
+            principal: cx.caller.principal.clone(),
+            session: cx.session.to_string(),
+            created_at: now,
+            expires_at: now + decision.approval_timeout.as_secs() as i64,
+            status: Status::Pending,
+            decided_by: None,
+            decided_at: None,
+        };
+        self.store.create_approval(&a).await.map_err(down)?;
+        tracing::info!(tool = spec.name, approval = %a.id, "approval requested");
+        Err(halt(
+            format!(
+                "{}; this client cannot ask the user, so the call was not made and approval {id} was requested. An operator runs `guarded-aws-mcp approvals show {id}` and `guarded-aws-mcp approvals approve {id}`; then retry this exact call (same tool and arguments) before {until} and it runs once",
+                decision.reason,
+                id = a.id,
+                until = until(&a)
+            ),
+            Outcome::AwaitingApproval {
+                via: "out of band".into(),
+                approval_id: Some(a.id.clone()),
+            },
+        ))
+    }
+
     /// What the gate would decide for a call, without calling AWS or counting it.
-    pub fn explain(&self, name: &str, args: Value) -> Explanation {
+    pub fn explain(&self, name: &str, args: Value, caller: &Caller) -> Explanation {
         let policy = self.policy();
         let class = self.catalogue.get(name).map(|s| s.class);
         let refused = |s: Stop, reason: String| Explanation {
@@ -425,13 +796,13 @@ impl Gate {
             conditions: Vec::new(),
             limits: Vec::new(),
         };
-        match self.check(&policy, name, args) {
+        match self.check(&policy, name, args, caller) {
             // Shadow mode: hide or the IAM guard would have refused the call.
-            Ok((_, _, _, Some(w))) => {
+            Ok((_, _, _, _, Some(w))) => {
                 let reason = format!("shadow mode, not enforced: {}", w.text);
                 refused(*w, reason)
             }
-            Ok((_, _, d, None)) => Explanation {
+            Ok((_, _, _, d, None)) => Explanation {
                 tool: name.to_string(),
                 class,
                 decision: d.action.as_str().to_string(),
@@ -449,6 +820,7 @@ impl Gate {
                             l.window.as_secs(),
                             match l.scope {
                                 crate::policy::Scope::Session => "session",
+                                crate::policy::Scope::Principal => "principal",
                                 crate::policy::Scope::Global => "server (global)",
                             }
                         )
@@ -460,6 +832,23 @@ impl Gate {
                 refused(*s, reason)
             }
         }
+    }
+}
+
+/// The store cannot be reached: the call is refused (fail closed).
+fn store_stop(e: &StoreError, decision: &'static str, basis: &str) -> Stop {
+    let reason = format!(
+        "{e}; calls that need rate limits or approvals are refused until it is back (no AWS call was made)"
+    );
+    tracing::warn!(error = %e, "state store unavailable; refusing");
+    Stop {
+        text: format!("{} {reason}", prefix::STATE),
+        decision,
+        basis: Some(basis.to_string()),
+        reason: Some(reason),
+        outcome: Outcome::Error {
+            message: e.to_string(),
+        },
     }
 }
 

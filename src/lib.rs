@@ -2,9 +2,11 @@
 //!
 //! Layout: [`catalogue`] (the tools), [`tools`] (one module per AWS service), [`policy`] (the
 //! policy model, loading and the pure decision), [`validate`] (argument checks), [`limits`]
-//! (rate limits), [`gate`] (enforcement: the one place every call passes), [`audit`],
-//! [`aws`] (clients and error mapping), [`server`] and [`transport`] (MCP), [`cli`].
+//! (rate limits), [`state`] (counters and approvals: memory or Redis), [`approval`] (human
+//! approval), [`gate`] (enforcement: the one place every call passes), [`audit`], [`aws`]
+//! (clients and error mapping), [`server`] and [`transport`] (MCP over stdio and HTTP), [`cli`].
 
+pub mod approval;
 pub mod audit;
 pub mod aws;
 pub mod catalogue;
@@ -16,6 +18,7 @@ pub mod limits;
 pub mod policy;
 pub mod reload;
 pub mod server;
+pub mod state;
 pub mod tools;
 pub mod transport;
 pub mod validate;

@@ -6,7 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::policy::{CompiledLimit, Scope};
+use crate::policy::Scope;
+use crate::state::Counted;
 
 /// The in-process counter store.
 #[derive(Debug, Default)]
@@ -32,31 +33,18 @@ pub struct Exceeded {
     pub retry_after: Duration,
 }
 
-fn counter_key(limit: &CompiledLimit, session: &str) -> String {
-    match limit.scope {
-        Scope::Session => format!("{}#session:{session}", limit.id),
-        Scope::Global => format!("{}#global", limit.id),
-    }
-}
-
 impl Limiter {
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Reserve one slot in each limit, or none when any is full.
-    pub fn try_acquire(
-        &self,
-        limits: &[&CompiledLimit],
-        session: &str,
-        now: Instant,
-    ) -> Result<Reservation, Exceeded> {
-        if limits.is_empty() {
+    pub fn try_acquire(&self, counted: &[Counted], now: Instant) -> Result<Reservation, Exceeded> {
+        if counted.is_empty() {
             return Ok(Reservation::default());
         }
-        let keys: Vec<String> = limits.iter().map(|l| counter_key(l, session)).collect();
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        for (limit, key) in limits.iter().zip(&keys) {
+        for Counted { key, limit } in counted {
             let log = counters.entry(key.clone()).or_default();
             while log
                 .front()
@@ -77,10 +65,10 @@ impl Limiter {
                 });
             }
         }
-        let mut taken = Vec::with_capacity(keys.len());
-        for key in keys {
-            counters.entry(key.clone()).or_default().push_back(now);
-            taken.push((key, now));
+        let mut taken = Vec::with_capacity(counted.len());
+        for c in counted {
+            counters.entry(c.key.clone()).or_default().push_back(now);
+            taken.push((c.key.clone(), now));
         }
         Ok(Reservation { taken })
     }
@@ -100,11 +88,12 @@ impl Limiter {
         }
     }
 
-    /// Calls counted now in a limit's window (for tests and `policy explain`).
-    pub fn count(&self, limit: &CompiledLimit, session: &str, now: Instant) -> usize {
+    /// Calls counted now in a counter's window (for tests).
+    pub fn count(&self, c: &Counted, now: Instant) -> usize {
         let counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let limit = c.limit;
         counters
-            .get(&counter_key(limit, session))
+            .get(&c.key)
             .map(|log| {
                 log.iter()
                     .filter(|t| now.saturating_duration_since(**t) < limit.window)
@@ -117,7 +106,13 @@ impl Limiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::CompiledLimit;
+    use crate::state::counted;
     use std::sync::Arc;
+
+    fn c<'a>(l: &'a CompiledLimit, session: &str) -> Vec<Counted<'a>> {
+        counted(&[l], session, "p")
+    }
 
     fn limit(id: &str, max: u32, secs: u64, scope: Scope) -> CompiledLimit {
         CompiledLimit {
@@ -135,21 +130,21 @@ mod tests {
         let l = limit("a", 2, 10, Scope::Session);
         let lim = Limiter::new();
         let t0 = Instant::now();
-        let _ = lim.try_acquire(&[&l], "s", t0).unwrap();
+        let _ = lim.try_acquire(&c(&l, "s"), t0).unwrap();
         let _ = lim
-            .try_acquire(&[&l], "s", t0 + Duration::from_secs(1))
+            .try_acquire(&c(&l, "s"), t0 + Duration::from_secs(1))
             .unwrap();
         let err = lim
-            .try_acquire(&[&l], "s", t0 + Duration::from_secs(2))
+            .try_acquire(&c(&l, "s"), t0 + Duration::from_secs(2))
             .unwrap_err();
         assert_eq!(err.limit_id, "a");
         assert_eq!(err.retry_after, Duration::from_secs(8));
         // The first call leaves the window at t0+10s.
         let _ = lim
-            .try_acquire(&[&l], "s", t0 + Duration::from_secs(10))
+            .try_acquire(&c(&l, "s"), t0 + Duration::from_secs(10))
             .unwrap();
         assert!(
-            lim.try_acquire(&[&l], "s", t0 + Duration::from_secs(10))
+            lim.try_acquire(&c(&l, "s"), t0 + Duration::from_secs(10))
                 .is_err()
         );
     }
@@ -160,12 +155,12 @@ mod tests {
         let g = limit("g", 2, 60, Scope::Global);
         let lim = Limiter::new();
         let t = Instant::now();
-        let _ = lim.try_acquire(&[&s], "one", t).unwrap();
-        let _ = lim.try_acquire(&[&s], "two", t).unwrap();
-        assert!(lim.try_acquire(&[&s], "one", t).is_err());
-        let _ = lim.try_acquire(&[&g], "one", t).unwrap();
-        let _ = lim.try_acquire(&[&g], "two", t).unwrap();
-        assert!(lim.try_acquire(&[&g], "three", t).is_err());
+        let _ = lim.try_acquire(&c(&s, "one"), t).unwrap();
+        let _ = lim.try_acquire(&c(&s, "two"), t).unwrap();
+        assert!(lim.try_acquire(&c(&s, "one"), t).is_err());
+        let _ = lim.try_acquire(&c(&g, "one"), t).unwrap();
+        let _ = lim.try_acquire(&c(&g, "two"), t).unwrap();
+        assert!(lim.try_acquire(&c(&g, "three"), t).is_err());
     }
 
     #[test]
@@ -174,9 +169,14 @@ mod tests {
         let narrow = limit("narrow", 1, 60, Scope::Session);
         let lim = Limiter::new();
         let t = Instant::now();
-        let _ = lim.try_acquire(&[&wide, &narrow], "s", t).unwrap();
-        assert!(lim.try_acquire(&[&wide, &narrow], "s", t).is_err());
-        assert_eq!(lim.count(&wide, "s", t), 1);
+        let _ = lim
+            .try_acquire(&counted(&[&wide, &narrow], "s", "p"), t)
+            .unwrap();
+        assert!(
+            lim.try_acquire(&counted(&[&wide, &narrow], "s", "p"), t)
+                .is_err()
+        );
+        assert_eq!(lim.count(&c(&wide, "s")[0], t), 1);
     }
 
     #[test]
@@ -184,11 +184,11 @@ mod tests {
         let l = limit("a", 1, 60, Scope::Global);
         let lim = Limiter::new();
         let t = Instant::now();
-        let r = lim.try_acquire(&[&l], "s", t).unwrap();
-        assert!(lim.try_acquire(&[&l], "s", t).is_err());
+        let r = lim.try_acquire(&c(&l, "s"), t).unwrap();
+        assert!(lim.try_acquire(&c(&l, "s"), t).is_err());
         lim.release(r);
-        assert_eq!(lim.count(&l, "s", t), 0);
-        let _ = lim.try_acquire(&[&l], "s", t).unwrap();
+        assert_eq!(lim.count(&c(&l, "s")[0], t), 0);
+        let _ = lim.try_acquire(&c(&l, "s"), t).unwrap();
     }
 
     #[test]
@@ -200,7 +200,7 @@ mod tests {
                 let (l, lim) = (l.clone(), lim.clone());
                 std::thread::spawn(move || {
                     (0..100)
-                        .filter(|_| lim.try_acquire(&[&l], "s", Instant::now()).is_ok())
+                        .filter(|_| lim.try_acquire(&c(&l, "s"), Instant::now()).is_ok())
                         .count()
                 })
             })

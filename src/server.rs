@@ -5,25 +5,33 @@ use std::sync::Arc;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
-use crate::gate::Gate;
+use crate::gate::{Asker, CallCtx, Gate};
+use crate::policy::Caller;
 
 /// One MCP session over a shared gate.
 #[derive(Clone)]
 pub struct GuardedServer {
     gate: Arc<Gate>,
     session: Arc<str>,
+    /// The caller on stdio (`--principal`); over HTTP each request carries its own.
+    caller: Arc<Caller>,
 }
 
 impl GuardedServer {
     pub fn new(gate: Arc<Gate>) -> Self {
+        Self::with_caller(gate, Caller::default())
+    }
+
+    pub fn with_caller(gate: Arc<Gate>, caller: Caller) -> Self {
         GuardedServer {
             gate,
             session: uuid::Uuid::new_v4().to_string().into(),
+            caller: Arc::new(caller),
         }
     }
 
@@ -32,10 +40,17 @@ impl GuardedServer {
     }
 }
 
-const INSTRUCTIONS: &str = "Amazon MQ tools behind a policy gate. Refusals start with a stable \
-prefix: 'Denied by policy:', 'Denied by read-only mode:', 'Approval required:', 'Rate limited:', \
-'Invalid arguments:' or 'Unknown tool:'; AWS failures start with 'AWS error' and carry the AWS \
-error code and request id. Do not retry a policy refusal with the same arguments.";
+const INSTRUCTIONS: &str = "Amazon MQ, RabbitMQ and IAM tools behind a policy gate. Refusals start \
+with a stable prefix: 'Denied by policy:', 'Denied by read-only mode:', 'Approval required:', \
+'Rate limited:', 'State store unavailable:', 'Invalid arguments:' or 'Unknown tool:'; AWS failures \
+start with 'AWS error' and carry the AWS error code and request id. Do not retry a policy refusal \
+with the same arguments; an 'Approval required:' refusal says when a retry of the identical call runs.";
+
+/// The first protocol revision where servers may not send requests of their own (SEP-2260):
+/// approval is asked through an input-required result instead.
+fn mrtr(version: Option<ProtocolVersion>) -> bool {
+    version.is_some_and(|v| v.as_str() >= ProtocolVersion::V_2026_07_28.as_str())
+}
 
 impl ServerHandler for GuardedServer {
     fn get_info(&self) -> ServerConfig {
@@ -58,12 +73,60 @@ impl ServerHandler for GuardedServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        Ok(self
-            .gate
-            .call(&self.session, &request.name, request.arguments)
-            .await
-            .into())
+        // Over HTTP the auth layer put the token's caller into the request.
+        let http = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|p| {
+                let caller = p.extensions.get::<Caller>()?;
+                let session = p
+                    .headers
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|s| format!("http:{s}"))
+                    .unwrap_or_else(|| format!("http:{}", caller.principal));
+                Some((caller.clone(), session))
+            });
+        let (caller, session) = match &http {
+            Some((c, s)) => (c, s.as_str()),
+            None => (self.caller.as_ref(), &*self.session),
+        };
+        let form = context
+            .client_capabilities()
+            .and_then(|c| c.elicitation)
+            .is_some_and(|e| e.form.is_some() || e.url.is_none());
+        let asker = if request.request_state.is_some() || request.input_responses.is_some() {
+            Asker::Mrtr {
+                responses: request.input_responses,
+                state: request.request_state,
+            }
+        } else if !form {
+            Asker::OutOfBand
+        } else if mrtr(context.protocol_version()) {
+            Asker::Mrtr {
+                responses: None,
+                state: None,
+            }
+        } else {
+            Asker::Elicit(&context.peer)
+        };
+        tracing::debug!(
+            protocol = ?context.protocol_version().map(|v| v.as_str().to_string()),
+            elicitation = form,
+            asker = match asker {
+                Asker::OutOfBand => "out-of-band",
+                Asker::Elicit(_) => "elicitation request",
+                Asker::Mrtr { .. } => "input required (MRTR)",
+            },
+            "call_tool"
+        );
+        let cx = CallCtx {
+            session,
+            caller,
+            asker,
+        };
+        Ok(self.gate.call(cx, &request.name, request.arguments).await)
     }
 }

@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(args) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     for name in ["create_broker", "list_brokers", "list_users", "put_user_policy"] {
         if let Some(spec) = CATALOGUE.get(name) {
-            let _ = POLICY.decide(spec, &args);
+            let _ = POLICY.decide(spec, &args, &Default::default());
         }
     }
 });

@@ -40,13 +40,23 @@ pub(crate) struct CompiledRule {
     pub when: Vec<CompiledCondition>,
     pub limit: Option<CompiledLimit>,
     pub reveal_secrets: bool,
+    pub approval_timeout: Option<Duration>,
+}
+
+/// What a condition looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subject {
+    Args,
+    Principal,
+    Roles,
 }
 
 #[derive(Debug)]
 pub(crate) struct CompiledCondition {
     /// The path as written (`args.a.b`), for explanations.
     pub text: String,
-    /// The path below `args`.
+    pub subject: Subject,
+    /// The path below `args` (empty for `principal` and `roles`).
     pub path: Vec<String>,
     pub op: Op,
     pub operand: Operand,
@@ -332,6 +342,19 @@ fn compile_rule(
             Err(e) => errors.extend(e),
         }
     }
+    let mut approval_timeout = None;
+    if let Some(w) = &rule.approval_timeout {
+        if rule.action != Action::RequireApproval {
+            errors.push(PolicyError::new(
+                format!("{location}.approval_timeout"),
+                "only a `require_approval` rule has an approval timeout",
+            ));
+        }
+        match parse_window(w) {
+            Ok(d) => approval_timeout = Some(d),
+            Err(e) => errors.push(PolicyError::new(format!("{location}.approval_timeout"), e)),
+        }
+    }
     if errors.is_empty() {
         Ok(CompiledRule {
             location: location.to_string(),
@@ -340,6 +363,7 @@ fn compile_rule(
             when,
             limit,
             reveal_secrets: rule.reveal_secrets,
+            approval_timeout,
         })
     } else {
         Err(errors)
@@ -386,16 +410,28 @@ fn compile_condition(
     location: &str,
     specs: &[&ToolSpec],
 ) -> Result<CompiledCondition, PolicyError> {
-    let Some(param) = cond.path.strip_prefix("args.").filter(|p| !p.is_empty()) else {
-        return Err(PolicyError::new(
-            format!("{location}.path"),
-            format!(
-                "`{}`: a path is `args.` followed by a parameter name",
-                cond.path
-            ),
-        ));
+    let (subject, param) = match cond.path.as_str() {
+        "principal" => (Subject::Principal, None),
+        "roles" => (Subject::Roles, None),
+        path => match path.strip_prefix("args.").filter(|p| !p.is_empty()) {
+            Some(param) => (Subject::Args, Some(param)),
+            None => {
+                return Err(PolicyError::new(
+                    format!("{location}.path"),
+                    format!(
+                        "`{}`: a path is `args.` followed by a parameter name, `principal` or `roles`",
+                        cond.path
+                    ),
+                ));
+            }
+        },
     };
-    let Some(types) = param_types(specs, param) else {
+    let types = match subject {
+        Subject::Principal => Some(vec!["string"]),
+        Subject::Roles => Some(vec!["array", "string"]),
+        Subject::Args => param.and_then(|p| param_types(specs, p)),
+    };
+    let Some(types) = types else {
         let mut known: Vec<&str> = specs
             .iter()
             .flat_map(|s| s.params.keys().map(String::as_str))
@@ -503,7 +539,10 @@ fn compile_condition(
     };
     Ok(CompiledCondition {
         text: cond.path.clone(),
-        path: param.split('.').map(str::to_string).collect(),
+        subject,
+        path: param
+            .map(|p| p.split('.').map(str::to_string).collect())
+            .unwrap_or_default(),
         op: cond.op,
         operand,
     })

@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::compile::{CompiledCondition, CompiledLimit, CompiledPolicy, CompiledRule, Operand};
+use super::compile::{
+    CompiledCondition, CompiledLimit, CompiledPolicy, CompiledRule, Operand, Subject,
+};
 use super::model::{Action, Op};
 use crate::catalogue::{RiskClass, ToolSpec};
 
@@ -33,6 +35,34 @@ impl fmt::Display for Basis {
     }
 }
 
+/// Who is calling: the principal of the HTTP bearer token, or of `--principal` on stdio.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: String,
+    pub roles: Vec<String>,
+    name_value: Value,
+}
+
+impl Caller {
+    pub fn new(principal: impl Into<String>, roles: Vec<String>) -> Self {
+        let principal = principal.into();
+        Caller {
+            name_value: Value::String(principal.clone()),
+            principal,
+            roles,
+        }
+    }
+}
+
+impl Default for Caller {
+    fn default() -> Self {
+        Caller::new("local", Vec::new())
+    }
+}
+
+/// How long a human has to approve a call when the rule does not say.
+pub const DEFAULT_APPROVAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900);
+
 /// The gate's verdict on one call.
 #[derive(Debug, Clone)]
 pub struct Decision<'p> {
@@ -45,6 +75,8 @@ pub struct Decision<'p> {
     pub limits: Vec<&'p CompiledLimit>,
     /// The deciding `allow` rule lets the result carry secrets.
     pub reveal_secrets: bool,
+    /// For `require_approval`: how long a human has to answer, and an approval lasts.
+    pub approval_timeout: std::time::Duration,
 }
 
 impl CompiledPolicy {
@@ -54,7 +86,7 @@ impl CompiledPolicy {
     }
 
     /// Decide a call. `args` are the arguments after schema validation, with schema defaults.
-    pub fn decide<'p>(&'p self, tool: &ToolSpec, args: &Value) -> Decision<'p> {
+    pub fn decide<'p>(&'p self, tool: &ToolSpec, args: &Value, caller: &Caller) -> Decision<'p> {
         if self.is_hidden(tool.name) {
             return Decision {
                 action: Action::Deny,
@@ -63,12 +95,13 @@ impl CompiledPolicy {
                 conditions: Vec::new(),
                 limits: Vec::new(),
                 reveal_secrets: false,
+                approval_timeout: DEFAULT_APPROVAL_TIMEOUT,
             };
         }
         let mut winner: Option<&CompiledRule> = None;
         let mut rule_limits: Vec<(Action, &CompiledLimit)> = Vec::new();
         for rule in self.rules.get(tool.name).into_iter().flatten() {
-            if !rule.when.iter().all(|c| holds(c, args)) {
+            if !rule.when.iter().all(|c| holds_for(c, args, caller)) {
                 continue;
             }
             if let Some(l) = &rule.limit {
@@ -123,6 +156,9 @@ impl CompiledPolicy {
             conditions,
             limits,
             reveal_secrets: action == Action::Allow && winner.is_some_and(|w| w.reveal_secrets),
+            approval_timeout: winner
+                .and_then(|w| w.approval_timeout)
+                .unwrap_or(DEFAULT_APPROVAL_TIMEOUT),
         }
     }
 }
@@ -140,10 +176,31 @@ fn num_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Whether one condition holds for this call. On `roles`, an op holds when it holds for some
+/// role (`ne` and `not_in`: for every role); `exists` holds when the caller has a role.
+pub(crate) fn holds_for(cond: &CompiledCondition, args: &Value, caller: &Caller) -> bool {
+    match cond.subject {
+        Subject::Args => holds(cond, args),
+        Subject::Principal => holds_value(cond, Some(&caller.name_value)),
+        Subject::Roles => {
+            let roles = caller.roles.iter().map(|r| Value::String(r.clone()));
+            match (&cond.op, &cond.operand) {
+                (Op::Exists, Operand::Exists(want)) => caller.roles.is_empty() != *want,
+                (Op::Contains, Operand::Value(x)) => caller.roles.iter().any(|r| x == r.as_str()),
+                (Op::Ne | Op::NotIn, _) => roles.into_iter().all(|r| holds_value(cond, Some(&r))),
+                _ => roles.into_iter().any(|r| holds_value(cond, Some(&r))),
+            }
+        }
+    }
+}
+
 /// Whether one condition holds for these arguments. A missing argument makes `ne`, `not_in`
 /// and `exists: false` hold, and every other op fail.
 pub(crate) fn holds(cond: &CompiledCondition, args: &Value) -> bool {
-    let value = lookup(args, &cond.path);
+    holds_value(cond, lookup(args, &cond.path))
+}
+
+fn holds_value(cond: &CompiledCondition, value: Option<&Value>) -> bool {
     let Some(v) = value else {
         return match (&cond.op, &cond.operand) {
             (Op::Ne | Op::NotIn, _) => true,

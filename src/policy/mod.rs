@@ -6,7 +6,7 @@ pub mod eval;
 pub mod model;
 
 pub use compile::{CompiledLimit, CompiledPolicy, load_str, parse_window, policy_json_schema};
-pub use eval::{Basis, Decision};
+pub use eval::{Basis, Caller, DEFAULT_APPROVAL_TIMEOUT, Decision};
 pub use model::{Action, Op, PolicyFile, Scope};
 
 /// The policy compiled into the binary, used when no `--policy` is given.

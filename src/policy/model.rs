@@ -97,14 +97,20 @@ pub struct Rule {
     /// `create_access_key`); otherwise they are redacted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reveal_secrets: bool,
+    /// On a `require_approval` rule: how long a human has to answer (elicitation) and how long
+    /// an out-of-band approval stays valid (`approvals approve`); default 15m.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout: Option<Window>,
 }
 
 /// A test on one argument.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
-    /// `args.` followed by the parameter name, with dots into nested objects.
-    #[schemars(regex(pattern = r"^args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"))]
+    /// `args.` followed by the parameter name, with dots into nested objects; or `principal`
+    /// (the caller's name: the token's principal over HTTP, `--principal` on stdio); or `roles`
+    /// (the caller's roles, a list: use `contains`, `in`... ).
+    #[schemars(regex(pattern = r"^(args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*|principal|roles)$"))]
     pub path: String,
     pub op: Op,
     /// The operand: a scalar for eq/ne/lt/lte/gt/gte/contains, a list for in/not_in, a
@@ -159,7 +165,8 @@ pub struct LimitSpec {
     pub max: u32,
     /// Window length: seconds as a number, or a number with a unit s, m, h or d (`30s`, `1h`).
     pub window: Window,
-    /// `session` (on stdio, the process) or `global`.
+    /// `session` (on stdio, the process), `principal` (the caller, over every session and
+    /// replica) or `global`.
     #[serde(default)]
     pub per: Scope,
     /// Only in `limits`: count only tools of this risk class.
@@ -184,5 +191,16 @@ pub enum Window {
 pub enum Scope {
     #[default]
     Session,
+    Principal,
     Global,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Session => "session",
+            Scope::Principal => "principal",
+            Scope::Global => "global",
+        }
+    }
 }

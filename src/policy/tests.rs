@@ -26,7 +26,7 @@ fn errors(yaml: &str) -> Vec<String> {
 fn decide(p: &CompiledPolicy, tool: &str, args: Value) -> (Action, String) {
     let c = cat();
     let spec = c.get(tool).expect("tool exists");
-    let d = p.decide(spec, &args);
+    let d = p.decide(spec, &args, &Caller::default());
     (d.action, d.basis.to_string())
 }
 
@@ -376,13 +376,21 @@ tools:
 "#,
     );
     let c = cat();
-    let d = p.decide(c.get("list_brokers").unwrap(), &json!({}));
+    let d = p.decide(
+        c.get("list_brokers").unwrap(),
+        &json!({}),
+        &Caller::default(),
+    );
     let ids: Vec<&str> = d.limits.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(
         ids,
         ["tools.list_brokers[0].limit", "limits[1]", "limits[2]"]
     );
-    let d = p.decide(c.get("delete_broker").unwrap(), &json!({}));
+    let d = p.decide(
+        c.get("delete_broker").unwrap(),
+        &json!({}),
+        &Caller::default(),
+    );
     let ids: Vec<&str> = d.limits.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(ids, ["limits[0]", "limits[1]"]);
     assert_eq!(p.limits[2].window, std::time::Duration::from_secs(10));
@@ -488,4 +496,109 @@ fn schema_file_is_current() {
         shipped.trim(),
         "policies/policy.schema.json is stale: run `guarded-aws-mcp policy schema > policies/policy.schema.json`"
     );
+}
+
+#[test]
+fn rules_match_principal_and_roles() {
+    let p = load(
+        r#"
+version: 1
+default: deny
+tools:
+  create_broker:
+    - action: allow
+      when: [{path: roles, op: contains, value: platform}]
+    - action: require_approval
+      when: [{path: principal, op: in, value: [alice, bob]}]
+      approval_timeout: 2m
+  list_brokers:
+    - action: allow
+      when: [{path: roles, op: not_in, value: [contractor]}]
+    - action: deny
+      when: [{path: principal, op: glob, value: "ci-*"}]
+"#,
+    );
+    let c = cat();
+    let call = |tool: &str, who: &Caller| p.decide(c.get(tool).unwrap(), &json!({}), who);
+    let alice = Caller::new("alice", vec![]);
+    let ops = Caller::new("carol", vec!["ops".into(), "platform".into()]);
+    let contractor = Caller::new("dave", vec!["contractor".into()]);
+    let ci = Caller::new("ci-runner", vec![]);
+
+    let d = call("create_broker", &alice);
+    assert_eq!(d.action, Action::RequireApproval);
+    assert_eq!(d.approval_timeout, std::time::Duration::from_secs(120));
+    assert_eq!(call("create_broker", &ops).action, Action::Allow);
+    assert_eq!(call("create_broker", &ci).action, Action::Deny);
+    assert_eq!(call("list_brokers", &alice).action, Action::Allow);
+    assert_eq!(call("list_brokers", &contractor).action, Action::Deny);
+    assert_eq!(call("list_brokers", &ci).action, Action::Deny);
+    assert_eq!(
+        call("list_brokers", &ops).conditions,
+        vec![r#"roles not_in ["contractor"]"#]
+    );
+}
+
+#[test]
+fn principal_paths_and_approval_timeouts_are_checked() {
+    let e = errors(
+        r#"
+version: 1
+tools:
+  create_broker:
+    - action: allow
+      approval_timeout: 1m
+    - action: require_approval
+      approval_timeout: 0s
+    - action: allow
+      when: [{path: principals, op: eq, value: x}]
+    - action: allow
+      when: [{path: principal, op: gt, value: 1}]
+"#,
+    );
+    let text = e.join("\n");
+    assert!(
+        text.contains("tools.create_broker[0].approval_timeout: only a `require_approval` rule"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tools.create_broker[1].approval_timeout: window must be at least 1 second"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tools.create_broker[2].when[0].path"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tools.create_broker[3].when[0].value"),
+        "{text}"
+    );
+}
+
+#[test]
+fn per_principal_limits_count_across_sessions() {
+    let p = load(
+        r#"
+version: 1
+default: allow
+limits:
+  - {max: 2, window: 1h, per: principal}
+"#,
+    );
+    let c = cat();
+    let d = p.decide(
+        c.get("list_brokers").unwrap(),
+        &json!({}),
+        &Caller::default(),
+    );
+    let lim = crate::limits::Limiter::new();
+    let t = std::time::Instant::now();
+    let a1 = crate::state::counted(&d.limits, "session-1", "alice");
+    let a2 = crate::state::counted(&d.limits, "session-2", "alice");
+    let b = crate::state::counted(&d.limits, "session-1", "bob");
+    let _ = lim.try_acquire(&a1, t).unwrap();
+    let _ = lim.try_acquire(&a2, t).unwrap();
+    assert!(lim.try_acquire(&a1, t).is_err());
+    assert!(lim.try_acquire(&a2, t).is_err());
+    let _ = lim.try_acquire(&b, t).unwrap();
 }

@@ -14,8 +14,20 @@ use crate::support::{FakeAws, Options, Server};
 const BROKER: &str = "b-0123abcd-0123-4567-89ab-0123456789ab";
 
 /// A server whose AWS endpoint is a recording fake that answers every call.
-async fn recorded(policy: &str) -> (Server, FakeAws) {
-    let fake = FakeAws::start(Arc::new(|req| {
+pub(crate) async fn recorded(policy: &str) -> (Server, FakeAws) {
+    let fake = fake_mq().await;
+    let s = Server::start(Options {
+        policy: Some(policy.to_string()),
+        endpoint: Some(fake.url.clone()),
+        ..Options::default()
+    })
+    .await;
+    (s, fake)
+}
+
+/// A recording Amazon MQ endpoint that answers every call.
+pub(crate) async fn fake_mq() -> FakeAws {
+    FakeAws::start(Arc::new(|req| {
         let body = if req.path == "/v1/brokers" && req.method == "GET" {
             json!({"brokerSummaries": []})
         } else if req.path == "/v1/brokers" {
@@ -29,19 +41,12 @@ async fn recorded(policy: &str) -> (Server, FakeAws) {
         };
         (200, body.to_string())
     }))
-    .await;
-    let s = Server::start(Options {
-        policy: Some(policy.to_string()),
-        endpoint: Some(fake.url.clone()),
-        ..Options::default()
-    })
-    .await;
-    (s, fake)
+    .await
 }
 
 const OPEN: &str = "version: 1\ndefault: allow\n";
 
-fn create_args() -> Value {
+pub(crate) fn create_args() -> Value {
     json!({"broker_name": "ok-name", "engine_type": "RABBITMQ", "deployment_mode": "SINGLE_INSTANCE",
            "username": "admin", "password": "Sup3r-secret-pw-42", "host_instance_type": "mq.t3.micro"})
 }
@@ -476,10 +481,11 @@ async fn shipped_policies_behave_as_documented() {
     .await;
     s.ok("list_brokers", json!({})).await;
     let text = s.err("create_broker", create_args()).await;
-    assert_eq!(
-        text,
-        "Approval required: rule tools.create_broker[1]: creating a broker is billable; human approval is not available in this version, so the call was refused"
+    assert!(
+        text.starts_with("Approval required: rule tools.create_broker[1]: creating a broker is billable; this client cannot ask the user, so the call was not made and approval apr-"),
+        "{text}"
     );
+    assert!(fake.requests().iter().all(|r| r.method == "GET"));
     let text = s
         .err(
             "create_broker",

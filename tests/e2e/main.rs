@@ -5,6 +5,7 @@
 //! The harness (libtest-mimic) reports a test whose API the target endpoint lacks as ignored,
 //! with the reason, never as passed: see `support::Needs` and `GUARDED_TEST_TARGET`.
 
+mod approvals;
 mod cli;
 mod fakes;
 mod faults;
@@ -17,6 +18,7 @@ mod support;
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut trials = Vec::new();
+    trials.extend(approvals::trials());
     trials.extend(cli::trials());
     trials.extend(faults::trials());
     trials.extend(gate::trials());

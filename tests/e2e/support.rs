@@ -7,10 +7,10 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use libtest_mimic::{Completion, Failed, Trial};
-use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::TokioChildProcess;
+use rmcp::{ClientHandler, ServiceExt};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -107,9 +107,11 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-pub struct Server {
-    pub client: RunningService<RoleClient, ()>,
+pub struct Server<H: ClientHandler = ()> {
+    pub client: RunningService<RoleClient, H>,
     pub audit: PathBuf,
+    /// The embedded store's approvals directory (`--approvals-dir`) of this server.
+    pub approvals: PathBuf,
     pub stderr: PathBuf,
     /// The policy file written from `Options::policy`, if any.
     pub policy_path: Option<PathBuf>,
@@ -127,15 +129,41 @@ pub struct Options {
     pub region: Option<String>,
     /// Extra environment, for example a per-service endpoint.
     pub env: Vec<(String, String)>,
+    /// Extra arguments of `serve` (`--state redis://...`, `--principal ...`).
+    pub args: Vec<String>,
+    /// Start the client the 2026-07-28 way (`server/discover`, per-request metadata) instead
+    /// of the `initialize` handshake.
+    pub discover: bool,
 }
 
 impl Server {
     pub async fn start(opts: Options) -> Server {
+        Server::start_with(opts, ()).await
+    }
+
+    pub async fn on_target(policy_file: &str) -> Server {
+        Server::start(Options {
+            policy_file: Some(policy_file.into()),
+            ..Options::default()
+        })
+        .await
+    }
+}
+
+impl<H: ClientHandler> Server<H> {
+    /// Start the server with a client that answers the server's requests with `handler`.
+    pub async fn start_with(opts: Options, handler: H) -> Server<H> {
         let dir = tempfile::tempdir().expect("tempdir");
         let audit = dir.path().join("audit.jsonl");
         let stderr = dir.path().join("stderr.log");
+        let approvals = dir.path().join("approvals");
         let mut cmd = tokio::process::Command::new(BIN);
-        cmd.arg("serve").arg("--audit-log").arg(&audit);
+        cmd.arg("serve")
+            .arg("--audit-log")
+            .arg(&audit)
+            .arg("--approvals-dir")
+            .arg(&approvals)
+            .args(&opts.args);
         let mut policy_path = None;
         if let Some(text) = &opts.policy {
             let p = dir.path().join("policy.yaml");
@@ -178,24 +206,30 @@ impl Server {
             .stderr(Stdio::from(log))
             .spawn()
             .expect("spawn server");
-        let client = ().serve(transport).await.expect("MCP initialize");
+        let client = if opts.discover {
+            use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+            handler
+                .serve_with_lifecycle(
+                    transport,
+                    ClientLifecycleMode::Discover {
+                        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+                    },
+                )
+                .await
+                .expect("MCP server/discover")
+        } else {
+            handler.serve(transport).await.expect("MCP initialize")
+        };
         let tools = client.list_all_tools().await.expect("tools/list");
         Server {
             client,
             audit,
+            approvals,
             stderr,
             policy_path,
             _dir: dir,
             tools,
         }
-    }
-
-    pub async fn on_target(policy_file: &str) -> Server {
-        Server::start(Options {
-            policy_file: Some(policy_file.into()),
-            ..Options::default()
-        })
-        .await
     }
 
     pub fn tools(&self) -> &[Tool] {

@@ -1,5 +1,5 @@
-//! Transports. stdio is the default (and, for now, the only) one: stdout carries the protocol,
-//! so all logging goes to stderr.
+//! Transports. stdio is the default: stdout carries the protocol, so all logging goes to
+//! stderr. Streamable HTTP with bearer tokens is in [`http`], the tokens in [`tokens`].
 //!
 //! Between stdin/stdout and rmcp sits a small framing layer: every line is checked to be one
 //! JSON value of at most [`MAX_MESSAGE_BYTES`] before rmcp sees it; a line that is not JSON gets
@@ -14,7 +14,11 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWrite
 use tokio::sync::mpsc;
 
 use crate::gate::Gate;
+use crate::policy::Caller;
 use crate::server::GuardedServer;
+
+pub mod http;
+pub mod tokens;
 
 /// The largest JSON-RPC message accepted on stdio.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
@@ -22,17 +26,22 @@ pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serve one MCP session on stdin/stdout until the client closes it.
-pub async fn serve_stdio(gate: Arc<Gate>) -> Result<(), BoxError> {
-    serve_framed(gate, tokio::io::stdin(), tokio::io::stdout()).await
+pub async fn serve_stdio(gate: Arc<Gate>, caller: Caller) -> Result<(), BoxError> {
+    serve_framed(gate, caller, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
 /// Serve one MCP session over a line-delimited byte stream pair.
-pub async fn serve_framed<R, W>(gate: Arc<Gate>, input: R, output: W) -> Result<(), BoxError>
+pub async fn serve_framed<R, W>(
+    gate: Arc<Gate>,
+    caller: Caller,
+    input: R,
+    output: W,
+) -> Result<(), BoxError>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let server = GuardedServer::new(gate);
+    let server = GuardedServer::with_caller(gate, caller);
     tracing::info!(session = server.session_id(), "serving MCP on stdio");
     let (ours, theirs) = tokio::io::duplex(1 << 20);
     let (from_rmcp, to_rmcp) = tokio::io::split(ours);

@@ -1,0 +1,297 @@
+//! The embedded store: counters and nonces in this process; approvals as files in a
+//! directory, so that `guarded-aws-mcp approvals` run by an operator in another terminal sees
+//! and decides them.
+//!
+//! Per approval `ID`: `ID.json` (the request, written once), then at most one of `ID.approved`
+//! or `ID.denied` (created exclusively, so approve and deny cannot both win), and `ID.used`
+//! (the approved file renamed: a rename succeeds for one caller only).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::StoreError;
+use crate::approval::{self, Approval, Status};
+use crate::limits::Limiter;
+
+pub struct MemoryStore {
+    limiter: Limiter,
+    dir: PathBuf,
+    nonces: Mutex<HashMap<String, Instant>>,
+    seal_key: Vec<u8>,
+}
+
+/// The content of `ID.approved` / `ID.denied`.
+#[derive(Serialize, Deserialize)]
+struct Verdict {
+    by: String,
+    at: i64,
+}
+
+impl MemoryStore {
+    pub fn new(dir: PathBuf) -> Self {
+        MemoryStore {
+            limiter: Limiter::new(),
+            dir,
+            nonces: Mutex::default(),
+            seal_key: super::random_key(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
+    pub fn seal_key(&self) -> &[u8] {
+        &self.seal_key
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Dir {
+            dir: self.dir.display().to_string(),
+            detail: e.to_string(),
+        }
+    }
+
+    fn path(&self, id: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{id}.{ext}"))
+    }
+
+    pub fn create_approval(&self, a: &Approval) -> Result<(), StoreError> {
+        fs::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
+        let tmp = self.path(&a.id, "tmp");
+        let body = serde_json::to_vec_pretty(a).map_err(|e| self.err(e))?;
+        let mut f = fs::File::create(&tmp).map_err(|e| self.err(e))?;
+        f.write_all(&body).map_err(|e| self.err(e))?;
+        f.sync_all().map_err(|e| self.err(e))?;
+        fs::rename(&tmp, self.path(&a.id, "json")).map_err(|e| self.err(e))
+    }
+
+    pub fn get_approval(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        if !approval::valid_id(id) {
+            return Ok(None);
+        }
+        let body = match fs::read(self.path(id, "json")) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.err(e)),
+        };
+        let mut a: Approval = serde_json::from_slice(&body).map_err(|e| self.err(e))?;
+        let verdict = |ext: &str| -> Option<Verdict> {
+            fs::read(self.path(id, ext))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+        };
+        let (status, v) = if let Some(v) = verdict("used") {
+            (Status::Used, Some(v))
+        } else if let Some(v) = verdict("approved") {
+            (Status::Approved, Some(v))
+        } else if let Some(v) = verdict("denied") {
+            (Status::Denied, Some(v))
+        } else {
+            (Status::Pending, None)
+        };
+        a.status = status;
+        if let Some(v) = v {
+            a.decided_by = Some(v.by);
+            a.decided_at = Some(v.at);
+        }
+        Ok(Some(a))
+    }
+
+    pub fn list_approvals(&self) -> Result<Vec<Approval>, StoreError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.err(e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if let Some(a) = self.get_approval(id)? {
+                out.push(a);
+            }
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(out)
+    }
+
+    pub fn find_approval(&self, key: &str) -> Result<Option<Approval>, StoreError> {
+        let now = approval::now();
+        Ok(self.list_approvals()?.into_iter().find(|a| {
+            a.key == key
+                && matches!(
+                    a.status_at(now),
+                    Status::Pending | Status::Approved | Status::Denied
+                )
+                && now < a.expires_at
+        }))
+    }
+
+    pub fn decide_approval(
+        &self,
+        id: &str,
+        approve: bool,
+        by: &str,
+    ) -> Result<Approval, StoreError> {
+        let a = self
+            .get_approval(id)?
+            .ok_or_else(|| StoreError::NotFound(id.into()))?;
+        let status = a.status_at(approval::now());
+        if status != Status::Pending {
+            return Err(StoreError::NotPending {
+                id: id.into(),
+                status: status.as_str(),
+            });
+        }
+        let verdict = serde_json::to_vec(&Verdict {
+            by: by.into(),
+            at: approval::now(),
+        })
+        .map_err(|e| self.err(e))?;
+        // The other verdict may have been written between our read and now: check after.
+        let other = self.path(id, if approve { "denied" } else { "approved" });
+        if other.exists() {
+            return Err(StoreError::NotPending {
+                id: id.into(),
+                status: if approve { "denied" } else { "approved" },
+            });
+        }
+        let mine = self.path(id, if approve { "approved" } else { "denied" });
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&mine)
+        {
+            Ok(mut f) => f.write_all(&verdict).map_err(|e| self.err(e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::NotPending {
+                    id: id.into(),
+                    status: if approve { "approved" } else { "denied" },
+                });
+            }
+            Err(e) => return Err(self.err(e)),
+        }
+        self.get_approval(id)?
+            .ok_or_else(|| StoreError::NotFound(id.into()))
+    }
+
+    pub fn consume_approval(&self, id: &str) -> Result<bool, StoreError> {
+        if !approval::valid_id(id) {
+            return Ok(false);
+        }
+        match fs::rename(self.path(id, "approved"), self.path(id, "used")) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    pub fn use_nonce(&self, nonce: &str, ttl: Duration) -> bool {
+        let now = Instant::now();
+        let mut nonces = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
+        nonces.retain(|_, until| *until > now);
+        if nonces.contains_key(nonce) {
+            return false;
+        }
+        nonces.insert(nonce.to_string(), now + ttl);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn approval(key: &str, expires_in: i64) -> Approval {
+        let now = approval::now();
+        Approval {
+            id: approval::new_id(),
+            key: key.into(),
+            tool: "create_broker".into(),
+            args: json!({"broker_name": "x"}),
+            rule: "tools.create_broker[0]".into(),
+            reason: "costs money".into(),
+            principal: "p".into(),
+            session: "s".into(),
+            created_at: now,
+            expires_at: now + expires_in,
+            status: Status::Pending,
+            decided_by: None,
+            decided_at: None,
+        }
+    }
+
+    #[test]
+    fn approve_once_consume_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MemoryStore::new(dir.path().join("a"));
+        let a = approval("k", 60);
+        store.create_approval(&a).unwrap();
+        assert_eq!(store.find_approval("k").unwrap().unwrap().id, a.id);
+        assert!(
+            !store.consume_approval(&a.id).unwrap(),
+            "pending is not usable"
+        );
+        let decided = store.decide_approval(&a.id, true, "alice").unwrap();
+        assert_eq!(decided.status, Status::Approved);
+        assert_eq!(decided.decided_by.as_deref(), Some("alice"));
+        assert!(matches!(
+            store.decide_approval(&a.id, false, "bob"),
+            Err(StoreError::NotPending { .. })
+        ));
+        assert!(store.consume_approval(&a.id).unwrap());
+        assert!(!store.consume_approval(&a.id).unwrap());
+        assert_eq!(
+            store.get_approval(&a.id).unwrap().unwrap().status,
+            Status::Used
+        );
+        assert!(store.find_approval("k").unwrap().is_none());
+    }
+
+    #[test]
+    fn denied_and_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MemoryStore::new(dir.path().to_path_buf());
+        let a = approval("k", 60);
+        store.create_approval(&a).unwrap();
+        store.decide_approval(&a.id, false, "bob").unwrap();
+        assert!(!store.consume_approval(&a.id).unwrap());
+        assert_eq!(
+            store.find_approval("k").unwrap().unwrap().status,
+            Status::Denied
+        );
+        let old = approval("old", -1);
+        store.create_approval(&old).unwrap();
+        assert!(store.find_approval("old").unwrap().is_none());
+        assert!(matches!(
+            store.decide_approval(&old.id, true, "x"),
+            Err(StoreError::NotPending {
+                status: "expired",
+                ..
+            })
+        ));
+        assert!(store.get_approval("../../etc/passwd").unwrap().is_none());
+    }
+
+    #[test]
+    fn nonces_are_single_use() {
+        let store = MemoryStore::new(std::env::temp_dir());
+        assert!(store.use_nonce("n", Duration::from_secs(60)));
+        assert!(!store.use_nonce("n", Duration::from_secs(60)));
+        assert!(store.use_nonce("m", Duration::from_secs(60)));
+    }
+}

@@ -1,0 +1,244 @@
+//! Shared state behind one interface: rate-limit counters, out-of-band approvals, used MRTR
+//! nonces and the key that seals MRTR state. In memory (the embedded default; approvals in a
+//! directory so the `approvals` CLI of another process sees them) or in Redis
+//! (`--state redis://...`), where every replica counts and approves together.
+//!
+//! A store that cannot be reached fails closed: the gate refuses the calls that need it.
+
+mod memory;
+mod redis;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::approval::Approval;
+use crate::limits::Exceeded;
+use crate::policy::{CompiledLimit, Scope};
+
+pub use memory::MemoryStore;
+pub use redis::RedisStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the state store ({store}) cannot be reached: {detail}")]
+    Unavailable { store: String, detail: String },
+    #[error("no approval `{0}` (it may have expired)")]
+    NotFound(String),
+    #[error("approval `{id}` is {status}, not pending")]
+    NotPending { id: String, status: &'static str },
+    #[error("the approvals directory {dir}: {detail}")]
+    Dir { dir: String, detail: String },
+}
+
+/// One counter a call must fit in: the limit and the counter that scope selects.
+#[derive(Debug, Clone)]
+pub struct Counted<'a> {
+    pub key: String,
+    pub limit: &'a CompiledLimit,
+}
+
+/// The counters of `limits` for a call of `session` by `principal`.
+pub fn counted<'a>(
+    limits: &[&'a CompiledLimit],
+    session: &str,
+    principal: &str,
+) -> Vec<Counted<'a>> {
+    limits
+        .iter()
+        .map(|l| Counted {
+            key: match l.scope {
+                Scope::Session => format!("{}#session:{session}", l.id),
+                Scope::Principal => format!("{}#principal:{principal}", l.id),
+                Scope::Global => format!("{}#global", l.id),
+            },
+            limit: l,
+        })
+        .collect()
+}
+
+/// Slots a call holds.
+#[derive(Debug, Default)]
+#[must_use = "a reservation is either kept (dropped) or given back with Store::release"]
+pub enum Reservation {
+    #[default]
+    None,
+    Memory(crate::limits::Reservation),
+    /// Counter keys and the member added to each.
+    Redis(Vec<String>, String),
+}
+
+/// Where state lives (`--state`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateSpec {
+    /// Counters in this process; approvals in a directory.
+    Memory {
+        approvals_dir: PathBuf,
+    },
+    Redis {
+        url: String,
+    },
+}
+
+impl StateSpec {
+    /// `memory` or `redis://...` / `rediss://...`.
+    pub fn parse(text: &str, approvals_dir: PathBuf) -> Result<Self, String> {
+        if text == "memory" {
+            Ok(StateSpec::Memory { approvals_dir })
+        } else if text.starts_with("redis://") || text.starts_with("rediss://") {
+            Ok(StateSpec::Redis { url: text.into() })
+        } else {
+            Err(format!(
+                "--state `{}`: use `memory` or a Redis URL (`redis://127.0.0.1:6379/0`)",
+                mask_url(text)
+            ))
+        }
+    }
+}
+
+/// A URL with any user and password replaced by `***`.
+pub fn mask_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s + 3 => format!("{}***{}", &url[..s + 3], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+/// The default approvals directory of the embedded store.
+pub fn default_approvals_dir() -> PathBuf {
+    dirs::state_dir()
+        .or_else(dirs::data_local_dir)
+        .unwrap_or_else(std::env::temp_dir)
+        .join("guarded-aws-mcp")
+        .join("approvals")
+}
+
+pub enum Store {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+impl Store {
+    pub fn open(spec: &StateSpec) -> Result<Store, StoreError> {
+        Ok(match spec {
+            StateSpec::Memory { approvals_dir } => {
+                Store::Memory(MemoryStore::new(approvals_dir.clone()))
+            }
+            StateSpec::Redis { url } => Store::Redis(RedisStore::open(url)?),
+        })
+    }
+
+    /// Short description for logs: never carries a password.
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Memory(m) => format!("memory (approvals in {})", m.dir().display()),
+            Store::Redis(r) => r.describe(),
+        }
+    }
+
+    /// Reserve one slot in every counter, or none when one is full.
+    pub async fn try_acquire(
+        &self,
+        counted: &[Counted<'_>],
+    ) -> Result<Result<Reservation, Exceeded>, StoreError> {
+        if counted.is_empty() {
+            return Ok(Ok(Reservation::None));
+        }
+        match self {
+            Store::Memory(m) => Ok(m
+                .limiter()
+                .try_acquire(counted, std::time::Instant::now())
+                .map(Reservation::Memory)),
+            Store::Redis(r) => r.try_acquire(counted).await,
+        }
+    }
+
+    /// Give the slots back (the call never reached AWS). A store that cannot be reached keeps
+    /// them: the limit errs on the strict side.
+    pub async fn release(&self, reservation: Reservation) {
+        match (self, reservation) {
+            (_, Reservation::None) => {}
+            (Store::Memory(m), Reservation::Memory(r)) => m.limiter().release(r),
+            (Store::Redis(s), Reservation::Redis(keys, member)) => {
+                if let Err(e) = s.release(&keys, &member).await {
+                    tracing::warn!(error = %e, "could not give rate-limit slots back");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub async fn create_approval(&self, a: &Approval) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(m) => m.create_approval(a),
+            Store::Redis(r) => r.create_approval(a).await,
+        }
+    }
+
+    /// The newest approval of a call key that is still pending, approved or denied.
+    pub async fn find_approval(&self, key: &str) -> Result<Option<Approval>, StoreError> {
+        match self {
+            Store::Memory(m) => m.find_approval(key),
+            Store::Redis(r) => r.find_approval(key).await,
+        }
+    }
+
+    pub async fn get_approval(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        match self {
+            Store::Memory(m) => m.get_approval(id),
+            Store::Redis(r) => r.get_approval(id).await,
+        }
+    }
+
+    /// Every approval the store holds, newest first.
+    pub async fn list_approvals(&self) -> Result<Vec<Approval>, StoreError> {
+        match self {
+            Store::Memory(m) => m.list_approvals(),
+            Store::Redis(r) => r.list_approvals().await,
+        }
+    }
+
+    /// Approve or deny a pending approval.
+    pub async fn decide_approval(
+        &self,
+        id: &str,
+        approve: bool,
+        by: &str,
+    ) -> Result<Approval, StoreError> {
+        match self {
+            Store::Memory(m) => m.decide_approval(id, approve, by),
+            Store::Redis(r) => r.decide_approval(id, approve, by).await,
+        }
+    }
+
+    /// Turn an approved approval into a used one; true for exactly one caller.
+    pub async fn consume_approval(&self, id: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Memory(m) => m.consume_approval(id),
+            Store::Redis(r) => r.consume_approval(id).await,
+        }
+    }
+
+    /// Record a single-use nonce; true the first time it is seen within `ttl`.
+    pub async fn use_nonce(&self, nonce: &str, ttl: Duration) -> Result<bool, StoreError> {
+        match self {
+            Store::Memory(m) => Ok(m.use_nonce(nonce, ttl)),
+            Store::Redis(r) => r.use_nonce(nonce, ttl).await,
+        }
+    }
+
+    /// The secret that seals MRTR state: per process in memory, shared by replicas in Redis.
+    pub async fn seal_key(&self) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Store::Memory(m) => Ok(m.seal_key().to_vec()),
+            Store::Redis(r) => r.seal_key().await,
+        }
+    }
+}
+
+/// 32 random bytes.
+pub(crate) fn random_key() -> Vec<u8> {
+    let mut key = Vec::with_capacity(32);
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key
+}

@@ -1,0 +1,349 @@
+//! State in Redis, shared by every replica that points at the same server. Each operation is
+//! one round trip; the ones that must be atomic across replicas are Lua scripts, and the
+//! sliding windows use Redis's own clock, so replicas' clocks need not agree.
+
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
+
+use super::{Counted, Reservation, StoreError};
+use crate::approval::{self, Approval, Status};
+use crate::limits::Exceeded;
+
+const PREFIX: &str = "guarded-aws-mcp";
+/// How long a decided or used approval is kept for `approvals list` after it expired.
+const KEEP_AFTER_EXPIRY: i64 = 86_400;
+
+/// KEYS: counters. ARGV: max and window (ms) per counter, then the member to add.
+/// Returns {0, 0} when every counter had room (one slot taken in each), else
+/// {index of the full counter (1-based), ms until its oldest call leaves the window}.
+const ACQUIRE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local member = ARGV[#ARGV]
+for i, key in ipairs(KEYS) do
+  local max = tonumber(ARGV[2 * i - 1])
+  local win = tonumber(ARGV[2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
+  if redis.call('ZCARD', key) >= max then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local retry = win
+    if oldest[2] then retry = win - (now - tonumber(oldest[2])) end
+    return {i, retry}
+  end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i]))
+end
+return {0, 0}
+";
+
+/// KEYS[1]: status key. ARGV: expected prefix of the status, the new status.
+/// Sets the status (keeping its expiry) when it starts with the expected prefix.
+const TRANSITION: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return -1 end
+if string.sub(cur, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+";
+
+pub struct RedisStore {
+    conn: ConnectionManager,
+    shown: String,
+    seal_key: OnceCell<Vec<u8>>,
+    acquire: redis::Script,
+    transition: redis::Script,
+}
+
+fn k(parts: &[&str]) -> String {
+    let mut s = String::from(PREFIX);
+    for p in parts {
+        s.push(':');
+        s.push_str(p);
+    }
+    s
+}
+
+impl RedisStore {
+    /// Connects lazily: the server starts with Redis down and recovers when it comes up.
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        let shown = super::mask_url(url);
+        let unavailable = |e: redis::RedisError| StoreError::Unavailable {
+            store: format!("redis {shown}"),
+            detail: e.to_string(),
+        };
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(200));
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        Ok(RedisStore {
+            conn,
+            shown: format!("redis {shown}"),
+            seal_key: OnceCell::new(),
+            acquire: redis::Script::new(ACQUIRE),
+            transition: redis::Script::new(TRANSITION),
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn down(&self, e: redis::RedisError) -> StoreError {
+        StoreError::Unavailable {
+            store: self.shown.clone(),
+            detail: e.to_string(),
+        }
+    }
+
+    pub async fn try_acquire(
+        &self,
+        counted: &[Counted<'_>],
+    ) -> Result<Result<Reservation, Exceeded>, StoreError> {
+        let member = uuid::Uuid::new_v4().simple().to_string();
+        let keys: Vec<String> = counted.iter().map(|c| k(&["limit", &c.key])).collect();
+        let mut inv = self.acquire.prepare_invoke();
+        for (key, c) in keys.iter().zip(counted) {
+            inv.key(key);
+            inv.arg(c.limit.max).arg(c.limit.window.as_millis() as u64);
+        }
+        inv.arg(&member);
+        let mut conn = self.conn.clone();
+        let (full, retry_ms): (usize, i64) = inv
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        if full == 0 {
+            return Ok(Ok(Reservation::Redis(keys, member)));
+        }
+        let Some(c) = counted.get(full - 1) else {
+            return Err(StoreError::Unavailable {
+                store: self.shown.clone(),
+                detail: format!("unexpected reply {full} from the rate-limit script"),
+            });
+        };
+        Ok(Err(Exceeded {
+            limit_id: c.limit.id.clone(),
+            max: c.limit.max,
+            window: c.limit.window,
+            scope: c.limit.scope,
+            retry_after: Duration::from_millis(retry_ms.max(0) as u64),
+        }))
+    }
+
+    pub async fn release(&self, keys: &[String], member: &str) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.zrem(key, member).ignore();
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| self.down(e))
+    }
+
+    pub async fn create_approval(&self, a: &Approval) -> Result<(), StoreError> {
+        let ttl = ((a.expires_at - approval::now()).max(1) + KEEP_AFTER_EXPIRY) as u64;
+        let body = serde_json::to_string(a).map_err(|e| StoreError::Unavailable {
+            store: self.shown.clone(),
+            detail: e.to_string(),
+        })?;
+        let mut conn = self.conn.clone();
+        redis::pipe()
+            .atomic()
+            .set_ex(k(&["approval", &a.id]), body, ttl)
+            .ignore()
+            .set_ex(
+                k(&["approval-status", &a.id]),
+                Status::Pending.as_str(),
+                ttl,
+            )
+            .ignore()
+            .set_ex(k(&["approval-key", &a.key]), &a.id, ttl)
+            .ignore()
+            .zadd(k(&["approvals"]), &a.id, a.created_at)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| self.down(e))
+    }
+
+    pub async fn get_approval(&self, id: &str) -> Result<Option<Approval>, StoreError> {
+        if !approval::valid_id(id) {
+            return Ok(None);
+        }
+        let mut conn = self.conn.clone();
+        let (body, status): (Option<String>, Option<String>) = redis::pipe()
+            .get(k(&["approval", id]))
+            .get(k(&["approval-status", id]))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        let (Some(body), Some(status)) = (body, status) else {
+            return Ok(None);
+        };
+        let Ok(mut a) = serde_json::from_str::<Approval>(&body) else {
+            return Ok(None);
+        };
+        // status is `pending`, or `<status>|<by>|<at>`.
+        let mut parts = status.splitn(3, '|');
+        a.status = match parts.next() {
+            Some("approved") => Status::Approved,
+            Some("denied") => Status::Denied,
+            Some("used") => Status::Used,
+            _ => Status::Pending,
+        };
+        a.decided_by = parts.next().map(str::to_string);
+        a.decided_at = parts.next().and_then(|t| t.parse().ok());
+        Ok(Some(a))
+    }
+
+    pub async fn list_approvals(&self) -> Result<Vec<Approval>, StoreError> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = conn
+            .zrevrange(k(&["approvals"]), 0, -1)
+            .await
+            .map_err(|e| self.down(e))?;
+        let mut out = Vec::new();
+        let mut gone = Vec::new();
+        for id in ids {
+            match self.get_approval(&id).await? {
+                Some(a) => out.push(a),
+                None => gone.push(id),
+            }
+        }
+        if !gone.is_empty() {
+            let _: Result<(), _> = conn.zrem(k(&["approvals"]), gone).await;
+        }
+        Ok(out)
+    }
+
+    pub async fn find_approval(&self, key: &str) -> Result<Option<Approval>, StoreError> {
+        let mut conn = self.conn.clone();
+        let id: Option<String> = conn
+            .get(k(&["approval-key", key]))
+            .await
+            .map_err(|e| self.down(e))?;
+        let Some(id) = id else { return Ok(None) };
+        let now = approval::now();
+        Ok(self.get_approval(&id).await?.filter(|a| {
+            matches!(
+                a.status_at(now),
+                Status::Pending | Status::Approved | Status::Denied
+            ) && now < a.expires_at
+        }))
+    }
+
+    pub async fn decide_approval(
+        &self,
+        id: &str,
+        approve: bool,
+        by: &str,
+    ) -> Result<Approval, StoreError> {
+        let a = self
+            .get_approval(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.into()))?;
+        let status = a.status_at(approval::now());
+        if status != Status::Pending {
+            return Err(StoreError::NotPending {
+                id: id.into(),
+                status: status.as_str(),
+            });
+        }
+        let new = format!(
+            "{}|{}|{}",
+            if approve { "approved" } else { "denied" },
+            by.replace('|', "/"),
+            approval::now()
+        );
+        let mut conn = self.conn.clone();
+        let done: i64 = self
+            .transition
+            .key(k(&["approval-status", id]))
+            .arg("pending")
+            .arg(new)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        if done != 1 {
+            let now = self.get_approval(id).await?;
+            return Err(match now {
+                Some(a) => StoreError::NotPending {
+                    id: id.into(),
+                    status: a.status.as_str(),
+                },
+                None => StoreError::NotFound(id.into()),
+            });
+        }
+        self.get_approval(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id.into()))
+    }
+
+    pub async fn consume_approval(&self, id: &str) -> Result<bool, StoreError> {
+        if !approval::valid_id(id) {
+            return Ok(false);
+        }
+        let Some(a) = self.get_approval(id).await? else {
+            return Ok(false);
+        };
+        let used = format!(
+            "used|{}|{}",
+            a.decided_by.unwrap_or_default(),
+            a.decided_at.unwrap_or_default()
+        );
+        let mut conn = self.conn.clone();
+        let done: i64 = self
+            .transition
+            .key(k(&["approval-status", id]))
+            .arg("approved|")
+            .arg(used)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(done == 1)
+    }
+
+    pub async fn use_nonce(&self, nonce: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(k(&["nonce", nonce]))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl.as_millis().max(1) as u64)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(set.is_some())
+    }
+
+    /// The sealing key every replica shares: the first replica to ask creates it.
+    pub async fn seal_key(&self) -> Result<Vec<u8>, StoreError> {
+        self.seal_key
+            .get_or_try_init(|| async {
+                let mut conn = self.conn.clone();
+                let fresh = approval::hex(&super::random_key());
+                let key = k(&["seal-key"]);
+                let _: Option<String> = redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&fresh)
+                    .arg("NX")
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.down(e))?;
+                let stored: String = conn.get(&key).await.map_err(|e| self.down(e))?;
+                Ok(stored.into_bytes())
+            })
+            .await
+            .cloned()
+    }
+}
