@@ -10,7 +10,11 @@
 #   - LocalStack's community runtime (PyPI localstack-core 4.13.1, the newest that runs on
 #     Python 3.11; no Docker) in its own venv, on 127.0.0.1, with every outbound download and
 #     event turned off: the IAM tests run a second time against it.
-#   - the end-to-end tests start their own small loopback fakes for what moto lacks.
+#   - redis-server (Debian's package; installed if missing): the HTTP tests start private Redis
+#     servers on free loopback ports from it (two replicas sharing one; Redis stopped and
+#     started again mid-run), so the machine's own Redis on 6379 is never touched.
+#   - the end-to-end tests start their own small loopback fakes for what moto lacks, and run
+#     every cargo-fuzz target's body over its seed corpus and 20 000 mutations (fuzz smoke).
 #
 # To run the suite against another endpoint (LocalStack Pro, a sandbox AWS account):
 #   GUARDED_TEST_TARGET=localstack-pro GUARDED_TEST_AWS_ENDPOINT=http://127.0.0.1:4566 scripts/test.sh
@@ -103,6 +107,20 @@ for _ in $(seq 1 120); do rabbit_api_up && break; sleep 0.5; done
 rabbit_api_up || { echo "test.sh: RabbitMQ's management API did not answer on $RABBIT_API" >&2; exit 1; }
 echo "test.sh: RabbitMQ management API on $RABBIT_API" >&2
 export GUARDED_TEST_RABBITMQ_URL="$RABBIT_API"
+
+# redis-server, for the replicas-sharing-Redis tests.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing redis-server from Debian's packages" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null
+  else
+    echo "test.sh: redis-server is not installed and cannot be installed here (needs root and apt-get)" >&2
+    exit 1
+  fi
+fi
+GUARDED_TEST_REDIS_SERVER="$(command -v redis-server)"
+export GUARDED_TEST_REDIS_SERVER
+echo "test.sh: $("$GUARDED_TEST_REDIS_SERVER" --version | cut -d' ' -f1-3) for private test servers" >&2
 
 # LocalStack community, for the second IAM run.
 LS_VENV="$TESTBED/localstack-venv"

@@ -1,12 +1,6 @@
-//! Any bytes as a line on stdio: the framing layer's verdict, then rmcp's decoding of what it
-//! passes on. Never panics; what it passes is always one JSON object or array.
+//! cargo-fuzz target; the body is in fuzz/bodies/jsonrpc_frame.rs (also run by the smoke test).
 #![no_main]
-use guarded_aws_mcp::transport::{Frame, classify};
-use libfuzzer_sys::fuzz_target;
+#[path = "../bodies/jsonrpc_frame.rs"]
+mod body;
 
-fuzz_target!(|data: &[u8]| {
-    if let Frame::Message(m) = classify(data) {
-        assert!(matches!(m.first(), Some(b'{') | Some(b'[')));
-        let _ = serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(m);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| body::run(data));

@@ -51,6 +51,18 @@ pub enum ApprovalsCommand {
 }
 
 pub fn run(args: ApprovalsArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The Redis client needs the runtime to exist when it is made.
+    let _entered = runtime.enter();
     let store = match args
         .state
         .spec()
@@ -59,16 +71,6 @@ pub fn run(args: ApprovalsArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("guarded-aws-mcp: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("guarded-aws-mcp: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -47,6 +47,8 @@ pub enum Needs {
     ManagedPolicies,
     /// A RabbitMQ management API (`GUARDED_TEST_RABBITMQ_URL`).
     RabbitMq,
+    /// A redis-server binary to start private Redis servers with.
+    Redis,
 }
 
 /// Why the target cannot serve a test, or None when it can. The target is named by
@@ -55,6 +57,9 @@ pub fn missing(needs: Needs) -> Option<String> {
     let target = target();
     match (needs, target.as_str()) {
         (Needs::Nothing, _) => None,
+        (Needs::Redis, _) => redis_server_bin()
+            .is_none()
+            .then(|| "no redis-server binary: set GUARDED_TEST_REDIS_SERVER or install redis-server".to_string()),
         (Needs::RabbitMq, _) => std::env::var("GUARDED_TEST_RABBITMQ_URL")
             .is_err()
             .then(|| "no RabbitMQ management API: GUARDED_TEST_RABBITMQ_URL is not set".to_string()),
@@ -416,4 +421,219 @@ async fn read_request(sock: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Op
         query,
         body,
     })
+}
+
+/// A server on streamable HTTP (`serve --http 127.0.0.1:0`) with a tokens file.
+pub struct HttpServer {
+    child: tokio::process::Child,
+    pub url: String,
+    pub audit: PathBuf,
+    pub stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub struct HttpOptions {
+    pub policy: String,
+    /// token, principal, roles
+    pub tokens: Vec<(&'static str, &'static str, Vec<&'static str>)>,
+    pub endpoint: String,
+    /// `--state`; memory when None.
+    pub state: Option<String>,
+}
+
+impl HttpServer {
+    pub async fn start(o: HttpOptions) -> HttpServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let audit = dir.path().join("audit.jsonl");
+        let stderr = dir.path().join("stderr.log");
+        let approvals = dir.path().join("approvals");
+        let policy = dir.path().join("policy.yaml");
+        std::fs::write(&policy, &o.policy).expect("write policy");
+        let tokens = dir.path().join("tokens.yaml");
+        let entries: Vec<Value> = o
+            .tokens
+            .iter()
+            .map(|(t, p, r)| {
+                serde_json::json!({"principal": p, "roles": r,
+                    "sha256": guarded_aws_mcp::transport::tokens::hash(t)})
+            })
+            .collect();
+        std::fs::write(
+            &tokens,
+            serde_json::json!({ "tokens": entries }).to_string(),
+        )
+        .expect("write tokens");
+        let mut cmd = tokio::process::Command::new(BIN);
+        cmd.arg("serve")
+            .arg("--http")
+            .arg("127.0.0.1:0")
+            .arg("--tokens")
+            .arg(&tokens)
+            .arg("--policy")
+            .arg(&policy)
+            .arg("--audit-log")
+            .arg(&audit)
+            .arg("--approvals-dir")
+            .arg(&approvals)
+            .arg("--state")
+            .arg(o.state.as_deref().unwrap_or("memory"))
+            .env_remove("GUARDED_AWS_MCP_POLICY")
+            .env_remove("AWS_PROFILE")
+            .env("RUST_LOG", "debug")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", dir.path().join("no-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("no-credentials"),
+            )
+            .env("AWS_ENDPOINT_URL", &o.endpoint)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&stderr).expect("stderr")))
+            .kill_on_drop(true);
+        let child = cmd.spawn().expect("spawn HTTP server");
+        let mut url = None;
+        for _ in 0..200 {
+            let log = std::fs::read_to_string(&stderr).unwrap_or_default();
+            if let Some(line) = log.lines().find(|l| l.contains("listening on http://")) {
+                url = line.split("listening on ").nth(1).map(str::to_string);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let url = url.unwrap_or_else(|| {
+            panic!(
+                "HTTP server did not start: {}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            )
+        });
+        HttpServer {
+            child,
+            url,
+            audit,
+            stderr,
+            _dir: dir,
+        }
+    }
+
+    /// An MCP client that authenticates with `token`.
+    pub async fn client(&self, token: &str) -> RunningService<RoleClient, ()> {
+        use rmcp::transport::StreamableHttpClientTransport;
+        use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+        let transport = StreamableHttpClientTransport::from_config(
+            StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(token),
+        );
+        ().serve(transport).await.expect("MCP initialize over HTTP")
+    }
+
+    pub fn audit_records(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+            .collect()
+    }
+
+    pub async fn stop(mut self) -> String {
+        let _ = self.child.kill().await;
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+}
+
+/// Call a tool on any running client.
+pub async fn call_on(
+    client: &RunningService<RoleClient, ()>,
+    name: &str,
+    args: Value,
+) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(name.to_string());
+    if let Value::Object(map) = args {
+        params = params.with_arguments(map);
+    }
+    client.call_tool(params).await.expect("tools/call answered")
+}
+
+/// A private redis-server on a loopback port, which a test may stop and start again.
+pub struct Redis {
+    pub port: u16,
+    child: Option<std::process::Child>,
+    _dir: tempfile::TempDir,
+}
+
+/// The redis-server binary: `GUARDED_TEST_REDIS_SERVER`, else `redis-server` on PATH.
+pub fn redis_server_bin() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("GUARDED_TEST_REDIS_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
+            .map(|d| d.join("redis-server"))
+            .find(|p| p.is_file())
+    })
+}
+
+impl Redis {
+    pub async fn start() -> Redis {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            l.local_addr().expect("addr").port()
+        };
+        let mut r = Redis {
+            port,
+            child: None,
+            _dir: tempfile::tempdir().expect("tempdir"),
+        };
+        r.up().await;
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Start (or start again) on the same port.
+    pub async fn up(&mut self) {
+        let bin = redis_server_bin().expect("redis-server");
+        let child = std::process::Command::new(bin)
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self._dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await {
+                let _ = s.write_all(b"PING\r\n").await;
+                let mut buf = [0u8; 16];
+                if let Ok(n) = s.read(&mut buf).await {
+                    if buf[..n].starts_with(b"+PONG") {
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// Stop it (SIGKILL: as if the host died).
+    pub fn down(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.down();
+    }
 }

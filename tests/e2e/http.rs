@@ -1,0 +1,400 @@
+//! Streamable HTTP through the real binary: bearer tokens (valid, missing, wrong), rules and
+//! limits per principal, and replicas sharing one private Redis: limits held exactly under
+//! concurrent clients, approvals seen across replicas, Redis stopped mid-run (fail closed) and
+//! back (recovery).
+
+use std::sync::Arc;
+
+use libtest_mimic::Trial;
+use serde_json::json;
+
+use crate::gate::fake_mq;
+use crate::support::{BIN, FakeAws, HttpOptions, HttpServer, Needs, Redis, call_on, text, trial};
+
+const ALICE: &str = "alice-token-0123456789abcdef";
+const BOB: &str = "bob-token-0123456789abcdef";
+const CAROL: &str = "carol-token-0123456789abcdef";
+
+fn people() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+    vec![
+        (ALICE, "alice", vec!["reader", "ops"]),
+        (BOB, "bob", vec!["contractor"]),
+        (CAROL, "carol", vec!["reader"]),
+    ]
+}
+
+fn lists(fake: &FakeAws) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/v1/brokers")
+        .count()
+}
+
+async fn post(url: &str, token: Option<&str>) -> (u16, String, Option<String>) {
+    let client = reqwest::Client::new();
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}}})
+            .to_string(),
+        );
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let r = req.send().await.expect("HTTP answered");
+    let status = r.status().as_u16();
+    let www = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap_or_default().to_string());
+    (status, r.text().await.unwrap_or_default(), www)
+}
+
+async fn tokens_valid_missing_and_wrong() {
+    let fake = fake_mq().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\n".into(),
+        tokens: people(),
+        endpoint: fake.url.clone(),
+        state: None,
+    })
+    .await;
+    let (status, body, www) = post(&s.url, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("missing bearer token"), "{body}");
+    assert!(www.unwrap_or_default().starts_with("Bearer"));
+    let (status, body, _) = post(&s.url, Some("not-a-token")).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("invalid bearer token"), "{body}");
+    // The hash of a token is not the token.
+    let hashed = guarded_aws_mcp::transport::tokens::hash(ALICE);
+    assert_eq!(post(&s.url, Some(&hashed)).await.0, 401);
+    let (status, _, _) = post(&s.url, Some(ALICE)).await;
+    assert_eq!(status, 200);
+
+    let client = s.client(ALICE).await;
+    let tools = client.list_all_tools().await.expect("tools/list");
+    assert!(tools.iter().any(|t| t.name == "list_brokers"));
+    let r = call_on(&client, "list_brokers", json!({})).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(lists(&fake), 1);
+    let records = s.audit_records();
+    assert_eq!(records.len(), 1, "401s leave no audit record: {records:?}");
+    assert_eq!(records[0]["principal"], "alice");
+    let _ = client.cancel().await;
+    let log = s.stop().await;
+    for secret in [ALICE, BOB, CAROL, "not-a-token"] {
+        assert!(!log.contains(secret), "a token reached the log");
+    }
+}
+
+const TEAM_POLICY: &str = r#"
+version: 1
+default: deny
+tools:
+  list_brokers:
+    - action: allow
+      when: [{path: roles, op: contains, value: reader}]
+      limit: {max: 3, window: 1h, per: principal}
+  describe_broker:
+    - action: allow
+    - action: deny
+      reason: contractors do not read broker details
+      when: [{path: principal, op: eq, value: bob}]
+"#;
+
+async fn rules_and_limits_per_principal() {
+    let fake = fake_mq().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: TEAM_POLICY.into(),
+        tokens: people(),
+        endpoint: fake.url.clone(),
+        state: None,
+    })
+    .await;
+    let alice1 = s.client(ALICE).await;
+    let alice2 = s.client(ALICE).await;
+    let bob = s.client(BOB).await;
+    let carol = s.client(CAROL).await;
+    let ok = |r: &rmcp::model::CallToolResult| r.is_error != Some(true);
+    // alice: 3 calls per principal, whichever of her clients makes them.
+    let mut allowed = 0;
+    for i in 0..6 {
+        let c = if i % 2 == 0 { &alice1 } else { &alice2 };
+        let r = call_on(c, "list_brokers", json!({})).await;
+        if ok(&r) {
+            allowed += 1;
+        } else {
+            assert!(text(&r).starts_with("Rate limited: limit tools.list_brokers[0].limit allows 3 calls per 3600s (per principal)"), "{}", text(&r));
+        }
+    }
+    assert_eq!(allowed, 3);
+    // carol has her own 3.
+    for _ in 0..3 {
+        assert!(ok(&call_on(&carol, "list_brokers", json!({})).await));
+    }
+    // bob has no reader role: the default denies; and a rule names him.
+    let r = call_on(&bob, "list_brokers", json!({})).await;
+    assert!(
+        text(&r).starts_with("Denied by policy: rule default"),
+        "{}",
+        text(&r)
+    );
+    let r = call_on(&bob, "describe_broker", json!({"BrokerId": "b-1"})).await;
+    assert_eq!(
+        text(&r),
+        "Denied by policy: rule tools.describe_broker[1]: contractors do not read broker details"
+    );
+    assert!(ok(&call_on(
+        &carol,
+        "describe_broker",
+        json!({"BrokerId": "b-1"})
+    )
+    .await));
+    assert_eq!(lists(&fake), 6);
+    let principals: Vec<String> = s
+        .audit_records()
+        .iter()
+        .map(|r| r["principal"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(principals.iter().filter(|p| *p == "bob").count(), 2);
+    assert_eq!(principals.iter().filter(|p| *p == "alice").count(), 6);
+    for c in [alice1, alice2, bob, carol] {
+        let _ = c.cancel().await;
+    }
+    s.stop().await;
+}
+
+const SHARED_LIMIT: &str = r#"
+version: 1
+default: allow
+limits:
+  - {max: 50, window: 1h, per: global, tool: list_brokers}
+tools:
+  create_broker:
+    - action: require_approval
+      reason: brokers cost money
+"#;
+
+async fn two_replicas(redis: &Redis, fake: &FakeAws) -> (HttpServer, HttpServer) {
+    let start = || {
+        HttpServer::start(HttpOptions {
+            policy: SHARED_LIMIT.into(),
+            tokens: people(),
+            endpoint: fake.url.clone(),
+            state: Some(redis.url()),
+        })
+    };
+    (start().await, start().await)
+}
+
+/// 16 clients over two replicas, 200 calls each, concurrently: exactly 50 run.
+async fn replicas_hold_a_shared_limit_exactly() {
+    let redis = Redis::start().await;
+    let fake = fake_mq().await;
+    let (a, b) = two_replicas(&redis, &fake).await;
+    let mut clients = Vec::new();
+    for i in 0..16 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let token = [ALICE, CAROL, BOB][i % 3];
+        clients.push(Arc::new(server.client(token).await));
+    }
+    let mut tasks = Vec::new();
+    for c in &clients {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut limited) = (0usize, 0usize);
+            for _ in 0..200 {
+                let r = call_on(&c, "list_brokers", json!({})).await;
+                if r.is_error == Some(true) {
+                    assert!(text(&r).starts_with("Rate limited: limit limits[0] allows 50 calls per 3600s (across all sessions)"), "{}", text(&r));
+                    limited += 1;
+                } else {
+                    ok += 1;
+                }
+            }
+            (ok, limited)
+        }));
+    }
+    let (mut ok, mut limited) = (0, 0);
+    for t in tasks {
+        let (o, l) = t.await.expect("client task");
+        ok += o;
+        limited += l;
+    }
+    assert_eq!(ok, 50, "allowed calls across both replicas");
+    assert_eq!(limited, 16 * 200 - 50);
+    assert_eq!(lists(&fake), 50, "AWS saw exactly the allowed calls");
+    let audited = a.audit_records().len() + b.audit_records().len();
+    assert_eq!(audited, 16 * 200);
+    drop(clients);
+    a.stop().await;
+    b.stop().await;
+}
+
+fn approvals_cli(redis: &Redis, args: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg("approvals")
+        .args(args)
+        .arg("--state")
+        .arg(redis.url())
+        .arg("--audit-log")
+        .arg(dir.path().join("ops.jsonl"))
+        .output()
+        .expect("run approvals");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An approval asked for on one replica is approved once in Redis and runs on the other.
+async fn replicas_see_each_others_approvals() {
+    let redis = Redis::start().await;
+    let fake = fake_mq().await;
+    let (a, b) = two_replicas(&redis, &fake).await;
+    let on_a = a.client(ALICE).await;
+    let on_b = b.client(ALICE).await;
+    let args = crate::gate::create_args();
+    let r = call_on(&on_a, "create_broker", args.clone()).await;
+    let t = text(&r);
+    let at = t.find("apr-").expect("approval id");
+    let id = &t[at..at + 20];
+    let r = call_on(&on_b, "create_broker", args.clone()).await;
+    assert!(
+        text(&r).contains(&format!("approval {id} is still pending")),
+        "{}",
+        text(&r)
+    );
+    let (code, out, err) = approvals_cli(&redis, &["list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(id) && out.contains("alice"), "{out}");
+    let (code, _, err) = approvals_cli(&redis, &["approve", id, "--by", "ops"]);
+    assert_eq!(code, 0, "{err}");
+    // The two replicas race for the one approval: exactly one runs the call.
+    let (ra, rb) = tokio::join!(
+        call_on(&on_a, "create_broker", args.clone()),
+        call_on(&on_b, "create_broker", args.clone())
+    );
+    let ran = [&ra, &rb]
+        .iter()
+        .filter(|r| r.is_error != Some(true))
+        .count();
+    assert_eq!(ran, 1, "{} / {}", text(&ra), text(&rb));
+    let creates = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/brokers")
+        .count();
+    assert_eq!(creates, 1);
+    // Another principal's identical call is another call.
+    let bob = b.client(BOB).await;
+    let r = call_on(&bob, "create_broker", args.clone()).await;
+    assert!(text(&r).contains("was requested"), "{}", text(&r));
+    for c in [on_a, on_b, bob] {
+        let _ = c.cancel().await;
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Redis stops: calls that need it are refused with the reason and reach no AWS; calls that
+/// do not need it go on. Redis returns: the server recovers by itself.
+async fn redis_down_fails_closed_then_recovers() {
+    let mut redis = Redis::start().await;
+    let fake = fake_mq().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: SHARED_LIMIT.into(),
+        tokens: people(),
+        endpoint: fake.url.clone(),
+        state: Some(redis.url()),
+    })
+    .await;
+    let c = s.client(ALICE).await;
+    assert_ne!(
+        call_on(&c, "list_brokers", json!({})).await.is_error,
+        Some(true)
+    );
+    assert_eq!(lists(&fake), 1);
+
+    redis.down();
+    for _ in 0..3 {
+        let r = call_on(&c, "list_brokers", json!({})).await;
+        let t = text(&r);
+        assert_eq!(r.is_error, Some(true), "{t}");
+        assert!(
+            t.starts_with("State store unavailable: the state store (redis redis://127.0.0.1:"),
+            "{t}"
+        );
+        assert!(
+            t.contains("cannot be reached") && t.contains("no AWS call was made"),
+            "{t}"
+        );
+    }
+    assert_eq!(lists(&fake), 1, "a call was made without its rate limit");
+    // describe_broker has no limit and needs no approval: it does not need the store.
+    let r = call_on(&c, "describe_broker", json!({"BrokerId": "b-1"})).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let rec = s.audit_records();
+    let refused = rec
+        .iter()
+        .filter(|r| r["outcome"]["status"] == "error")
+        .count();
+    assert_eq!(refused, 3);
+
+    redis.up().await;
+    let mut recovered = false;
+    for _ in 0..50 {
+        let r = call_on(&c, "list_brokers", json!({})).await;
+        if r.is_error != Some(true) {
+            recovered = true;
+            break;
+        }
+        assert!(
+            text(&r).starts_with("State store unavailable:"),
+            "{}",
+            text(&r)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the server did not recover after Redis returned");
+    assert_eq!(lists(&fake), 2);
+    let _ = c.cancel().await;
+    s.stop().await;
+}
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "http::tokens_valid_missing_and_wrong",
+            Needs::Nothing,
+            tokens_valid_missing_and_wrong,
+        ),
+        trial(
+            "http::rules_and_limits_per_principal",
+            Needs::Nothing,
+            rules_and_limits_per_principal,
+        ),
+        trial(
+            "http::replicas_hold_a_shared_limit_exactly",
+            Needs::Redis,
+            replicas_hold_a_shared_limit_exactly,
+        ),
+        trial(
+            "http::replicas_see_each_others_approvals",
+            Needs::Redis,
+            replicas_see_each_others_approvals,
+        ),
+        trial(
+            "http::redis_down_fails_closed_then_recovers",
+            Needs::Redis,
+            redis_down_fails_closed_then_recovers,
+        ),
+    ]
+}
