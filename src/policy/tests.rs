@@ -54,6 +54,7 @@ fn every_shipped_policy_loads() {
             "production-strict",
             include_str!("../../policies/production-strict.yaml"),
         ),
+        ("team", include_str!("../../policies/team.yaml")),
     ] {
         load_str(text, name, &cat()).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -601,4 +602,46 @@ limits:
     assert!(lim.try_acquire(&a1, t).is_err());
     assert!(lim.try_acquire(&a2, t).is_err());
     let _ = lim.try_acquire(&b, t).unwrap();
+}
+
+#[test]
+fn team_policy_follows_roles() {
+    let p = load(include_str!("../../policies/team.yaml"));
+    let c = cat();
+    let d = |tool: &str, args: Value, roles: &[&str]| {
+        let who = Caller::new("someone", roles.iter().map(|r| r.to_string()).collect());
+        p.decide(c.get(tool).unwrap(), &args, &who).action
+    };
+    assert_eq!(d("list_brokers", json!({}), &["reader"]), Action::Allow);
+    assert_eq!(d("list_brokers", json!({}), &[]), Action::Deny);
+    assert_eq!(d("create_broker", json!({}), &["reader"]), Action::Deny);
+    assert_eq!(
+        d("create_broker", json!({}), &["operator"]),
+        Action::RequireApproval
+    );
+    assert_eq!(
+        d(
+            "create_broker",
+            json!({"publicly_accessible": true}),
+            &["operator"]
+        ),
+        Action::Deny
+    );
+    assert_eq!(d("put_user_policy", json!({}), &["operator"]), Action::Deny);
+    assert_eq!(
+        d("put_user_policy", json!({}), &["iam-admin"]),
+        Action::RequireApproval
+    );
+    assert_eq!(
+        d("delete_broker", json!({}), &["operator", "iam-admin"]),
+        Action::Deny
+    );
+    let who = Caller::new("x", vec!["iam-admin".into()]);
+    let generation = p.decide(c.get("policy_generation_start").unwrap(), &json!({}), &who);
+    assert!(
+        generation
+            .limits
+            .iter()
+            .any(|l| l.scope == Scope::Principal && l.max == 5)
+    );
 }

@@ -27,6 +27,7 @@ fn validate_accepts_shipped_policies() {
         "read-only",
         "dev-permissive",
         "production-strict",
+        "team",
     ] {
         let path = format!("{}/policies/{f}.yaml", env!("CARGO_MANIFEST_DIR"));
         let (code, out, _) = run(&["policy", "validate", &path]);
@@ -177,8 +178,64 @@ fn schema_command_matches_the_shipped_file() {
 }
 
 /// This module's tests, for the e2e harness.
+/// `tokens new` prints a token once and an entry that accepts exactly it; the shipped example
+/// tokens file and HTTP client configs parse.
+fn tokens_new_and_the_examples() {
+    use guarded_aws_mcp::transport::tokens::Tokens;
+    let (code, out, err) = run(&["tokens", "new", "--principal", "alice", "--role", "ops"]);
+    assert_eq!(code, 0, "{err}");
+    let token = out.trim();
+    assert!(token.len() >= 40, "{token}");
+    let entry = err
+        .split("tokens-file entry:")
+        .nth(1)
+        .expect("entry printed");
+    assert!(
+        !entry.contains(token),
+        "the file entry holds the token itself"
+    );
+    let tokens = Tokens::parse(entry, "printed entry").expect("entry parses");
+    let caller = tokens.check(token).expect("the token is accepted");
+    assert_eq!(caller.principal, "alice");
+    assert_eq!(caller.roles, ["ops"]);
+    assert!(tokens.check(&format!("{token}x")).is_none());
+
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let example = std::fs::read_to_string(format!("{dir}/examples/tokens.example.yaml")).unwrap();
+    let t = Tokens::parse(&example, "tokens.example.yaml").expect("example parses");
+    assert_eq!(
+        t.check("example-token-replace-me-0123456789")
+            .map(|c| c.principal),
+        Some("example".to_string())
+    );
+    for f in ["vscode-http-mcp.json", "cursor-http-mcp.json"] {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/examples/{f}")).unwrap())
+                .unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(v.to_string().contains("http://127.0.0.1:8080/mcp"), "{f}");
+    }
+    // serve --http without tokens refuses to start, saying how to make them.
+    let out = Command::new(BIN)
+        .args(["serve", "--http", "127.0.0.1:0", "--audit-log", "/dev/null"])
+        .env_remove("GUARDED_AWS_MCP_TOKENS")
+        .env_remove("GUARDED_AWS_MCP_TOKENS_FILE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--http needs bearer tokens") && err.contains("tokens new"),
+        "{err}"
+    );
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial_sync(
+            "cli::tokens_new_and_the_examples",
+            Needs::Nothing,
+            tokens_new_and_the_examples,
+        ),
         trial_sync(
             "cli::validate_accepts_shipped_policies",
             Needs::Nothing,
