@@ -95,6 +95,8 @@ pub struct Gate {
     validator: ArgValidator,
     policy: RwLock<Arc<CompiledPolicy>>,
     store: Arc<Store>,
+    /// Bumped when a reload changes which tools are visible (`tools/list_changed`).
+    listing: tokio::sync::watch::Sender<u64>,
     /// Seals MRTR state with the store's key (shared by replicas on Redis).
     codec: OnceCell<RequestStateCodec>,
     audit: AuditLog,
@@ -153,6 +155,7 @@ impl Gate {
             validator,
             policy: RwLock::new(Arc::new(policy)),
             store: Arc::new(store),
+            listing: tokio::sync::watch::channel(0).0,
             codec: OnceCell::new(),
             audit,
             aws,
@@ -183,7 +186,18 @@ impl Gate {
     /// Put a new policy in force. Rate-limit counters are kept: a limit at the same place in
     /// the new policy goes on counting.
     pub fn set_policy(&self, policy: CompiledPolicy) {
-        *self.policy.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(policy);
+        let mut current = self.policy.write().unwrap_or_else(|e| e.into_inner());
+        let hidden_changed = current.hidden != policy.hidden;
+        *current = Arc::new(policy);
+        drop(current);
+        if hidden_changed {
+            self.listing.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// Changes whenever a reload changes the tools an agent may see.
+    pub fn listing_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.listing.subscribe()
     }
 
     /// Record a policy reload (or its refusal) in the audit log.

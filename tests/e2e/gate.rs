@@ -628,7 +628,7 @@ async fn shadow_mode_audits_and_allows() {
 }
 
 /// Wait (up to 5 s) until the audit log holds `n` accepted policy reloads.
-async fn wait_for_reloads(s: &Server, n: usize) {
+async fn wait_for_reloads<H: rmcp::ClientHandler>(s: &Server<H>, n: usize) {
     for _ in 0..100 {
         let done = s
             .audit_records()
@@ -640,6 +640,59 @@ async fn wait_for_reloads(s: &Server, n: usize) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// A client that counts `notifications/tools/list_changed`.
+#[derive(Clone, Default)]
+struct ListWatcher(Arc<std::sync::atomic::AtomicUsize>);
+
+impl rmcp::ClientHandler for ListWatcher {
+    async fn on_tool_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A reload that changes `hide` tells the client to list the tools again; one that leaves
+/// `hide` alone does not.
+async fn reload_that_hides_tools_notifies_the_client() {
+    let watcher = ListWatcher::default();
+    let seen = watcher.0.clone();
+    let s = Server::start_with(
+        Options {
+            policy: Some(OPEN.into()),
+            endpoint: Some(fake_mq().await.url.clone()),
+            ..Options::default()
+        },
+        watcher,
+    )
+    .await;
+    let path = s.policy_path.clone().unwrap();
+    let count = || seen.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(s.tools().iter().any(|t| t.name == "delete_broker"));
+    std::fs::write(&path, format!("{OPEN}hide: [delete_broker]\n")).unwrap();
+    wait_for_reloads(&s, 1).await;
+    for _ in 0..100 {
+        if count() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(count(), 1, "tools/list_changed after hide changed");
+    let tools = s.client.list_all_tools().await.unwrap();
+    assert!(!tools.iter().any(|t| t.name == "delete_broker"));
+    // Same hide, another rule: no notification.
+    std::fs::write(
+        &path,
+        format!("{OPEN}hide: [delete_broker]\ntools:\n  list_brokers:\n    - action: deny\n"),
+    )
+    .unwrap();
+    wait_for_reloads(&s, 2).await;
+    let _ = s.client.list_all_tools().await.unwrap();
+    assert_eq!(count(), 1);
+    s.stop().await;
 }
 
 async fn hot_reload_takes_valid_policies_and_keeps_counting() {
@@ -773,6 +826,11 @@ pub fn trials() -> Vec<Trial> {
             "gate::missing_profile_is_an_error_not_a_crash",
             Needs::Nothing,
             missing_profile_is_an_error_not_a_crash,
+        ),
+        trial(
+            "gate::reload_that_hides_tools_notifies_the_client",
+            Needs::Nothing,
+            reload_that_hides_tools_notifies_the_client,
         ),
         trial(
             "gate::hot_reload_takes_valid_policies_and_keeps_counting",
