@@ -173,6 +173,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let refused = time_n(n, || call("delete_broker", json!({"BrokerId": broker}))).await;
+    // The same refused call, each after 4 ms of idleness (as long as a moto call): the server
+    // process has gone to sleep and must be woken, as it is between the paired calls below.
+    let (refused_idle, _) = paired(
+        n,
+        || call("delete_broker", json!({"BrokerId": broker})),
+        || async { tokio::time::sleep(Duration::from_millis(4)).await },
+    )
+    .await;
     // Each server call is paired with the same AWS call made directly, alternating, so drift in
     // the fake's speed affects both sides alike.
     let (list, list_floor) = paired(
@@ -233,6 +241,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     };
     row("refused (policy)", &refused, None);
+    row("refused, after 4 ms idle", &refused_idle, None);
     row("list_brokers", &list, Some(&list_floor));
     row("describe_broker", &describe, Some(&describe_floor));
     row("list_users (IAM)", &users, Some(&users_floor));
@@ -243,6 +252,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match rss {
         Some(kib) => println!("server peak RSS: {:.1} MiB", kib as f64 / 1024.0),
         None => println!("server peak RSS: unavailable (no /proc)"),
+    }
+    // Where the added time goes: the audit record's latency_us is the time inside the gate
+    // (validation, decision, limits, the handler with its AWS call, result conversion); the
+    // rest of a server call is the stdio JSON-RPC round trip.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap_or_default();
+    println!("time inside the server's gate (audit latency_us), p50:");
+    for (tool, server, floor) in [
+        ("delete_broker", &refused, None),
+        ("list_brokers", &list, Some(&list_floor)),
+        ("describe_broker", &describe, Some(&describe_floor)),
+        ("list_users", &users, Some(&users_floor)),
+    ] {
+        let mut inside: Vec<u64> = audit
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["tool"] == tool)
+            .filter_map(|r| r["latency_us"].as_u64())
+            .collect();
+        inside.sort_unstable();
+        let Some(p50) = inside.get(inside.len() / 2) else {
+            continue;
+        };
+        let gate = Duration::from_micros(*p50);
+        let beyond_sdk = floor
+            .map(|f: &Stats| {
+                format!(
+                    ", {} more than the direct SDK call",
+                    us(gate.saturating_sub(f.p50))
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "  {tool:<16} {}{beyond_sdk}; stdio round trip and client {}",
+            us(gate),
+            us(server.p50.saturating_sub(gate))
+        );
     }
     Ok(())
 }

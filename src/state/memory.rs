@@ -67,10 +67,18 @@ impl MemoryStore {
     }
 
     pub fn create_approval(&self, a: &Approval) -> Result<(), StoreError> {
-        fs::create_dir_all(&self.dir).map_err(|e| self.err(e))?;
+        // Only the user that runs the server (and its operator) reads approvals.
+        let mut dir = fs::DirBuilder::new();
+        dir.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            dir.mode(0o700);
+        }
+        dir.create(&self.dir).map_err(|e| self.err(e))?;
         let tmp = self.path(&a.id, "tmp");
         let body = serde_json::to_vec_pretty(a).map_err(|e| self.err(e))?;
-        let mut f = fs::File::create(&tmp).map_err(|e| self.err(e))?;
+        let mut f = private_file(&tmp).map_err(|e| self.err(e))?;
         f.write_all(&body).map_err(|e| self.err(e))?;
         f.sync_all().map_err(|e| self.err(e))?;
         fs::rename(&tmp, self.path(&a.id, "json")).map_err(|e| self.err(e))
@@ -211,6 +219,18 @@ impl MemoryStore {
     }
 }
 
+/// A new file only its owner can read.
+fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,7 +285,7 @@ mod tests {
     #[test]
     fn denied_and_expired() {
         let dir = tempfile::tempdir().unwrap();
-        let store = MemoryStore::new(dir.path().to_path_buf());
+        let store = MemoryStore::new(dir.path().join("approvals"));
         let a = approval("k", 60);
         store.create_approval(&a).unwrap();
         store.decide_approval(&a.id, false, "bob").unwrap();
@@ -285,6 +305,14 @@ mod tests {
             })
         ));
         assert!(store.get_approval("../../etc/passwd").unwrap().is_none());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(store.dir()), 0o700);
+            assert_eq!(mode(&store.path(&a.id, "json")), 0o600);
+            assert_eq!(mode(&store.path(&a.id, "denied")), 0o600);
+        }
     }
 
     #[test]
