@@ -178,11 +178,14 @@ impl MemoryStore {
             });
         }
         let mine = self.path(id, if approve { "approved" } else { "denied" });
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&mine)
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
         {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&mine) {
             Ok(mut f) => f.write_all(&verdict).map_err(|e| self.err(e))?,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(StoreError::NotPending {
