@@ -8,18 +8,14 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ContentBlock, ElicitRequest, ElicitRequestParams,
-    ElicitResult, ElicitationAction, ElicitationSchema, InputRequest, InputRequiredResult,
-    InputResponses, JsonObject, Tool,
+    CallToolResponse, CallToolResult, ContentBlock, InputResponses, JsonObject, RequestStateCodec,
+    Tool,
 };
-use rmcp::model::{RequestStateCodec, RequestStateError, SealOptions};
-use rmcp::service::{ElicitationError, ServiceError};
 use rmcp::{Peer, RoleServer};
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::approval::{self, Answer, Approval, SealedState, Status};
 use crate::audit::{AuditLog, AuditRecord, Outcome, redact};
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, RiskClass, ToolContext, ToolSpec};
@@ -83,12 +79,8 @@ impl<'a> CallCtx<'a> {
     }
 }
 
-/// Why a call that needs approval does not run now.
-enum Halt {
-    Stop(Stop),
-    /// MRTR: the answer to this tools/call is a request for input.
-    Ask(InputRequiredResult),
-}
+mod approve;
+use approve::Halt;
 
 pub struct Gate {
     catalogue: Arc<Catalogue>,
@@ -530,267 +522,6 @@ impl Gate {
                 CallToolResult::error(vec![ContentBlock::text(text)]).into()
             }
         }
-    }
-
-    /// The codec that seals MRTR state, keyed by the store's sealing key.
-    async fn codec(&self) -> Result<&RequestStateCodec, StoreError> {
-        self.codec
-            .get_or_try_init(|| async {
-                let key = self.store.seal_key().await?;
-                RequestStateCodec::try_new(key).map_err(|e| StoreError::Unavailable {
-                    store: self.store.describe(),
-                    detail: e.to_string(),
-                })
-            })
-            .await
-    }
-
-    /// Put a `require_approval` call to a human. `Ok` says how it was approved; it runs once.
-    async fn seek_approval(
-        &self,
-        cx: &CallCtx<'_>,
-        spec: &ToolSpec,
-        args: &Value,
-        redacted: &Value,
-        decision: &Decision<'_>,
-        basis: &str,
-    ) -> Result<String, Halt> {
-        let key = approval::call_key(&cx.caller.principal, spec.name, args);
-        let timeout = decision.approval_timeout;
-        let refuse = |reason: String| {
-            Halt::Stop(Stop {
-                text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
-                decision: "require_approval",
-                basis: Some(basis.to_string()),
-                reason: Some(reason),
-                outcome: Outcome::Denied,
-            })
-        };
-        let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
-        let prompt = || approval::prompt(spec.name, redacted, basis, &decision.reason);
-        match &cx.asker {
-            Asker::Elicit(peer) => {
-                match peer
-                    .elicit_with_timeout::<Answer>(prompt(), Some(timeout))
-                    .await
-                {
-                    Ok(Some(Answer { approve: true })) => {
-                        Ok("approved by the user (elicitation)".into())
-                    }
-                    Ok(_) | Err(ElicitationError::UserDeclined) => Err(refuse(format!(
-                        "{}; the user declined, so the call was not made",
-                        decision.reason
-                    ))),
-                    Err(ElicitationError::UserCancelled) => Err(refuse(format!(
-                        "{}; the user cancelled, so the call was not made",
-                        decision.reason
-                    ))),
-                    Err(ElicitationError::Service(ServiceError::Timeout { .. })) => {
-                        Err(refuse(format!(
-                            "{}; no answer within the approval timeout of {}s, so the call was not made",
-                            decision.reason,
-                            timeout.as_secs()
-                        )))
-                    }
-                    Err(ElicitationError::CapabilityNotSupported) => {
-                        self.out_of_band(cx, spec, key, redacted, decision, basis)
-                            .await
-                    }
-                    Err(e) => Err(refuse(format!(
-                        "{}; asking the user failed ({e}), so the call was not made",
-                        decision.reason
-                    ))),
-                }
-            }
-            Asker::Mrtr { state: None, .. } => {
-                let codec = self.codec().await.map_err(down)?;
-                let state = SealedState {
-                    key: key.clone(),
-                    session: cx.session.to_string(),
-                    nonce: uuid::Uuid::new_v4().simple().to_string(),
-                    rule: basis.to_string(),
-                };
-                let sealed = codec
-                    .seal_json_with(
-                        &state,
-                        &SealOptions::new()
-                            .associated_data(key.as_bytes())
-                            .ttl(timeout),
-                    )
-                    .map_err(|e| refuse(format!("cannot seal the approval state: {e}")))?;
-                let schema = ElicitationSchema::from_type::<Answer>()
-                    .map_err(|e| refuse(format!("cannot build the approval form: {e}")))?;
-                let request = InputRequest::Elicitation(ElicitRequest::new(
-                    ElicitRequestParams::FormElicitationParams {
-                        meta: None,
-                        message: prompt(),
-                        requested_schema: schema,
-                    },
-                ));
-                let requests = [(approval::INPUT_KEY.to_string(), request)].into();
-                Err(Halt::Ask(InputRequiredResult::new(
-                    Some(requests),
-                    Some(sealed),
-                )))
-            }
-            Asker::Mrtr {
-                state: Some(sealed),
-                responses,
-            } => {
-                let codec = self.codec().await.map_err(down)?;
-                let state: SealedState =
-                    codec
-                        .open_json_with(sealed, key.as_bytes())
-                        .map_err(|e| match e {
-                            RequestStateError::Expired => refuse(format!(
-                                "{}; no answer within the approval timeout of {}s, so the call was not made",
-                                decision.reason,
-                                timeout.as_secs()
-                            )),
-                            _ => refuse(
-                                "the approval state does not belong to this call (other tool, arguments or caller) or was altered; call again without it to be asked".into(),
-                            ),
-                        })?;
-                let answer = responses
-                    .as_ref()
-                    .and_then(|r| r.get(approval::INPUT_KEY))
-                    .and_then(|v| serde_json::from_value::<ElicitResult>(v.clone()).ok());
-                let Some(answer) = answer else {
-                    return Err(refuse(format!(
-                        "the retry carries no answer under inputResponses.{}",
-                        approval::INPUT_KEY
-                    )));
-                };
-                let approve = answer.action == ElicitationAction::Accept
-                    && answer
-                        .content
-                        .and_then(|c| serde_json::from_value::<Answer>(c).ok())
-                        .is_some_and(|a| a.approve);
-                if !approve {
-                    let how = match answer.action {
-                        ElicitationAction::Cancel => "cancelled",
-                        _ => "declined",
-                    };
-                    return Err(refuse(format!(
-                        "{}; the user {how}, so the call was not made",
-                        decision.reason
-                    )));
-                }
-                if !self
-                    .store
-                    .use_nonce(&state.nonce, timeout)
-                    .await
-                    .map_err(down)?
-                {
-                    return Err(refuse(
-                        "this approval was already used; an approval runs a call once, so call again to be asked again".into(),
-                    ));
-                }
-                Ok("approved by the user (elicitation, input required)".into())
-            }
-            Asker::OutOfBand => {
-                self.out_of_band(cx, spec, key, redacted, decision, basis)
-                    .await
-            }
-        }
-    }
-
-    /// No elicitation: the call waits for `guarded-aws-mcp approvals approve ID`, and the
-    /// identical retry runs once.
-    async fn out_of_band(
-        &self,
-        cx: &CallCtx<'_>,
-        spec: &ToolSpec,
-        key: String,
-        redacted: &Value,
-        decision: &Decision<'_>,
-        basis: &str,
-    ) -> Result<String, Halt> {
-        let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
-        let halt = |reason: String, outcome: Outcome| {
-            Halt::Stop(Stop {
-                text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
-                decision: "require_approval",
-                basis: Some(basis.to_string()),
-                reason: Some(reason),
-                outcome,
-            })
-        };
-        let until = |a: &Approval| {
-            chrono::DateTime::from_timestamp(a.expires_at, 0)
-                .map(|t| t.to_rfc3339())
-                .unwrap_or_default()
-        };
-        if let Some(a) = self.store.find_approval(&key).await.map_err(down)? {
-            match a.status_at(approval::now()) {
-                Status::Approved => {
-                    if self.store.consume_approval(&a.id).await.map_err(down)? {
-                        return Ok(format!(
-                            "approved out of band by {} ({}), run once",
-                            a.decided_by.as_deref().unwrap_or("an operator"),
-                            a.id
-                        ));
-                    }
-                    // Used by a concurrent identical call: this one needs its own approval.
-                }
-                Status::Denied => {
-                    return Err(halt(
-                        format!(
-                            "{}; approval {} was denied by {}, so the call was not made",
-                            decision.reason,
-                            a.id,
-                            a.decided_by.as_deref().unwrap_or("an operator")
-                        ),
-                        Outcome::Denied,
-                    ));
-                }
-                Status::Pending => {
-                    return Err(halt(
-                        format!(
-                            "{}; approval {id} is still pending. An operator runs `guarded-aws-mcp approvals approve {id}`; then retry this exact call (same tool and arguments) before {until} and it runs once",
-                            decision.reason,
-                            id = a.id,
-                            until = until(&a)
-                        ),
-                        Outcome::AwaitingApproval {
-                            via: "out of band".into(),
-                            approval_id: Some(a.id.clone()),
-                        },
-                    ));
-                }
-                Status::Used | Status::Expired => {}
-            }
-        }
-        let now = approval::now();
-        let a = Approval {
-            id: approval::new_id(),
-            key,
-            tool: spec.name.to_string(),
-            args: redacted.clone(),
-            rule: basis.to_string(),
-            reason: decision.reason.clone(),
-            principal: cx.caller.principal.clone(),
-            session: cx.session.to_string(),
-            created_at: now,
-            expires_at: now + decision.approval_timeout.as_secs() as i64,
-            status: Status::Pending,
-            decided_by: None,
-            decided_at: None,
-        };
-        self.store.create_approval(&a).await.map_err(down)?;
-        tracing::info!(tool = spec.name, approval = %a.id, "approval requested");
-        Err(halt(
-            format!(
-                "{}; this client cannot ask the user, so the call was not made and approval {id} was requested. An operator runs `guarded-aws-mcp approvals show {id}` and `guarded-aws-mcp approvals approve {id}`; then retry this exact call (same tool and arguments) before {until} and it runs once",
-                decision.reason,
-                id = a.id,
-                until = until(&a)
-            ),
-            Outcome::AwaitingApproval {
-                via: "out of band".into(),
-                approval_id: Some(a.id.clone()),
-            },
-        ))
     }
 
     /// What the gate would decide for a call, without calling AWS or counting it.
