@@ -71,6 +71,14 @@ impl Approval {
     }
 }
 
+impl Approval {
+    /// Whether an identical call should still find this approval: not used, not expired
+    /// (a denial, too, lasts until the expiry).
+    pub fn is_live(&self, now: i64) -> bool {
+        self.status != Status::Used && now < self.expires_at
+    }
+}
+
 /// Unix seconds now.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()

@@ -51,24 +51,8 @@ pub enum ApprovalsCommand {
 }
 
 pub fn run(args: ApprovalsArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("guarded-aws-mcp: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // The Redis client needs the runtime to exist when it is made.
-    let _entered = runtime.enter();
-    let store = match args
-        .state
-        .spec()
-        .and_then(|s| Store::open(&s).map_err(|e| e.to_string()))
-    {
-        Ok(s) => s,
+    let (runtime, store) = match super::runtime_and_store(false, &args.state) {
+        Ok(v) => v,
         Err(e) => {
             eprintln!("guarded-aws-mcp: {e}");
             return ExitCode::FAILURE;

@@ -138,14 +138,10 @@ impl MemoryStore {
 
     pub fn find_approval(&self, key: &str) -> Result<Option<Approval>, StoreError> {
         let now = approval::now();
-        Ok(self.list_approvals()?.into_iter().find(|a| {
-            a.key == key
-                && matches!(
-                    a.status_at(now),
-                    Status::Pending | Status::Approved | Status::Denied
-                )
-                && now < a.expires_at
-        }))
+        Ok(self
+            .list_approvals()?
+            .into_iter()
+            .find(|a| a.key == key && a.is_live(now)))
     }
 
     pub fn decide_approval(
@@ -154,16 +150,7 @@ impl MemoryStore {
         approve: bool,
         by: &str,
     ) -> Result<Approval, StoreError> {
-        let a = self
-            .get_approval(id)?
-            .ok_or_else(|| StoreError::NotFound(id.into()))?;
-        let status = a.status_at(approval::now());
-        if status != Status::Pending {
-            return Err(StoreError::NotPending {
-                id: id.into(),
-                status: status.as_str(),
-            });
-        }
+        super::pending(self.get_approval(id)?, id)?;
         let verdict = serde_json::to_vec(&Verdict {
             by: by.into(),
             at: approval::now(),

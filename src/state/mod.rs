@@ -235,6 +235,18 @@ impl Store {
     }
 }
 
+/// The approval `id`, if it exists and is still pending.
+pub(crate) fn pending(found: Option<Approval>, id: &str) -> Result<Approval, StoreError> {
+    let a = found.ok_or_else(|| StoreError::NotFound(id.into()))?;
+    match a.status_at(crate::approval::now()) {
+        crate::approval::Status::Pending => Ok(a),
+        status => Err(StoreError::NotPending {
+            id: id.into(),
+            status: status.as_str(),
+        }),
+    }
+}
+
 /// 32 random bytes.
 pub(crate) fn random_key() -> Vec<u8> {
     let mut key = Vec::with_capacity(32);

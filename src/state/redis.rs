@@ -233,12 +233,7 @@ impl RedisStore {
             .map_err(|e| self.down(e))?;
         let Some(id) = id else { return Ok(None) };
         let now = approval::now();
-        Ok(self.get_approval(&id).await?.filter(|a| {
-            matches!(
-                a.status_at(now),
-                Status::Pending | Status::Approved | Status::Denied
-            ) && now < a.expires_at
-        }))
+        Ok(self.get_approval(&id).await?.filter(|a| a.is_live(now)))
     }
 
     pub async fn decide_approval(
@@ -247,17 +242,7 @@ impl RedisStore {
         approve: bool,
         by: &str,
     ) -> Result<Approval, StoreError> {
-        let a = self
-            .get_approval(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id.into()))?;
-        let status = a.status_at(approval::now());
-        if status != Status::Pending {
-            return Err(StoreError::NotPending {
-                id: id.into(),
-                status: status.as_str(),
-            });
-        }
+        super::pending(self.get_approval(id).await?, id)?;
         let new = format!(
             "{}|{}|{}",
             if approve { "approved" } else { "denied" },
