@@ -208,10 +208,22 @@ impl Gate {
                 outcome,
             })
         };
-        let until = |a: &Approval| {
-            chrono::DateTime::from_timestamp(a.expires_at, 0)
+        // Refused for now: what happened (`head`), then what the operator and the agent do.
+        let awaiting = |a: &Approval, head: String| {
+            let until = chrono::DateTime::from_timestamp(a.expires_at, 0)
                 .map(|t| t.to_rfc3339())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            halt(
+                format!(
+                    "{}; {head}. An operator runs `guarded-aws-mcp approvals show {id}` and `guarded-aws-mcp approvals approve {id}`; then retry this exact call (same tool and arguments) before {until} and it runs once",
+                    decision.reason,
+                    id = a.id,
+                ),
+                Outcome::AwaitingApproval {
+                    via: "out of band".into(),
+                    approval_id: Some(a.id.clone()),
+                },
+            )
         };
         if let Some(a) = self.store.find_approval(&key).await.map_err(down)? {
             match a.status_at(approval::now()) {
@@ -237,18 +249,8 @@ impl Gate {
                     ));
                 }
                 Status::Pending => {
-                    return Err(halt(
-                        format!(
-                            "{}; approval {id} is still pending. An operator runs `guarded-aws-mcp approvals approve {id}`; then retry this exact call (same tool and arguments) before {until} and it runs once",
-                            decision.reason,
-                            id = a.id,
-                            until = until(&a)
-                        ),
-                        Outcome::AwaitingApproval {
-                            via: "out of band".into(),
-                            approval_id: Some(a.id.clone()),
-                        },
-                    ));
+                    let head = format!("approval {} is still pending", a.id);
+                    return Err(awaiting(&a, head));
                 }
                 Status::Used | Status::Expired => {}
             }
@@ -271,17 +273,10 @@ impl Gate {
         };
         self.store.create_approval(&a).await.map_err(down)?;
         tracing::info!(tool = spec.name, approval = %a.id, "approval requested");
-        Err(halt(
-            format!(
-                "{}; this client cannot ask the user, so the call was not made and approval {id} was requested. An operator runs `guarded-aws-mcp approvals show {id}` and `guarded-aws-mcp approvals approve {id}`; then retry this exact call (same tool and arguments) before {until} and it runs once",
-                decision.reason,
-                id = a.id,
-                until = until(&a)
-            ),
-            Outcome::AwaitingApproval {
-                via: "out of band".into(),
-                approval_id: Some(a.id.clone()),
-            },
-        ))
+        let head = format!(
+            "this client cannot ask the user, so the call was not made and approval {} was requested",
+            a.id
+        );
+        Err(awaiting(&a, head))
     }
 }
