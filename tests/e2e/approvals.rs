@@ -22,7 +22,7 @@ use crate::support::{BIN, FakeAws, Needs, Options, Server, text, trial};
 
 /// A human at the client: answers every elicitation after `delay`.
 #[derive(Clone)]
-struct Human {
+pub(crate) struct Human {
     action: ElicitationAction,
     approve: bool,
     delay: Duration,
@@ -31,7 +31,7 @@ struct Human {
 }
 
 impl Human {
-    fn new(action: ElicitationAction, approve: bool) -> Self {
+    pub(crate) fn new(action: ElicitationAction, approve: bool) -> Self {
         Human {
             action,
             approve,

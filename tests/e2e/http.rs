@@ -304,6 +304,54 @@ async fn replicas_see_each_others_approvals() {
     b.stop().await;
 }
 
+/// MRTR across replicas: asked on one, answered on the other (shared sealing key), and the
+/// same answer replayed on the first is refused (shared nonces).
+async fn elicitation_answer_on_another_replica() {
+    use rmcp::model::{CallToolRequestParams, CallToolResponse, ElicitationAction};
+    let redis = Redis::start().await;
+    let fake = fake_mq().await;
+    let (a, b) = two_replicas(&redis, &fake).await;
+    let human = || crate::approvals::Human::new(ElicitationAction::Accept, true);
+    let on_a = a.client_with(ALICE, human(), true).await;
+    let on_b = b.client_with(ALICE, human(), true).await;
+    let serde_json::Value::Object(args) = crate::gate::create_args() else {
+        unreachable!()
+    };
+    let params = || CallToolRequestParams::new("create_broker").with_arguments(args.clone());
+    let CallToolResponse::InputRequired(input) = on_a.call_tool_once(params()).await.unwrap()
+    else {
+        panic!("expected an input-required result from replica A");
+    };
+    let answer: rmcp::model::InputResponses = [(
+        "approval".to_string(),
+        json!({"action": "accept", "content": {"approve": true}}),
+    )]
+    .into();
+    let retry = || {
+        params()
+            .with_input_responses(answer.clone())
+            .with_request_state(input.request_state.clone().unwrap())
+    };
+    match on_b.call_tool_once(retry()).await.unwrap() {
+        CallToolResponse::Complete(r) => assert_ne!(r.is_error, Some(true), "{}", text(&r)),
+        other => panic!("expected replica B to run the call, got {other:?}"),
+    }
+    match on_a.call_tool_once(retry()).await.unwrap() {
+        CallToolResponse::Complete(r) => assert!(text(&r).contains("already used"), "{}", text(&r)),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let creates = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/brokers")
+        .count();
+    assert_eq!(creates, 1);
+    let _ = on_a.cancel().await;
+    let _ = on_b.cancel().await;
+    a.stop().await;
+    b.stop().await;
+}
+
 /// Redis stops: calls that need it are refused with the reason and reach no AWS; calls that
 /// do not need it go on. Redis returns: the server recovers by itself.
 async fn redis_down_fails_closed_then_recovers() {
@@ -390,6 +438,11 @@ pub fn trials() -> Vec<Trial> {
             "http::replicas_see_each_others_approvals",
             Needs::Redis,
             replicas_see_each_others_approvals,
+        ),
+        trial(
+            "http::elicitation_answer_on_another_replica",
+            Needs::Redis,
+            elicitation_answer_on_another_replica,
         ),
         trial(
             "http::redis_down_fails_closed_then_recovers",

@@ -521,12 +521,38 @@ impl HttpServer {
 
     /// An MCP client that authenticates with `token`.
     pub async fn client(&self, token: &str) -> RunningService<RoleClient, ()> {
+        self.client_with(token, (), false).await
+    }
+
+    /// A client with its own handler; `discover`: the 2026-07-28 way (no `initialize`).
+    pub async fn client_with<H: ClientHandler>(
+        &self,
+        token: &str,
+        handler: H,
+        discover: bool,
+    ) -> RunningService<RoleClient, H> {
+        use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
         use rmcp::transport::StreamableHttpClientTransport;
         use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
         let transport = StreamableHttpClientTransport::from_config(
             StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(token),
         );
-        ().serve(transport).await.expect("MCP initialize over HTTP")
+        if discover {
+            handler
+                .serve_with_lifecycle(
+                    transport,
+                    ClientLifecycleMode::Discover {
+                        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+                    },
+                )
+                .await
+                .expect("MCP server/discover over HTTP")
+        } else {
+            handler
+                .serve(transport)
+                .await
+                .expect("MCP initialize over HTTP")
+        }
     }
 
     pub fn audit_records(&self) -> Vec<Value> {
