@@ -80,20 +80,29 @@ impl ServerHandler for GuardedServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        // Over HTTP the auth layer put the token's caller into the request.
-        let http = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|p| {
-                let caller = p.extensions.get::<Caller>()?;
-                let session = p
+        // Over HTTP the auth layer put the token's caller into the request; an HTTP request
+        // without one never reaches the gate.
+        let http = match context.extensions.get::<axum::http::request::Parts>() {
+            None => None,
+            Some(parts) => {
+                let Some(caller) = parts.extensions.get::<Caller>() else {
+                    tracing::error!("HTTP request without an authenticated caller refused");
+                    return Ok(rmcp::model::CallToolResult::error(vec![
+                        rmcp::model::ContentBlock::text(
+                            "Denied: the request carries no authenticated caller",
+                        ),
+                    ])
+                    .into());
+                };
+                let session = parts
                     .headers
                     .get("mcp-session-id")
                     .and_then(|v| v.to_str().ok())
                     .map(|s| format!("http:{s}"))
                     .unwrap_or_else(|| format!("http:{}", caller.principal));
                 Some((caller.clone(), session))
-            });
+            }
+        };
         let (caller, session) = match &http {
             Some((c, s)) => (c, s.as_str()),
             None => (self.caller.as_ref(), &*self.session),
