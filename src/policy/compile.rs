@@ -286,7 +286,8 @@ pub fn parse_window(w: &Window) -> Result<Duration, String> {
         Window::Seconds(s) => *s,
         Window::Text(t) => {
             let t = t.trim();
-            let (num, unit) = t.split_at(t.len().saturating_sub(1));
+            // The unit is the last character (which may be any character: split on its start).
+            let (num, unit) = t.split_at(t.char_indices().last().map_or(0, |(i, _)| i));
             let (num, mult) = match unit {
                 "s" => (num, 1),
                 "m" => (num, 60),

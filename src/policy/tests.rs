@@ -486,6 +486,10 @@ fn window_units() {
     assert!(parse_window(&Window::Text("0s".into())).is_err());
     assert!(parse_window(&Window::Text("1w".into())).is_err());
     assert!(parse_window(&Window::Text("".into())).is_err());
+    // Found by the policy_load fuzz target: a multi-byte last character is no unit, no panic.
+    for text in ["ǒ", "5ǒ", "ǒs", "€"] {
+        assert!(parse_window(&Window::Text(text.into())).is_err(), "{text}");
+    }
 }
 
 #[test]
