@@ -23,7 +23,32 @@ pub(super) enum Halt {
     Ask(InputRequiredResult),
 }
 
+/// A call a human approved: how (for the audit record), and what must be used up, once, when
+/// the call has its rate-limit slots — so an approval is never spent on a call that does not run.
+pub(super) struct Approved {
+    pub how: String,
+    pub spend: Spend,
+}
+
+pub(super) enum Spend {
+    /// Answered within this call (server-initiated elicitation).
+    Nothing,
+    /// An out-of-band approval, by id.
+    Approval(String),
+    /// The single-use nonce of an MRTR approval, remembered for the approval timeout.
+    Nonce(String, std::time::Duration),
+}
+
 impl Gate {
+    /// Use up an approval; false when an identical call used it first.
+    pub(super) async fn spend(&self, spend: &Spend) -> Result<bool, StoreError> {
+        match spend {
+            Spend::Nothing => Ok(true),
+            Spend::Approval(id) => self.store.consume_approval(id).await,
+            Spend::Nonce(nonce, ttl) => self.store.use_nonce(nonce, *ttl).await,
+        }
+    }
+
     /// The codec that seals MRTR state, keyed by the store's sealing key.
     async fn codec(&self) -> Result<&RequestStateCodec, StoreError> {
         self.codec
@@ -46,7 +71,7 @@ impl Gate {
         redacted: &Value,
         decision: &Decision<'_>,
         basis: &str,
-    ) -> Result<String, Halt> {
+    ) -> Result<Approved, Halt> {
         let key = approval::call_key(&cx.caller.principal, spec.name, args);
         let timeout = decision.approval_timeout;
         let refuse = |reason: String| {
@@ -66,9 +91,10 @@ impl Gate {
                     .elicit_with_timeout::<Answer>(prompt(), Some(timeout))
                     .await
                 {
-                    Ok(Some(Answer { approve: true })) => {
-                        Ok("approved by the user (elicitation)".into())
-                    }
+                    Ok(Some(Answer { approve: true })) => Ok(Approved {
+                        how: "approved by the user (elicitation)".into(),
+                        spend: Spend::Nothing,
+                    }),
                     Ok(_) | Err(ElicitationError::UserDeclined) => Err(refuse(format!(
                         "{}; the user declined, so the call was not made",
                         decision.reason
@@ -168,17 +194,10 @@ impl Gate {
                         decision.reason
                     )));
                 }
-                if !self
-                    .store
-                    .use_nonce(&state.nonce, timeout)
-                    .await
-                    .map_err(down)?
-                {
-                    return Err(refuse(
-                        "this approval was already used; an approval runs a call once, so call again to be asked again".into(),
-                    ));
-                }
-                Ok("approved by the user (elicitation, input required)".into())
+                Ok(Approved {
+                    how: "approved by the user (elicitation, input required)".into(),
+                    spend: Spend::Nonce(state.nonce, timeout),
+                })
             }
             Asker::OutOfBand => {
                 self.out_of_band(cx, spec, key, redacted, decision, basis)
@@ -197,7 +216,7 @@ impl Gate {
         redacted: &Value,
         decision: &Decision<'_>,
         basis: &str,
-    ) -> Result<String, Halt> {
+    ) -> Result<Approved, Halt> {
         let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
         let halt = |reason: String, outcome: Outcome| {
             Halt::Stop(Stop {
@@ -228,14 +247,14 @@ impl Gate {
         if let Some(a) = self.store.find_approval(&key).await.map_err(down)? {
             match a.status_at(approval::now()) {
                 Status::Approved => {
-                    if self.store.consume_approval(&a.id).await.map_err(down)? {
-                        return Ok(format!(
+                    return Ok(Approved {
+                        how: format!(
                             "approved out of band by {} ({}), run once",
                             a.decided_by.as_deref().unwrap_or("an operator"),
                             a.id
-                        ));
-                    }
-                    // Used by a concurrent identical call: this one needs its own approval.
+                        ),
+                        spend: Spend::Approval(a.id.clone()),
+                    });
                 }
                 Status::Denied => {
                     return Err(halt(

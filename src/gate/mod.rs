@@ -80,7 +80,7 @@ impl<'a> CallCtx<'a> {
 }
 
 mod approve;
-use approve::Halt;
+use approve::{Approved, Halt};
 
 pub struct Gate {
     catalogue: Arc<Catalogue>,
@@ -364,8 +364,8 @@ impl Gate {
                 Err(s) => return stop(*s),
             };
         let basis = decision.basis.to_string();
-        // How a call that needed approval got it (for the audit record).
-        let mut approved: Option<String> = None;
+        // How a call that needed approval got it, and what it uses up when it runs.
+        let mut approved: Option<Approved> = None;
         let refusal = match decision.action {
             Action::Allow => None,
             Action::Deny => Some(Stop {
@@ -388,8 +388,8 @@ impl Gate {
                     .seek_approval(&cx, &spec, &args, &redacted, &decision, &basis)
                     .await
                 {
-                    Ok(how) => {
-                        approved = Some(how);
+                    Ok(a) => {
+                        approved = Some(a);
                         None
                     }
                     Err(Halt::Stop(s)) => return stop(s),
@@ -460,8 +460,29 @@ impl Gate {
                 crate::state::Reservation::None
             }
         };
+        // The call has its slots: now the approval is used up, once.
+        if let Some(a) = &approved {
+            let refusal = match self.spend(&a.spend).await {
+                Ok(true) => None,
+                Ok(false) => Some(Stop {
+                    text: format!(
+                        "{} rule {basis}: this approval was already used; an approval runs a call once, so call again to be asked again",
+                        prefix::APPROVAL
+                    ),
+                    decision: "require_approval",
+                    basis: Some(basis.clone()),
+                    reason: Some("the approval was already used".into()),
+                    outcome: Outcome::Denied,
+                }),
+                Err(e) => Some(store_stop(&e, "require_approval", &basis)),
+            };
+            if let Some(r) = refusal {
+                self.store.release(reservation).await;
+                return stop(r);
+            }
+        }
         // What the audit record says decided the call: in shadow mode, the refusal it escaped.
-        let (decided, decided_by, why) = match (&would, approved) {
+        let (decided, decided_by, why) = match (&would, approved.map(|a| a.how)) {
             (Some(w), _) => (
                 w.decision,
                 w.basis.clone(),

@@ -469,6 +469,38 @@ async fn out_of_band_approval_runs_the_identical_retry_once() {
     s.stop().await;
 }
 
+/// An approved call that does not fit its rate limit is refused without using the approval.
+async fn approval_is_not_spent_on_a_rate_limited_call() {
+    let policy = "version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: require_approval\n      approval_timeout: 10m\n      limit: {max: 1, window: 1h}\n";
+    let fake = fake_mq().await;
+    let s = Server::start(Options {
+        policy: Some(policy.into()),
+        endpoint: Some(fake.url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let ops = s.approvals.with_file_name("ops.jsonl");
+    for round in 0..2 {
+        let t = s.err("create_broker", create_args()).await;
+        let id = approval_id(&t);
+        let (code, _, err) = approvals_cli(&s.approvals, &ops, &["approve", &id]);
+        assert_eq!(code, 0, "{err}");
+        let r = s.call("create_broker", create_args()).await;
+        if round == 0 {
+            assert_ne!(r.is_error, Some(true), "{}", text(&r));
+        } else {
+            assert!(text(&r).starts_with("Rate limited:"), "{}", text(&r));
+            let (_, out, _) = approvals_cli(&s.approvals, &ops, &["show", &id]);
+            assert!(
+                out.contains("status:    approved"),
+                "the approval was spent: {out}"
+            );
+        }
+    }
+    assert_eq!(creates(&fake), 1);
+    s.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     let mrtr = ProtocolVersion::LATEST;
     let old = ProtocolVersion::V_2025_11_25;
@@ -522,6 +554,11 @@ pub fn trials() -> Vec<Trial> {
             let v = old.clone();
             move || no_answer_in_time_refuses(v)
         }),
+        trial(
+            "approvals::approval_is_not_spent_on_a_rate_limited_call",
+            Needs::Nothing,
+            approval_is_not_spent_on_a_rate_limited_call,
+        ),
         trial(
             "approvals::out_of_band_approval_runs_the_identical_retry_once",
             Needs::Nothing,
