@@ -103,11 +103,7 @@ pub fn call_key(principal: &str, tool: &str, args: &Value) -> String {
     h.update(tool.as_bytes());
     h.update([0]);
     h.update(canonical(args).as_bytes());
-    hex(&h.finalize())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::audit::hex(&h.finalize())
 }
 
 /// JSON with object keys in sorted order at every level.

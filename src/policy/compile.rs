@@ -8,7 +8,6 @@ use std::time::Duration;
 use globset::{Glob, GlobMatcher};
 use regex::Regex;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::model::{Action, Condition, LimitSpec, Op, PolicyFile, Rule, Scope, Window};
 use crate::catalogue::{Catalogue, RiskClass, ToolSpec};
@@ -109,13 +108,9 @@ pub fn load_str(
         fail(vec![PolicyError::new(location, e.to_string())])
     })?;
     let mut policy = compile(&file, catalogue).map_err(fail)?;
-    policy.hash = hex(&Sha256::digest(text.as_bytes()));
+    policy.hash = crate::audit::sha256_hex(text.as_bytes());
     policy.source_name = source_name.to_string();
     Ok(policy)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Check a parsed policy against the catalogue; every error is reported, with its location.

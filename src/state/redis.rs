@@ -316,7 +316,7 @@ impl RedisStore {
         self.seal_key
             .get_or_try_init(|| async {
                 let mut conn = self.conn.clone();
-                let fresh = approval::hex(&super::random_key());
+                let fresh = crate::audit::hex(&super::random_key());
                 let key = k(&["seal-key"]);
                 let _: Option<String> = redis::cmd("SET")
                     .arg(&key)

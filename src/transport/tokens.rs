@@ -91,7 +91,7 @@ impl Tokens {
 
 /// The hex SHA-256 of a token, as the tokens file stores it.
 pub fn hash(token: &str) -> String {
-    crate::approval::hex(&Sha256::digest(token.as_bytes()))
+    crate::audit::sha256_hex(token.as_bytes())
 }
 
 /// A new random token (256 bits, URL-safe base64 without padding).
