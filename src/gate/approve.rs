@@ -9,7 +9,7 @@ use rmcp::model::{
 use rmcp::service::{ElicitationError, ServiceError};
 use serde_json::Value;
 
-use super::{Asker, CallCtx, Gate, Stop, prefix, store_stop};
+use super::{Asker, CallCtx, Gate, Stop, approval_stop, store_stop};
 use crate::approval::{self, Answer, Approval, SealedState, Status};
 use crate::audit::Outcome;
 use crate::catalogue::ToolSpec;
@@ -74,14 +74,19 @@ impl Gate {
     ) -> Result<Approved, Halt> {
         let key = approval::call_key(&cx.caller.principal, spec.name, args);
         let timeout = decision.approval_timeout;
-        let refuse = |reason: String| {
-            Halt::Stop(Stop {
-                text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
-                decision: "require_approval",
-                basis: Some(basis.to_string()),
-                reason: Some(reason),
-                outcome: Outcome::Denied,
-            })
+        let refuse = |reason: String| Halt::Stop(approval_stop(basis, reason, Outcome::Denied));
+        // The human said no, or did not answer in time.
+        let not_made = |what: String| {
+            refuse(format!(
+                "{}; {what}, so the call was not made",
+                decision.reason
+            ))
+        };
+        let timed_out = || {
+            not_made(format!(
+                "no answer within the approval timeout of {}s",
+                timeout.as_secs()
+            ))
         };
         let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
         let prompt = || approval::prompt(spec.name, redacted, basis, &decision.reason);
@@ -95,29 +100,20 @@ impl Gate {
                         how: "approved by the user (elicitation)".into(),
                         spend: Spend::Nothing,
                     }),
-                    Ok(_) | Err(ElicitationError::UserDeclined) => Err(refuse(format!(
-                        "{}; the user declined, so the call was not made",
-                        decision.reason
-                    ))),
-                    Err(ElicitationError::UserCancelled) => Err(refuse(format!(
-                        "{}; the user cancelled, so the call was not made",
-                        decision.reason
-                    ))),
+                    Ok(_) | Err(ElicitationError::UserDeclined) => {
+                        Err(not_made("the user declined".into()))
+                    }
+                    Err(ElicitationError::UserCancelled) => {
+                        Err(not_made("the user cancelled".into()))
+                    }
                     Err(ElicitationError::Service(ServiceError::Timeout { .. })) => {
-                        Err(refuse(format!(
-                            "{}; no answer within the approval timeout of {}s, so the call was not made",
-                            decision.reason,
-                            timeout.as_secs()
-                        )))
+                        Err(timed_out())
                     }
                     Err(ElicitationError::CapabilityNotSupported) => {
                         self.out_of_band(cx, spec, key, redacted, decision, basis)
                             .await
                     }
-                    Err(e) => Err(refuse(format!(
-                        "{}; asking the user failed ({e}), so the call was not made",
-                        decision.reason
-                    ))),
+                    Err(e) => Err(not_made(format!("asking the user failed ({e})"))),
                 }
             }
             Asker::Mrtr { state: None, .. } => {
@@ -160,11 +156,7 @@ impl Gate {
                     codec
                         .open_json_with(sealed, key.as_bytes())
                         .map_err(|e| match e {
-                            RequestStateError::Expired => refuse(format!(
-                                "{}; no answer within the approval timeout of {}s, so the call was not made",
-                                decision.reason,
-                                timeout.as_secs()
-                            )),
+                            RequestStateError::Expired => timed_out(),
                             _ => refuse(
                                 "the approval state does not belong to this call (other tool, arguments or caller) or was altered; call again without it to be asked".into(),
                             ),
@@ -189,10 +181,7 @@ impl Gate {
                         ElicitationAction::Cancel => "cancelled",
                         _ => "declined",
                     };
-                    return Err(refuse(format!(
-                        "{}; the user {how}, so the call was not made",
-                        decision.reason
-                    )));
+                    return Err(not_made(format!("the user {how}")));
                 }
                 Ok(Approved {
                     how: "approved by the user (elicitation, input required)".into(),
@@ -218,15 +207,8 @@ impl Gate {
         basis: &str,
     ) -> Result<Approved, Halt> {
         let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
-        let halt = |reason: String, outcome: Outcome| {
-            Halt::Stop(Stop {
-                text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
-                decision: "require_approval",
-                basis: Some(basis.to_string()),
-                reason: Some(reason),
-                outcome,
-            })
-        };
+        let halt =
+            |reason: String, outcome: Outcome| Halt::Stop(approval_stop(basis, reason, outcome));
         // Refused for now: what happened (`head`), then what the operator and the agent do.
         let awaiting = |a: &Approval, head: String| {
             let until = chrono::DateTime::from_timestamp(a.expires_at, 0)

@@ -163,10 +163,6 @@ impl Gate {
         self
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// The policy in force.
     pub fn policy(&self) -> Arc<CompiledPolicy> {
         self.policy
@@ -376,13 +372,11 @@ impl Gate {
                 outcome: Outcome::Denied,
             }),
             // In shadow mode nobody is asked: the call is audited as needing approval.
-            Action::RequireApproval if shadow => Some(Stop {
-                text: format!("{} rule {basis}: {}", prefix::APPROVAL, decision.reason),
-                decision: "require_approval",
-                basis: Some(basis.clone()),
-                reason: Some(decision.reason.clone()),
-                outcome: Outcome::Denied,
-            }),
+            Action::RequireApproval if shadow => Some(approval_stop(
+                &basis,
+                decision.reason.clone(),
+                Outcome::Denied,
+            )),
             Action::RequireApproval => {
                 match self
                     .seek_approval(&cx, &spec, &args, &redacted, &decision, &basis)
@@ -464,16 +458,11 @@ impl Gate {
         if let Some(a) = &approved {
             let refusal = match self.spend(&a.spend).await {
                 Ok(true) => None,
-                Ok(false) => Some(Stop {
-                    text: format!(
-                        "{} rule {basis}: this approval was already used; an approval runs a call once, so call again to be asked again",
-                        prefix::APPROVAL
-                    ),
-                    decision: "require_approval",
-                    basis: Some(basis.clone()),
-                    reason: Some("the approval was already used".into()),
-                    outcome: Outcome::Denied,
-                }),
+                Ok(false) => Some(approval_stop(
+                    &basis,
+                    "this approval was already used; an approval runs a call once, so call again to be asked again".into(),
+                    Outcome::Denied,
+                )),
                 Err(e) => Some(store_stop(&e, "require_approval", &basis)),
             };
             if let Some(r) = refusal {
@@ -598,6 +587,17 @@ impl Gate {
                 refused(*s, reason)
             }
         }
+    }
+}
+
+/// A `require_approval` call that does not run (now): `Approval required: rule <basis>: <reason>`.
+fn approval_stop(basis: &str, reason: String, outcome: Outcome) -> Stop {
+    Stop {
+        text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
+        decision: "require_approval",
+        basis: Some(basis.to_string()),
+        reason: Some(reason),
+        outcome,
     }
 }
 
