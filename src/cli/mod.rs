@@ -542,10 +542,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     tracing::info!(state = %store.describe(), "state store");
-    let tokens = match (&args.http, load_tokens(args.tokens.as_deref())) {
-        (None, _) => None,
-        (Some(_), Ok(t)) => Some(Arc::new(t)),
-        (Some(_), Err(e)) => {
+    let tokens = match args.http.map(|_| load_tokens(args.tokens.as_deref())) {
+        None => None,
+        Some(Ok(t)) => Some(Arc::new(t)),
+        Some(Err(e)) => {
             eprintln!("guarded-aws-mcp: --http needs bearer tokens: {e}");
             return ExitCode::FAILURE;
         }

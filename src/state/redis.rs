@@ -249,16 +249,7 @@ impl RedisStore {
             by.replace('|', "/"),
             approval::now()
         );
-        let mut conn = self.conn.clone();
-        let done: i64 = self
-            .transition
-            .key(k(&["approval-status", id]))
-            .arg("pending")
-            .arg(new)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.down(e))?;
-        if done != 1 {
+        if !self.set_status_if(id, "pending", new).await? {
             let now = self.get_approval(id).await?;
             return Err(match now {
                 Some(a) => StoreError::NotPending {
@@ -285,12 +276,22 @@ impl RedisStore {
             a.decided_by.unwrap_or_default(),
             a.decided_at.unwrap_or_default()
         );
+        self.set_status_if(id, "approved|", used).await
+    }
+
+    /// Set an approval's status when the current one starts with `expected`, atomically.
+    async fn set_status_if(
+        &self,
+        id: &str,
+        expected: &str,
+        new: String,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
         let done: i64 = self
             .transition
             .key(k(&["approval-status", id]))
-            .arg("approved|")
-            .arg(used)
+            .arg(expected)
+            .arg(new)
             .invoke_async(&mut conn)
             .await
             .map_err(|e| self.down(e))?;
