@@ -17,7 +17,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ClientHandler, ErrorData, RoleClient};
 use serde_json::{Value, json};
 
-use crate::gate::{create_args, fake_mq};
+use crate::gate::{create_args, fake_mq, recorded};
 use crate::support::{BIN, FakeAws, Needs, Options, Server, text, trial};
 
 /// A human at the client: answers every elicitation after `delay`.
@@ -89,7 +89,7 @@ tools:
       approval_timeout: 1s
 "#;
 
-fn creates(fake: &FakeAws) -> usize {
+pub(crate) fn creates(fake: &FakeAws) -> usize {
     fake.requests()
         .iter()
         .filter(|r| r.method == "POST" && r.path == "/v1/brokers")
@@ -331,16 +331,18 @@ async fn mrtr_state_is_sealed_and_single_use() {
     s.stop().await;
 }
 
-fn approvals_cli(
-    dir: &std::path::Path,
+/// `guarded-aws-mcp approvals ARGS` on a store (`store` is `--approvals-dir` or `--state` and its
+/// value), with the operator's audit log.
+pub(crate) fn run_approvals(
+    store: (&str, &std::ffi::OsStr),
     audit: &std::path::Path,
     args: &[&str],
 ) -> (i32, String, String) {
     let out = std::process::Command::new(BIN)
         .arg("approvals")
         .args(args)
-        .arg("--approvals-dir")
-        .arg(dir)
+        .arg(store.0)
+        .arg(store.1)
         .arg("--audit-log")
         .arg(audit)
         .output()
@@ -352,7 +354,15 @@ fn approvals_cli(
     )
 }
 
-fn approval_id(t: &str) -> String {
+fn approvals_cli(
+    dir: &std::path::Path,
+    audit: &std::path::Path,
+    args: &[&str],
+) -> (i32, String, String) {
+    run_approvals(("--approvals-dir", dir.as_os_str()), audit, args)
+}
+
+pub(crate) fn approval_id(t: &str) -> String {
     let at = t
         .find("apr-")
         .unwrap_or_else(|| panic!("no approval id in {t}"));
@@ -362,13 +372,7 @@ fn approval_id(t: &str) -> String {
 /// No elicitation: refused with an id; an operator approves; the identical retry runs once.
 async fn out_of_band_approval_runs_the_identical_retry_once() {
     let policy = APPROVE_CREATE.replace("approval_timeout: 1s", "approval_timeout: 10m");
-    let fake = fake_mq().await;
-    let s = Server::start(Options {
-        policy: Some(policy),
-        endpoint: Some(fake.url.clone()),
-        ..Options::default()
-    })
-    .await;
+    let (s, fake) = recorded(&policy).await;
     let ops_audit = s.approvals.with_file_name("approvals-audit.jsonl");
     let t = s.err("create_broker", create_args()).await;
     assert!(t.starts_with("Approval required: rule tools.create_broker[0]: brokers cost money; this client cannot ask the user"), "{t}");
@@ -472,13 +476,7 @@ async fn out_of_band_approval_runs_the_identical_retry_once() {
 /// An approved call that does not fit its rate limit is refused without using the approval.
 async fn approval_is_not_spent_on_a_rate_limited_call() {
     let policy = "version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: require_approval\n      approval_timeout: 10m\n      limit: {max: 1, window: 1h}\n";
-    let fake = fake_mq().await;
-    let s = Server::start(Options {
-        policy: Some(policy.into()),
-        endpoint: Some(fake.url.clone()),
-        ..Options::default()
-    })
-    .await;
+    let (s, fake) = recorded(policy).await;
     let ops = s.approvals.with_file_name("ops.jsonl");
     for round in 0..2 {
         let t = s.err("create_broker", create_args()).await;

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use libtest_mimic::Trial;
 use serde_json::json;
 
+use crate::approvals::{approval_id, creates, run_approvals};
 use crate::gate::fake_mq;
-use crate::support::{BIN, FakeAws, HttpOptions, HttpServer, Needs, Redis, call_on, text, trial};
+use crate::support::{FakeAws, HttpOptions, HttpServer, Needs, Redis, call_on, text, trial};
 
 const ALICE: &str = "alice-token-0123456789abcdef";
 const BOB: &str = "bob-token-0123456789abcdef";
@@ -238,19 +239,11 @@ async fn replicas_hold_a_shared_limit_exactly() {
 
 fn approvals_cli(redis: &Redis, args: &[&str]) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(BIN)
-        .arg("approvals")
-        .args(args)
-        .arg("--state")
-        .arg(redis.url())
-        .arg("--audit-log")
-        .arg(dir.path().join("ops.jsonl"))
-        .output()
-        .expect("run approvals");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    let url = redis.url();
+    run_approvals(
+        ("--state", url.as_ref()),
+        &dir.path().join("ops.jsonl"),
+        args,
     )
 }
 
@@ -263,9 +256,7 @@ async fn replicas_see_each_others_approvals() {
     let on_b = b.client(ALICE).await;
     let args = crate::gate::create_args();
     let r = call_on(&on_a, "create_broker", args.clone()).await;
-    let t = text(&r);
-    let at = t.find("apr-").expect("approval id");
-    let id = &t[at..at + 20];
+    let id = &approval_id(&text(&r));
     let r = call_on(&on_b, "create_broker", args.clone()).await;
     assert!(
         text(&r).contains(&format!("approval {id} is still pending")),
@@ -287,12 +278,7 @@ async fn replicas_see_each_others_approvals() {
         .filter(|r| r.is_error != Some(true))
         .count();
     assert_eq!(ran, 1, "{} / {}", text(&ra), text(&rb));
-    let creates = fake
-        .requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/v1/brokers")
-        .count();
-    assert_eq!(creates, 1);
+    assert_eq!(creates(&fake), 1);
     // Another principal's identical call is another call.
     let bob = b.client(BOB).await;
     let r = call_on(&bob, "create_broker", args.clone()).await;
@@ -340,12 +326,7 @@ async fn elicitation_answer_on_another_replica() {
         CallToolResponse::Complete(r) => assert!(text(&r).contains("already used"), "{}", text(&r)),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    let creates = fake
-        .requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path == "/v1/brokers")
-        .count();
-    assert_eq!(creates, 1);
+    assert_eq!(creates(&fake), 1);
     let _ = on_a.cancel().await;
     let _ = on_b.cancel().await;
     a.stop().await;

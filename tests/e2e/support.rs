@@ -211,20 +211,7 @@ impl<H: ClientHandler> Server<H> {
             .stderr(Stdio::from(log))
             .spawn()
             .expect("spawn server");
-        let client = if opts.discover {
-            use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
-            handler
-                .serve_with_lifecycle(
-                    transport,
-                    ClientLifecycleMode::Discover {
-                        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
-                    },
-                )
-                .await
-                .expect("MCP server/discover")
-        } else {
-            handler.serve(transport).await.expect("MCP initialize")
-        };
+        let client = start_client(handler, transport, opts.discover).await;
         let tools = client.list_all_tools().await.expect("tools/list");
         Server {
             client,
@@ -301,6 +288,34 @@ impl<H: ClientHandler> Server<H> {
         let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
         (audit, stderr)
     }
+}
+
+/// Start an MCP client on a transport: the `initialize` handshake, or with `discover` the
+/// 2026-07-28 way (`server/discover`, metadata on every request).
+async fn start_client<H, T, E, A>(
+    handler: H,
+    transport: T,
+    discover: bool,
+) -> RunningService<RoleClient, H>
+where
+    H: ClientHandler,
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    let result = if discover {
+        handler
+            .serve_with_lifecycle(
+                transport,
+                ClientLifecycleMode::Discover {
+                    preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+                },
+            )
+            .await
+    } else {
+        handler.serve(transport).await
+    };
+    result.unwrap_or_else(|e| panic!("MCP client start (discover: {discover}): {e}"))
 }
 
 pub fn text(r: &CallToolResult) -> String {
@@ -531,28 +546,12 @@ impl HttpServer {
         handler: H,
         discover: bool,
     ) -> RunningService<RoleClient, H> {
-        use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
         use rmcp::transport::StreamableHttpClientTransport;
         use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
         let transport = StreamableHttpClientTransport::from_config(
             StreamableHttpClientTransportConfig::with_uri(self.url.clone()).auth_header(token),
         );
-        if discover {
-            handler
-                .serve_with_lifecycle(
-                    transport,
-                    ClientLifecycleMode::Discover {
-                        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
-                    },
-                )
-                .await
-                .expect("MCP server/discover over HTTP")
-        } else {
-            handler
-                .serve(transport)
-                .await
-                .expect("MCP initialize over HTTP")
-        }
+        start_client(handler, transport, discover).await
     }
 
     pub fn audit_records(&self) -> Vec<Value> {
