@@ -204,6 +204,19 @@ impl Connection {
     }
 }
 
+/// A management API request on the session's connection that must succeed (2xx).
+async fn api(
+    ctx: &ToolContext,
+    operation: &'static str,
+    method: Method,
+    path: &str,
+) -> Result<Value, ToolError> {
+    ctx.rabbit
+        .get(&ctx.session)?
+        .call(operation, method, path)
+        .await
+}
+
 /// Decode a list answer into typed items.
 fn items<T: for<'de> Deserialize<'de>>(v: Value) -> Vec<T> {
     match v {
@@ -534,21 +547,13 @@ pub struct QueuesOut {
 }
 
 async fn list_queues(ctx: ToolContext, _a: NoArgs) -> Result<QueuesOut, ToolError> {
-    let v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:ListQueues", Method::GET, "queues")
-        .await?;
+    let v = api(&ctx, "rabbitmq:ListQueues", Method::GET, "queues").await?;
     Ok(QueuesOut { queues: items(v) })
 }
 
 async fn get_queue_info(ctx: ToolContext, a: QueueArgs) -> Result<Queue, ToolError> {
     let path = format!("queues/{}/{}", enc(&a.vhost), enc(&a.queue));
-    let v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:GetQueue", Method::GET, &path)
-        .await?;
+    let v = api(&ctx, "rabbitmq:GetQueue", Method::GET, &path).await?;
     one("rabbitmq:GetQueue", v)
 }
 
@@ -576,11 +581,7 @@ pub struct ExchangesOut {
 }
 
 async fn list_exchanges(ctx: ToolContext, _a: NoArgs) -> Result<ExchangesOut, ToolError> {
-    let v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:ListExchanges", Method::GET, "exchanges")
-        .await?;
+    let v = api(&ctx, "rabbitmq:ListExchanges", Method::GET, "exchanges").await?;
     Ok(ExchangesOut {
         exchanges: items(v),
     })
@@ -648,11 +649,7 @@ pub struct VhostsOut {
 }
 
 async fn list_vhosts(ctx: ToolContext, _a: NoArgs) -> Result<VhostsOut, ToolError> {
-    let v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:ListVhosts", Method::GET, "vhosts")
-        .await?;
+    let v = api(&ctx, "rabbitmq:ListVhosts", Method::GET, "vhosts").await?;
     Ok(VhostsOut { vhosts: items(v) })
 }
 
@@ -697,11 +694,7 @@ fn strip_uri_credentials(v: &mut Value) {
 }
 
 async fn list_shovels(ctx: ToolContext, _a: NoArgs) -> Result<ShovelsOut, ToolError> {
-    let mut v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:ListShovels", Method::GET, "shovels")
-        .await?;
+    let mut v = api(&ctx, "rabbitmq:ListShovels", Method::GET, "shovels").await?;
     strip_uri_credentials(&mut v);
     Ok(ShovelsOut { shovels: items(v) })
 }
@@ -780,11 +773,7 @@ pub struct NodesOut {
 }
 
 async fn get_cluster_nodes_info(ctx: ToolContext, _a: NoArgs) -> Result<NodesOut, ToolError> {
-    let v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:ListNodes", Method::GET, "nodes")
-        .await?;
+    let v = api(&ctx, "rabbitmq:ListNodes", Method::GET, "nodes").await?;
     Ok(NodesOut { nodes: items(v) })
 }
 
@@ -813,11 +802,7 @@ pub struct ConnectionsOut {
 }
 
 async fn list_connections(ctx: ToolContext, _a: NoArgs) -> Result<ConnectionsOut, ToolError> {
-    let v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:ListConnections", Method::GET, "connections")
-        .await?;
+    let v = api(&ctx, "rabbitmq:ListConnections", Method::GET, "connections").await?;
     Ok(ConnectionsOut {
         connections: items(v),
     })
@@ -841,11 +826,7 @@ pub struct ConsumersOut {
 }
 
 async fn list_consumers(ctx: ToolContext, _a: NoArgs) -> Result<ConsumersOut, ToolError> {
-    let v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:ListConsumers", Method::GET, "consumers")
-        .await?;
+    let v = api(&ctx, "rabbitmq:ListConsumers", Method::GET, "consumers").await?;
     let list = v.as_array().cloned().unwrap_or_default();
     Ok(ConsumersOut {
         consumers: list
@@ -890,11 +871,7 @@ pub struct UsersOut {
 }
 
 async fn list_users(ctx: ToolContext, _a: NoArgs) -> Result<UsersOut, ToolError> {
-    let v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:ListUsers", Method::GET, "users")
-        .await?;
+    let v = api(&ctx, "rabbitmq:ListUsers", Method::GET, "users").await?;
     Ok(UsersOut { users: items(v) })
 }
 
@@ -979,11 +956,7 @@ pub struct DefinitionsOut {
 }
 
 async fn get_broker_definition(ctx: ToolContext, _a: NoArgs) -> Result<DefinitionsOut, ToolError> {
-    let mut v = ctx
-        .rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:GetDefinitions", Method::GET, "definitions")
-        .await?;
+    let mut v = api(&ctx, "rabbitmq:GetDefinitions", Method::GET, "definitions").await?;
     if let Some(Value::Array(users)) = v.get_mut("users") {
         for u in users.iter_mut() {
             if let Value::Object(map) = u {
@@ -1021,10 +994,7 @@ pub struct Done {
 
 async fn delete_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, ToolError> {
     let path = format!("queues/{}/{}", enc(&a.vhost), enc(&a.queue));
-    ctx.rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:DeleteQueue", Method::DELETE, &path)
-        .await?;
+    api(&ctx, "rabbitmq:DeleteQueue", Method::DELETE, &path).await?;
     Ok(Done {
         action: "deleted queue".into(),
         vhost: a.vhost,
@@ -1034,10 +1004,7 @@ async fn delete_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, ToolError>
 
 async fn purge_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, ToolError> {
     let path = format!("queues/{}/{}/contents", enc(&a.vhost), enc(&a.queue));
-    ctx.rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:PurgeQueue", Method::DELETE, &path)
-        .await?;
+    api(&ctx, "rabbitmq:PurgeQueue", Method::DELETE, &path).await?;
     Ok(Done {
         action: "purged queue".into(),
         vhost: a.vhost,
@@ -1047,10 +1014,7 @@ async fn purge_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, ToolError> 
 
 async fn delete_exchange(ctx: ToolContext, a: ExchangeArgs) -> Result<Done, ToolError> {
     let path = format!("exchanges/{}/{}", enc(&a.vhost), enc(&a.exchange));
-    ctx.rabbit
-        .get(&ctx.session)?
-        .call("rabbitmq:DeleteExchange", Method::DELETE, &path)
-        .await?;
+    api(&ctx, "rabbitmq:DeleteExchange", Method::DELETE, &path).await?;
     Ok(Done {
         action: "deleted exchange".into(),
         vhost: a.vhost,
