@@ -13,6 +13,66 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Parse a JSON policy document, refusing duplicate keys: IAM and the guard must never read two
+/// different documents from one text. The caller sends `value.to_string()`, exactly what was
+/// checked, never the original text.
+pub fn parse_document(text: &str) -> Result<Value, String> {
+    struct Strict(Value);
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+            Ok(Value::Bool(b))
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+            Ok(n.into())
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+            Ok(n.into())
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+            Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+            Ok(Value::String(s.to_string()))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(Strict(v)) = seq.next_element()? {
+                items.push(v);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if out.contains_key(&key) {
+                    return Err(serde::de::Error::custom(format!(
+                        "duplicate key \"{key}\" (IAM and this server could read different documents)"
+                    )));
+                }
+                let Strict(v) = map.next_value()?;
+                out.insert(key, v);
+            }
+            Ok(Value::Object(out))
+        }
+    }
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(V).map(Strict)
+        }
+    }
+    serde_json::from_str::<Strict>(text)
+        .map(|s| s.0)
+        .map_err(|e| e.to_string())
+}
+
 /// What an argument holds, for the guard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocKind {
@@ -138,8 +198,79 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// Only wildcards (`*`, `**`, `?*`, `*?`, ...) with at least one `*`: matches every non-empty text.
+fn is_wild(s: &str) -> bool {
+    s.contains('*') && s.chars().all(|c| matches!(c, '*' | '?'))
+}
+
+/// Resource names no narrow pattern can match: different lengths, letters, digits, `/`, `:`.
+const PROBE_NAMES: [&str; 3] = ["x", "Zq7Kx9w", "0-probe_Q.v/deep/Path:9"];
+
+/// Sample ARNs of the type a resource pattern names: each segment with a wildcard gets a value
+/// no narrow pattern matches; the resource part keeps its literal type (`role/`, `bucket/`).
+fn probes(pattern: &str) -> Vec<String> {
+    let Some(rest) = pattern.strip_prefix("arn:") else {
+        // Not an ARN: probe ARNs of unrelated services.
+        return PROBE_NAMES
+            .iter()
+            .flat_map(|n| {
+                [
+                    format!("arn:aws:iam::123456789012:role/{n}"),
+                    format!("arn:aws:ec2:eu-west-3:210987654321:instance/{n}"),
+                ]
+            })
+            .collect();
+    };
+    let mut parts = rest.splitn(5, ':');
+    let mut seg = |probe: &str| {
+        let p = parts.next().unwrap_or("");
+        if p.contains(['*', '?']) {
+            probe.to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    let head = [
+        seg("aws"),
+        seg("iam"),
+        seg("us-east-1"),
+        seg("123456789012"),
+    ]
+    .join(":");
+    let res = parts.next().unwrap_or("");
+    // The literal type before the first `/` or `:` of the resource part (`role/`); when a
+    // wildcard comes first (`role*`), the literal text before it, as a type of its own.
+    let wild = res.find(['*', '?']);
+    let typ = match (res.find(['/', ':']), wild) {
+        (Some(sep), w) if w.is_none_or(|w| sep < w) => res[..=sep].to_string(),
+        (_, Some(w)) if w > 0 => format!("{}/", &res[..w]),
+        _ => String::new(),
+    };
+    PROBE_NAMES
+        .iter()
+        .map(|n| format!("arn:{head}:{typ}{n}"))
+        .collect()
+}
+
+/// True when a resource pattern matches every ARN of the type it names (`*`, `role/*`,
+/// `role/?*`, `role/**`, `arn:aws:iam::*:role/**`, `arn:aws:*:*:*:**` ...), decided by matching
+/// it against sample ARNs of that type rather than by a list of spellings.
 fn is_broad_resource(r: &str) -> bool {
-    r == "*" || r.ends_with(":*") || r.ends_with("/*")
+    is_wild(r) || probes(r).iter().all(|p| wildcard_match(r, p))
+}
+
+/// True when a resource pattern matches every resource of every service.
+fn is_every_resource(r: &str) -> bool {
+    is_wild(r)
+        || PROBE_NAMES.iter().all(|n| {
+            [
+                format!("arn:aws:iam::123456789012:role/{n}"),
+                format!("arn:aws:s3:::{n}"),
+                format!("arn:aws:ec2:eu-west-3:210987654321:instance/{n}"),
+            ]
+            .iter()
+            .all(|p| wildcard_match(r, p))
+        })
 }
 
 fn is_service_wildcard(a: &str) -> bool {
@@ -163,13 +294,13 @@ fn statement_location(field: &str, i: usize, st: &Value) -> String {
     }
 }
 
+/// Any principal at all: `"*"`, `["*"]`, or `"*"` under any key (`AWS`, `aws`, `Federated`,
+/// `Service`, `CanonicalUser`).
 fn is_public_principal(p: Option<&Value>) -> bool {
     match p {
-        Some(Value::String(s)) => s == "*",
-        Some(Value::Object(map)) => map
-            .get("AWS")
-            .is_some_and(|aws| as_list(Some(aws)).contains(&"*")),
-        _ => false,
+        Some(Value::Object(map)) => map.values().any(|v| is_public_principal(Some(v))),
+        Some(v) => as_list(Some(v)).iter().any(|s| is_wild(s)),
+        None => false,
     }
 }
 
@@ -211,6 +342,13 @@ impl GuardSpec {
             let actions = as_list(st.get("Action"));
             let resources = as_list(st.get("Resource"));
             if kind == DocKind::Trust {
+                if self.public_trust && st.get("NotPrincipal").is_some() {
+                    return Some(Finding {
+                        check: "public_trust",
+                        location: loc(),
+                        reason: "uses NotPrincipal with Allow, which lets every principal not listed assume the role".into(),
+                    });
+                }
                 if self.public_trust && is_public_principal(st.get("Principal")) {
                     return Some(Finding {
                         check: "public_trust",
@@ -234,8 +372,8 @@ impl GuardSpec {
                     reason: format!("uses {which} with Allow, which grants everything not listed"),
                 });
             }
-            let on_everything = resources.contains(&"*");
-            if self.wildcard_admin && on_everything {
+            let on_everything = resources.iter().find(|r| is_every_resource(r));
+            if let (true, Some(r)) = (self.wildcard_admin, on_everything) {
                 if let Some(a) = actions.iter().find(|a| is_service_wildcard(a)) {
                     let what = if *a == "*" {
                         "every action".to_string()
@@ -245,7 +383,7 @@ impl GuardSpec {
                     return Some(Finding {
                         check: "wildcard_admin",
                         location: loc(),
-                        reason: format!("allows {what} (\"{a}\") on every resource (\"*\")"),
+                        reason: format!("allows {what} (\"{a}\") on every resource (\"{r}\")"),
                     });
                 }
             }
@@ -451,6 +589,85 @@ mod tests {
             g.check(DocKind::Identity, "d", &allow(json!("*"), json!("*")))
                 .is_none()
         );
+    }
+
+    /// Issue 11 (3): broad resources written with other wildcards were accepted.
+    #[test]
+    fn refuses_escalation_on_resources_broad_by_any_spelling() {
+        for (action, resource) in [
+            ("iam:PassRole", "arn:aws:iam::123456789012:role/?*"),
+            ("iam:PassRole", "arn:aws:iam::123456789012:role/**"),
+            ("iam:PassRole", "arn:aws:iam::*:role/**"),
+            ("iam:PutUserPolicy", "arn:aws:iam::123456789012:user/?*"),
+            ("iam:AttachUserPolicy", "arn:aws:iam::123456789012:user/**"),
+            ("iam:CreateAccessKey", "arn:aws:iam::123456789012:user/*?"),
+            ("iam:*", "arn:aws:iam::123456789012:user/?*"),
+            ("iam:*", "arn:aws:iam::123456789012:role/?*"),
+            ("iam:*", "arn:aws:iam::123456789012:policy/?*"),
+            ("iam:*", "arn:aws:iam::123456789012:group/?*"),
+            ("sts:AssumeRole", "arn:aws:iam::*:role/**"),
+            ("iam:PassRole", "arn:aws:iam::123456789012:*"),
+            ("iam:PassRole", "arn:aws:iam::123456789012:role*"),
+            ("iam:PassRole", "**"),
+        ] {
+            let f = id(allow(json!(action), json!(resource)))
+                .unwrap_or_else(|| panic!("{action} on {resource} was accepted"));
+            assert!(
+                matches!(f.check, "escalation" | "wildcard_admin"),
+                "{action} on {resource}: {f:?}"
+            );
+        }
+        let f = id(allow(json!("*"), json!("arn:aws:*:*:*:**"))).expect("refused");
+        assert_eq!(f.check, "wildcard_admin");
+        assert!(f.reason.contains("arn:aws:*:*:*:**"), "{}", f.reason);
+        assert_eq!(
+            id(allow(json!("s3:*"), json!("arn:*:*:*:*:*")))
+                .unwrap()
+                .check,
+            "wildcard_admin"
+        );
+        // Narrow patterns still pass.
+        for resource in [
+            "arn:aws:iam::123456789012:role/app-*",
+            "arn:aws:iam::123456789012:role/team/*",
+            "arn:aws:iam::123456789012:role/app-role",
+            "arn:aws:iam::123456789012:role/app-?",
+            "arn:aws:iam::*:role/ci-deployer",
+        ] {
+            assert_eq!(
+                id(allow(json!("iam:PassRole"), json!(resource))),
+                None,
+                "{resource}"
+            );
+        }
+    }
+
+    /// Issue 11 (3): open trust written other ways.
+    #[test]
+    fn refuses_open_trust_by_any_spelling() {
+        let g = GuardSpec::default();
+        for st in [
+            json!({"Effect": "Allow", "Principal": ["*"], "Action": "sts:AssumeRole"}),
+            json!({"Effect": "Allow", "Principal": {"aws": "*"}, "Action": "sts:AssumeRole"}),
+            json!({"Effect": "Allow", "Principal": {"Federated": "*"}, "Action": "sts:AssumeRoleWithWebIdentity"}),
+            json!({"Effect": "Allow", "Principal": {"Service": "*"}, "Action": "sts:AssumeRole"}),
+            json!({"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:root", "**"]}, "Action": "sts:AssumeRole"}),
+            json!({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}),
+        ] {
+            let doc = json!({"Version": "2012-10-17", "Statement": [st]});
+            let f = g
+                .check(DocKind::Trust, "assume_role_policy_document", &doc)
+                .unwrap_or_else(|| panic!("accepted: {doc}"));
+            assert_eq!(f.check, "public_trust");
+        }
+    }
+
+    #[test]
+    fn documents_with_duplicate_keys_are_refused() {
+        let e = parse_document(r#"{"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}]}"#)
+            .unwrap_err();
+        assert!(e.contains("duplicate key \"Effect\""), "{e}");
+        assert!(parse_document(r#"{"a": {"b": 1}, "c": [{"b": 2}]}"#).is_ok());
     }
 
     #[test]

@@ -107,27 +107,33 @@ impl ServerHandler for GuardedServer {
             Some((c, s)) => (c, s.as_str()),
             None => (self.caller.as_ref(), &*self.session),
         };
-        let form = context
-            .client_capabilities()
+        // The protocol era and the capabilities are what the connection negotiated at
+        // `initialize`, never what a request's `_meta` claims: a client that negotiated no
+        // elicitation cannot turn itself into an approver by claiming protocol 2026-07-28 and
+        // sending `inputResponses`. Only a connection with no handshake (protocol 2026-07-28,
+        // per-request metadata by design) is taken at its requests' word.
+        let (protocol, capabilities) = match context.peer.peer_info() {
+            Some(info) => (
+                Some(info.protocol_version.clone()),
+                Some(info.capabilities.clone()),
+            ),
+            None => (context.protocol_version(), context.client_capabilities()),
+        };
+        let form = capabilities
             .and_then(|c| c.elicitation)
             .is_some_and(|e| e.form.is_some() || e.url.is_none());
-        let asker = if request.request_state.is_some() || request.input_responses.is_some() {
+        let asker = if !form {
+            Asker::OutOfBand
+        } else if mrtr(protocol.clone()) {
             Asker::Mrtr {
                 responses: request.input_responses,
                 state: request.request_state,
-            }
-        } else if !form {
-            Asker::OutOfBand
-        } else if mrtr(context.protocol_version()) {
-            Asker::Mrtr {
-                responses: None,
-                state: None,
             }
         } else {
             Asker::Elicit(&context.peer)
         };
         tracing::debug!(
-            protocol = ?context.protocol_version().map(|v| v.as_str().to_string()),
+            protocol = ?protocol.map(|v| v.as_str().to_string()),
             elicitation = form,
             asker = match asker {
                 Asker::OutOfBand => "out-of-band",

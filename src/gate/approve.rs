@@ -13,7 +13,7 @@ use super::{Asker, CallCtx, Gate, Stop, approval_stop, store_stop};
 use crate::approval::{self, Answer, Approval, SealedState, Status};
 use crate::audit::Outcome;
 use crate::catalogue::ToolSpec;
-use crate::policy::Decision;
+use crate::policy::{Approver, Decision};
 use crate::state::StoreError;
 
 /// Why a call that needs approval does not run now.
@@ -90,6 +90,21 @@ impl Gate {
         };
         let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
         let prompt = || approval::prompt(spec.name, redacted, basis, &decision.reason);
+        match (decision.approver, &cx.asker) {
+            // Only an operator: whatever the client offers or sends, it is not asked.
+            (Approver::Operator, _) => {
+                return self
+                    .out_of_band(cx, spec, key, redacted, decision, basis)
+                    .await;
+            }
+            (Approver::Client, Asker::OutOfBand) => {
+                return Err(refuse(format!(
+                    "{}; this rule is approved only through the MCP client's elicitation, which this client does not offer, so the call was not made",
+                    decision.reason
+                )));
+            }
+            _ => {}
+        }
         match &cx.asker {
             Asker::Elicit(peer) => {
                 match peer
@@ -109,7 +124,9 @@ impl Gate {
                     Err(ElicitationError::Service(ServiceError::Timeout { .. })) => {
                         Err(timed_out())
                     }
-                    Err(ElicitationError::CapabilityNotSupported) => {
+                    Err(ElicitationError::CapabilityNotSupported)
+                        if decision.approver == Approver::Any =>
+                    {
                         self.out_of_band(cx, spec, key, redacted, decision, basis)
                             .await
                     }
@@ -274,10 +291,16 @@ impl Gate {
         };
         self.store.create_approval(&a).await.map_err(down)?;
         tracing::info!(tool = spec.name, approval = %a.id, "approval requested");
-        let head = format!(
-            "this client cannot ask the user, so the call was not made and approval {} was requested",
-            a.id
-        );
+        let head = match decision.approver {
+            Approver::Operator => format!(
+                "this rule is approved only by an operator, out of band, so the call was not made and approval {} was requested",
+                a.id
+            ),
+            _ => format!(
+                "this client cannot ask the user, so the call was not made and approval {} was requested",
+                a.id
+            ),
+        };
         Err(awaiting(&a, head))
     }
 }

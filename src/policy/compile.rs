@@ -9,7 +9,7 @@ use globset::{Glob, GlobMatcher};
 use regex::Regex;
 use serde_json::Value;
 
-use super::model::{Action, Condition, LimitSpec, Op, PolicyFile, Rule, Scope, Window};
+use super::model::{Action, Approver, Condition, LimitSpec, Op, PolicyFile, Rule, Scope, Window};
 use crate::catalogue::{Catalogue, RiskClass, ToolSpec};
 use crate::error::{PolicyError, PolicyErrors};
 use crate::iam_guard::GuardSpec;
@@ -40,6 +40,7 @@ pub(crate) struct CompiledRule {
     pub limit: Option<CompiledLimit>,
     pub reveal_secrets: bool,
     pub approval_timeout: Option<Duration>,
+    pub approver: Option<Approver>,
 }
 
 /// What a condition looks at.
@@ -150,7 +151,10 @@ pub fn compile(
     }
 
     let mut rules: HashMap<String, Vec<Arc<CompiledRule>>> = HashMap::new();
-    for (key, key_rules) in &file.tools {
+    // Precedence among rules of one action: the tool's exact name first, then globs, each in
+    // file order. Evaluation keeps this order.
+    let (exact, globs): (Vec<_>, Vec<_>) = file.tools.iter().partition(|(k, _)| !is_glob(k));
+    for (key, key_rules) in exact.into_iter().chain(globs) {
         let loc_key = format!("tools.{key}");
         let names = match matching_tools(key, catalogue) {
             Ok(n) if n.is_empty() => {
@@ -208,8 +212,12 @@ pub fn compile(
 }
 
 /// Tool names matched by an exact name or a glob.
+fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '[', '{'])
+}
+
 fn matching_tools(pattern: &str, catalogue: &Catalogue) -> Result<Vec<String>, String> {
-    if !pattern.contains(['*', '?', '[', '{']) {
+    if !is_glob(pattern) {
         return Ok(catalogue
             .get(pattern)
             .map(|t| vec![t.name.to_string()])
@@ -351,6 +359,12 @@ fn compile_rule(
             Err(e) => errors.push(PolicyError::new(format!("{location}.approval_timeout"), e)),
         }
     }
+    if rule.approver.is_some() && rule.action != Action::RequireApproval {
+        errors.push(PolicyError::new(
+            format!("{location}.approver"),
+            "only a `require_approval` rule has an approver",
+        ));
+    }
     if errors.is_empty() {
         Ok(CompiledRule {
             location: location.to_string(),
@@ -360,6 +374,7 @@ fn compile_rule(
             limit,
             reveal_secrets: rule.reveal_secrets,
             approval_timeout,
+            approver: rule.approver,
         })
     } else {
         Err(errors)

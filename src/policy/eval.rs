@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::compile::{
     CompiledCondition, CompiledLimit, CompiledPolicy, CompiledRule, Operand, Subject,
 };
-use super::model::{Action, Op};
+use super::model::{Action, Approver, Op};
 use crate::catalogue::{RiskClass, ToolSpec};
 
 /// What decided a call.
@@ -77,6 +77,8 @@ pub struct Decision<'p> {
     pub reveal_secrets: bool,
     /// For `require_approval`: how long a human has to answer, and an approval lasts.
     pub approval_timeout: std::time::Duration,
+    /// For `require_approval`: who may approve.
+    pub approver: Approver,
 }
 
 impl CompiledPolicy {
@@ -96,6 +98,7 @@ impl CompiledPolicy {
                 limits: Vec::new(),
                 reveal_secrets: false,
                 approval_timeout: DEFAULT_APPROVAL_TIMEOUT,
+                approver: Approver::Any,
             };
         }
         let mut winner: Option<&CompiledRule> = None;
@@ -159,6 +162,7 @@ impl CompiledPolicy {
             approval_timeout: winner
                 .and_then(|w| w.approval_timeout)
                 .unwrap_or(DEFAULT_APPROVAL_TIMEOUT),
+            approver: winner.and_then(|w| w.approver).unwrap_or_default(),
         }
     }
 }

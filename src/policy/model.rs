@@ -32,13 +32,15 @@ pub struct PolicyFile {
     pub hide: Vec<String>,
     /// Default decision per risk class (read, write, destructive, execute).
     #[serde(default)]
-    pub classes: BTreeMap<RiskClass, Action>,
+    pub classes: OrderedMap<RiskClass, Action>,
     /// Rate limits over many tools, applied to every allowed call they select.
     #[serde(default)]
     pub limits: Vec<LimitSpec>,
     /// Rules per tool: the key is a tool name or a glob (`describe_*`), the value a list of rules.
+    /// Among rules of the same action, those under the tool's exact name come first, then those
+    /// under globs, in file order. A key may appear once.
     #[serde(default)]
-    pub tools: BTreeMap<String, Vec<Rule>>,
+    pub tools: OrderedMap<String, Vec<Rule>>,
     /// The IAM policy-document guard; off when the section is absent, each check on when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_guard: Option<GuardSpec>,
@@ -101,6 +103,116 @@ pub struct Rule {
     /// an out-of-band approval stays valid (`approvals approve`); default 15m.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_timeout: Option<Window>,
+    /// On a `require_approval` rule: who may approve. `operator` (out of band only:
+    /// `guarded-aws-mcp approvals approve`, which the agent's MCP client cannot answer),
+    /// `client` (the MCP client's elicitation only) or `any` (elicitation when the client offers
+    /// it, else out of band; the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approver: Option<Approver>,
+}
+
+/// Who can approve a `require_approval` call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Approver {
+    /// The MCP client's elicitation when it offers it, else an operator out of band.
+    #[default]
+    Any,
+    /// Only the MCP client's elicitation (a call from a client without it is refused).
+    Client,
+    /// Only an operator out of band (`guarded-aws-mcp approvals`), never the MCP client: the
+    /// agent's own client cannot answer for the human.
+    Operator,
+}
+
+impl Approver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approver::Any => "any",
+            Approver::Client => "client",
+            Approver::Operator => "operator",
+        }
+    }
+}
+
+/// A YAML mapping read in file order, refusing a key written twice (YAML parsers keep one of
+/// the two silently).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderedMap<K, V>(pub Vec<(K, V)>);
+
+impl<K, V> Default for OrderedMap<K, V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
+
+impl<K, V> OrderedMap<K, V> {
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<'a, K, V> IntoIterator for &'a OrderedMap<K, V> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl<K: Serialize, V: Serialize> Serialize for OrderedMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de, K, V> Deserialize<'de> for OrderedMap<K, V>
+where
+    K: Deserialize<'de> + PartialEq + std::fmt::Debug,
+    V: Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<K, V>(std::marker::PhantomData<(K, V)>);
+        impl<'de, K, V> serde::de::Visitor<'de> for Visit<K, V>
+        where
+            K: Deserialize<'de> + PartialEq + std::fmt::Debug,
+            V: Deserialize<'de>,
+        {
+            type Value = OrderedMap<K, V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out: Vec<(K, V)> = Vec::new();
+                while let Some(k) = map.next_key::<K>()? {
+                    if out.iter().any(|(seen, _)| *seen == k) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key {k:?} is written twice; write each key once (its rules would otherwise be dropped silently)"
+                        )));
+                    }
+                    let v = map.next_value()?;
+                    out.push((k, v));
+                }
+                Ok(OrderedMap(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+impl<K: JsonSchema, V: JsonSchema> JsonSchema for OrderedMap<K, V> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        <BTreeMap<K, V>>::schema_name()
+    }
+    fn inline_schema() -> bool {
+        <BTreeMap<K, V>>::inline_schema()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <BTreeMap<K, V>>::json_schema(g)
+    }
 }
 
 /// A test on one argument.

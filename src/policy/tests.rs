@@ -649,3 +649,76 @@ fn team_policy_follows_roles() {
             .any(|l| l.scope == Scope::Principal && l.max == 5)
     );
 }
+
+/// Issue 11 (9): a key written twice was accepted and one of the two silently dropped.
+#[test]
+fn duplicate_keys_are_refused() {
+    let e = errors(
+        "version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: deny\n  create_broker:\n    - action: allow\n",
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("\"create_broker\" is written twice")),
+        "{e:?}"
+    );
+    let e = errors("version: 1\nclasses:\n  read: allow\n  read: deny\n");
+    assert!(e.iter().any(|e| e.contains("written twice")), "{e:?}");
+    let e = errors("version: 1\ndefault: allow\ndefault: deny\n");
+    assert!(e.iter().any(|e| e.contains("duplicate")), "{e:?}");
+}
+
+/// Issue 11 (9): among rules of one action, the exact name decides before globs, and globs in
+/// file order — not in the alphabetical order of their keys.
+#[test]
+fn exact_names_then_globs_in_file_order_decide() {
+    let p = load(
+        "version: 1\ndefault: deny\ntools:\n  reboot_broker:\n    - action: deny\n      reason: exact\n  \"*\":\n    - action: deny\n      reason: star\n",
+    );
+    let (_, basis) = decide(&p, "reboot_broker", json!({"broker_id": "b-1"}));
+    assert_eq!(basis, "tools.reboot_broker[0]");
+    // `create_*` sorts before `create_access_key`, but the exact key's reveal rule decides.
+    let p = load(
+        "version: 1\ndefault: deny\ntools:\n  \"create_*\":\n    - action: allow\n  create_access_key:\n    - action: allow\n      reveal_secrets: true\n",
+    );
+    let c = cat();
+    let d = p.decide(
+        c.get("create_access_key").unwrap(),
+        &json!({"user_name": "u"}),
+        &Caller::default(),
+    );
+    assert_eq!(d.basis.to_string(), "tools.create_access_key[0]");
+    assert!(d.reveal_secrets);
+    // Two globs: the first in the file decides, whatever their names' order.
+    let p = load(
+        "version: 1\ndefault: deny\ntools:\n  \"reboot_*\":\n    - action: deny\n  \"*_broker\":\n    - action: deny\n",
+    );
+    let (_, basis) = decide(&p, "reboot_broker", json!({"broker_id": "b-1"}));
+    assert_eq!(basis, "tools.reboot_*[0]");
+    let p = load(
+        "version: 1\ndefault: deny\ntools:\n  \"*_broker\":\n    - action: deny\n  \"reboot_*\":\n    - action: deny\n",
+    );
+    let (_, basis) = decide(&p, "reboot_broker", json!({"broker_id": "b-1"}));
+    assert_eq!(basis, "tools.*_broker[0]");
+}
+
+#[test]
+fn approver_is_carried_and_only_on_approval_rules() {
+    let p = load(
+        "version: 1\ndefault: deny\ntools:\n  create_broker:\n    - action: require_approval\n      approver: operator\n",
+    );
+    let c = cat();
+    let d = p.decide(
+        c.get("create_broker").unwrap(),
+        &json!({}),
+        &Caller::default(),
+    );
+    assert_eq!(d.approver, Approver::Operator);
+    let e = errors(
+        "version: 1\ntools:\n  create_broker:\n    - action: allow\n      approver: operator\n",
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("tools.create_broker[0].approver")),
+        "{e:?}"
+    );
+}

@@ -42,12 +42,14 @@ pub enum PolicyDocument {
 }
 
 impl PolicyDocument {
-    /// The document as JSON text; malformed JSON is an error with its position.
+    /// The document as the JSON text IAM receives: the canonical serialisation of what the
+    /// guard checked, never the original text. Malformed JSON is an error with its position;
+    /// duplicate keys are refused.
     pub fn to_text(&self, field: &str) -> Result<String, ArgError> {
         match self {
             PolicyDocument::Object(map) => Ok(Value::Object(map.clone()).to_string()),
-            PolicyDocument::Text(text) => match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(_)) => Ok(text.clone()),
+            PolicyDocument::Text(text) => match crate::iam_guard::parse_document(text) {
+                Ok(v @ Value::Object(_)) => Ok(v.to_string()),
                 Ok(_) => Err(ArgError::rule(
                     field,
                     "a policy document must be a JSON object",
@@ -62,7 +64,7 @@ impl PolicyDocument {
     pub fn parse(value: &Value) -> Option<Value> {
         match value {
             Value::Object(_) => Some(value.clone()),
-            Value::String(s) => serde_json::from_str(s).ok(),
+            Value::String(s) => crate::iam_guard::parse_document(s).ok(),
             _ => None,
         }
     }

@@ -27,7 +27,7 @@ pub(crate) struct Human {
     approve: bool,
     delay: Duration,
     protocol: ProtocolVersion,
-    asked: Arc<Mutex<Vec<String>>>,
+    pub(crate) asked: Arc<Mutex<Vec<String>>>,
 }
 
 impl Human {

@@ -11,6 +11,7 @@ mod fakes;
 mod faults;
 mod fuzz_smoke;
 mod gate;
+mod hardening;
 mod http;
 mod iam_tools;
 mod mq_tools;
@@ -25,6 +26,7 @@ fn main() {
     trials.extend(faults::trials());
     trials.extend(fuzz_smoke::trials());
     trials.extend(gate::trials());
+    trials.extend(hardening::trials());
     trials.extend(http::trials());
     trials.extend(iam_tools::trials());
     trials.extend(mq_tools::trials());

@@ -1,0 +1,183 @@
+//! Regression tests for what a hostile agent or network caller found (issue 11): each test
+//! reproduces an attack that worked before its fix, through the real binary.
+
+use libtest_mimic::Trial;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, ClientCapabilities, ClientConfig, ElicitationAction,
+    Implementation, ProtocolVersion,
+};
+use rmcp::{ClientHandler, model::RequestMetaObject};
+use serde_json::{Value, json};
+
+use crate::approvals::{Human, approval_id, creates, run_approvals};
+use crate::gate::{create_args, fake_mq};
+use crate::support::{Needs, Options, Server, text, trial};
+
+/// A client that negotiates `protocol` and declares no capability at all.
+#[derive(Clone)]
+pub(crate) struct Plain(pub ProtocolVersion);
+
+impl ClientHandler for Plain {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("plain", "0"),
+        )
+        .with_protocol_version(self.0.clone())
+    }
+}
+
+const APPROVE_CREATE: &str = r#"
+version: 1
+default: allow
+tools:
+  create_broker:
+    - action: require_approval
+      reason: brokers cost money
+"#;
+
+fn params(args: Value) -> CallToolRequestParams {
+    let Value::Object(m) = args else {
+        unreachable!()
+    };
+    CallToolRequestParams::new("create_broker").with_arguments(m)
+}
+
+fn claiming(mut p: CallToolRequestParams) -> CallToolRequestParams {
+    p.meta = Some(claim_2026());
+    p
+}
+
+fn claim_2026() -> RequestMetaObject {
+    let Value::Object(m) = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
+    }) else {
+        unreachable!()
+    };
+    RequestMetaObject::from(m)
+}
+
+fn refused(resp: CallToolResponse) -> String {
+    match resp {
+        CallToolResponse::Complete(r) => {
+            assert_eq!(r.is_error, Some(true), "{}", text(&r));
+            text(&r)
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Issue 11 (1): a client that negotiated 2025-06-18 with no elicitation claimed protocol
+/// 2026-07-28 in `_meta`, sent `inputResponses`, got an input-required result and approved its
+/// own `create_broker`. The era and capabilities are now those negotiated at initialize.
+async fn a_client_cannot_claim_an_era_to_approve_its_own_call() {
+    let fake = fake_mq().await;
+    let s = Server::start_with(
+        Options {
+            policy: Some(APPROVE_CREATE.into()),
+            endpoint: Some(fake.url.clone()),
+            ..Options::default()
+        },
+        Plain(ProtocolVersion::V_2025_06_18),
+    )
+    .await;
+    let first = s
+        .client
+        .call_tool_once(claiming(params(create_args())).with_input_responses(Default::default()))
+        .await
+        .expect("answered");
+    let t = refused(first);
+    assert!(t.starts_with("Approval required:"), "{t}");
+    // It went out of band: the client was not asked, and an operator's approval is pending.
+    let id = approval_id(&t);
+    let answer: rmcp::model::InputResponses = [(
+        "approval".to_string(),
+        json!({"action": "accept", "content": {"approve": true}}),
+    )]
+    .into();
+    let second = s
+        .client
+        .call_tool_once(
+            claiming(params(create_args()))
+                .with_input_responses(answer)
+                .with_request_state("forged"),
+        )
+        .await
+        .expect("answered");
+    let t = refused(second);
+    assert!(t.contains(&id) && t.contains("still pending"), "{t}");
+    assert_eq!(creates(&fake), 0, "no broker without an operator");
+    s.stop().await;
+}
+
+const OPERATOR_CREATE: &str = r#"
+version: 1
+default: allow
+tools:
+  create_broker:
+    - action: require_approval
+      approver: operator
+      reason: brokers cost money
+"#;
+
+/// Issue 11 (1): `approver: operator` — a client that does offer elicitation (the current
+/// protocol, MRTR) is never asked; only the out-of-band approval runs the call.
+async fn operator_approval_cannot_be_given_by_the_client() {
+    let fake = fake_mq().await;
+    let human = Human::new(ElicitationAction::Accept, true);
+    let asked = human.asked.clone();
+    let s = Server::start_with(
+        Options {
+            policy: Some(OPERATOR_CREATE.into()),
+            endpoint: Some(fake.url.clone()),
+            discover: true,
+            ..Options::default()
+        },
+        human,
+    )
+    .await;
+    let t = refused(
+        s.client
+            .call_tool_once(params(create_args()))
+            .await
+            .expect("answered"),
+    );
+    assert!(t.contains("approved only by an operator"), "{t}");
+    assert!(asked.lock().unwrap().is_empty(), "the client was asked");
+    let id = approval_id(&t);
+    assert_eq!(creates(&fake), 0);
+    let ops = s.approvals.with_file_name("ops.jsonl");
+    let (code, _, err) = run_approvals(
+        ("--approvals-dir", s.approvals.as_os_str()),
+        &ops,
+        &["approve", &id],
+    );
+    assert_eq!(code, 0, "{err}");
+    let r = s
+        .client
+        .call_tool_once(params(create_args()))
+        .await
+        .expect("answered");
+    let CallToolResponse::Complete(r) = r else {
+        panic!("expected a result, got {r:?}");
+    };
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(creates(&fake), 1);
+    s.stop().await;
+}
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "hardening::a_client_cannot_claim_an_era_to_approve_its_own_call",
+            Needs::Nothing,
+            a_client_cannot_claim_an_era_to_approve_its_own_call,
+        ),
+        trial(
+            "hardening::operator_approval_cannot_be_given_by_the_client",
+            Needs::Nothing,
+            operator_approval_cannot_be_given_by_the_client,
+        ),
+    ]
+}
