@@ -86,7 +86,8 @@ pub enum Outcome {
     AwsError {
         code: String,
         request_id: Option<String>,
-        reached_aws: bool,
+        /// true, false, or "unknown" (sent, then no answer: it may have been processed).
+        reached_aws: crate::error::Reached,
     },
     /// Something else failed inside the server (or the state store could not be reached).
     Error { message: String },

@@ -15,7 +15,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::request_id::RequestId;
 use tokio::sync::OnceCell;
 
-use crate::error::ToolError;
+use crate::error::{Reached, ToolError};
 
 /// How to reach AWS.
 #[derive(Debug, Clone)]
@@ -29,6 +29,9 @@ pub struct AwsOptions {
     pub connect_timeout: Duration,
     /// Upper bound for one API call, retries included.
     pub operation_timeout: Duration,
+    /// Attempts per call; the SDK's standard retry (3) when None. Non-idempotent mutations use
+    /// 1: a retry after a lost answer could do the change twice.
+    pub max_attempts: Option<u32>,
 }
 
 impl Default for AwsOptions {
@@ -39,6 +42,7 @@ impl Default for AwsOptions {
             endpoint_url: None,
             connect_timeout: Duration::from_secs(3),
             operation_timeout: Duration::from_secs(30),
+            max_attempts: None,
         }
     }
 }
@@ -64,6 +68,14 @@ impl AwsClients {
         }
     }
 
+    /// The same AWS settings, making each call once (no retries): for non-idempotent mutations.
+    pub fn single_attempt(&self) -> Self {
+        AwsClients::new(AwsOptions {
+            max_attempts: Some(1),
+            ..self.options.clone()
+        })
+    }
+
     /// The shared SDK configuration, loaded on first use (so start-up never waits on it).
     pub async fn config(&self) -> &SdkConfig {
         self.base
@@ -77,6 +89,11 @@ impl AwsClients {
                 );
                 if let Some(r) = &o.region {
                     loader = loader.region(Region::new(r.clone()));
+                }
+                if let Some(n) = o.max_attempts {
+                    loader = loader.retry_config(
+                        aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(n),
+                    );
                 }
                 if let Some(p) = &o.profile {
                     loader = loader.profile_name(p);
@@ -144,7 +161,7 @@ where
 {
     let request_id = err.request_id().map(str::to_string);
     let detail = short(&err);
-    let (code, message, accepted) = match &err {
+    let (code, message, reached) = match &err {
         SdkError::ServiceError(se) => {
             let e = se.err();
             let status = se.raw().status().as_u16();
@@ -153,25 +170,34 @@ where
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("HTTP{status}")),
                 e.message().unwrap_or_default().to_string(),
-                true,
+                Reached::Yes,
             )
         }
-        SdkError::ResponseError(_) => ("ResponseError".to_string(), detail, true),
-        // The call may have reached AWS: keep the slot.
-        SdkError::TimeoutError(_) => ("Timeout".to_string(), detail, true),
+        SdkError::ResponseError(_) => ("ResponseError".to_string(), detail, Reached::Yes),
+        // Sent, no answer in time: it may have been processed.
+        SdkError::TimeoutError(_) => ("Timeout".to_string(), detail, Reached::Unknown),
         SdkError::DispatchFailure(_) if detail.contains("credential") => {
-            ("NoCredentials".to_string(), detail, false)
+            ("NoCredentials".to_string(), detail, Reached::No)
         }
-        SdkError::DispatchFailure(_) => ("EndpointUnreachable".to_string(), detail, false),
-        SdkError::ConstructionFailure(_) => ("RequestNotSent".to_string(), detail, false),
-        _ => ("Unknown".to_string(), detail, false),
+        // The connection was never made: nothing was sent.
+        SdkError::DispatchFailure(_) if detail.contains("client error (Connect)") => {
+            ("EndpointUnreachable".to_string(), detail, Reached::No)
+        }
+        // Connected, then the connection failed: the request may have been processed.
+        SdkError::DispatchFailure(_) => (
+            "ConnectionLost".to_string(),
+            format!("the request may have reached AWS: {detail}"),
+            Reached::Unknown,
+        ),
+        SdkError::ConstructionFailure(_) => ("RequestNotSent".to_string(), detail, Reached::No),
+        _ => ("Unknown".to_string(), detail, Reached::Unknown),
     };
     ToolError::Aws {
         operation,
         code,
         message,
         request_id,
-        accepted,
+        reached,
     }
 }
 

@@ -41,9 +41,10 @@ pub enum ToolError {
         code: String,
         message: String,
         request_id: Option<String>,
-        /// False when the request never reached AWS (connect failure, timeout before sending,
-        /// request construction): the gate then gives the rate-limit slot back.
-        accepted: bool,
+        /// Whether the request reached AWS. Only `No` (connect failure, no credentials, request
+        /// never built) gives the rate-limit slot back; `Unknown` (sent, then the connection
+        /// failed or timed out) may have changed something and keeps it.
+        reached: Reached,
     },
     /// A rule discovered while handling (for example a value the API would reject).
     #[error(transparent)]
@@ -61,12 +62,34 @@ fn aws_message(code: &str, message: &str, request_id: Option<&str>, operation: &
     }
 }
 
-impl ToolError {
-    /// True when AWS accepted the request (the rate-limit slot stays consumed).
-    pub fn reached_aws(&self) -> bool {
+/// Whether a failed request reached AWS (or the broker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached {
+    /// AWS answered.
+    Yes,
+    /// Never sent: nothing can have changed.
+    No,
+    /// Sent, then no answer (connection reset, timeout): it may have been processed.
+    Unknown,
+}
+
+impl serde::Serialize for Reached {
+    /// `true`, `false` or `"unknown"` in audit records.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            ToolError::Aws { accepted, .. } => *accepted,
-            ToolError::Arg(_) | ToolError::Internal(_) => false,
+            Reached::Yes => s.serialize_bool(true),
+            Reached::No => s.serialize_bool(false),
+            Reached::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+impl ToolError {
+    /// Whether the call may have reached AWS: anything but a certain `No` keeps the slot.
+    pub fn reached(&self) -> Reached {
+        match self {
+            ToolError::Aws { reached, .. } => *reached,
+            ToolError::Arg(_) | ToolError::Internal(_) => Reached::No,
         }
     }
 }

@@ -110,14 +110,14 @@ impl ServerHandler for GuardedServer {
         // The protocol era and the capabilities are what the connection negotiated at
         // `initialize`, never what a request's `_meta` claims: a client that negotiated no
         // elicitation cannot turn itself into an approver by claiming protocol 2026-07-28 and
-        // sending `inputResponses`. Only a connection with no handshake (protocol 2026-07-28,
-        // per-request metadata by design) is taken at its requests' word.
+        // sending `inputResponses`. Only a connection without a legacy handshake (protocol
+        // 2026-07-28, per-request metadata by design) is taken at its requests' word.
         let (protocol, capabilities) = match context.peer.peer_info() {
-            Some(info) => (
+            Some(info) if !mrtr(Some(info.protocol_version.clone())) => (
                 Some(info.protocol_version.clone()),
                 Some(info.capabilities.clone()),
             ),
-            None => (context.protocol_version(), context.client_capabilities()),
+            _ => (context.protocol_version(), context.client_capabilities()),
         };
         let form = capabilities
             .and_then(|c| c.elicitation)

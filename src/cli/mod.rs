@@ -148,6 +148,21 @@ pub struct ServeArgs {
     /// Extra Host names accepted over HTTP (loopback names always are).
     #[arg(long = "allowed-host")]
     pub allowed_hosts: Vec<String>,
+    /// More RabbitMQ management hosts the connect tools may send credentials to (globs, repeat
+    /// the flag), besides loopback and Amazon MQ brokers (`*.mq.*.amazonaws.com`).
+    #[arg(
+        long = "rabbitmq-allowed-host",
+        env = "GUARDED_AWS_MCP_RABBITMQ_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub rabbitmq_allowed_hosts: Vec<String>,
+    /// Regions newer than this build's list, accepted in `region` arguments (repeat the flag).
+    #[arg(
+        long = "extra-region",
+        env = "GUARDED_AWS_MCP_EXTRA_REGIONS",
+        value_delimiter = ','
+    )]
+    pub extra_regions: Vec<String>,
     /// The caller's principal on stdio, for policy rules and per-principal limits.
     #[arg(long, env = "GUARDED_AWS_MCP_PRINCIPAL", default_value = "local")]
     pub principal: String,
@@ -560,7 +575,19 @@ fn serve(args: ServeArgs) -> ExitCode {
             shadow: args.shadow,
         },
     ) {
-        Ok(g) => Arc::new(g.with_store(store)),
+        Ok(g) => g.with_store(store),
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut rabbit_hosts: Vec<String> = crate::tools::rabbitmq::DEFAULT_ALLOWED_HOSTS
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    rabbit_hosts.extend(args.rabbitmq_allowed_hosts.iter().cloned());
+    let gate = match crate::tools::rabbitmq::Connections::with_allowed_hosts(&rabbit_hosts) {
+        Ok(c) => Arc::new(gate.with_rabbitmq(c)),
         Err(e) => {
             eprintln!("guarded-aws-mcp: {e}");
             return ExitCode::FAILURE;

@@ -93,6 +93,8 @@ pub struct Gate {
     codec: OnceCell<RequestStateCodec>,
     audit: AuditLog,
     aws: Arc<AwsClients>,
+    /// The same AWS settings without retries, for non-idempotent mutations.
+    aws_once: Arc<AwsClients>,
     /// RabbitMQ connections of every session this gate serves.
     rabbit: Arc<crate::tools::rabbitmq::Connections>,
     options: GateOptions,
@@ -150,6 +152,7 @@ impl Gate {
             listing: tokio::sync::watch::channel(0).0,
             codec: OnceCell::new(),
             audit,
+            aws_once: Arc::new(aws.single_attempt()),
             aws,
             rabbit: Default::default(),
             options,
@@ -161,6 +164,17 @@ impl Gate {
     pub fn with_store(mut self, store: Arc<Store>) -> Self {
         self.store = store;
         self
+    }
+
+    /// RabbitMQ connections with this configuration (allowed management hosts).
+    pub fn with_rabbitmq(mut self, connections: crate::tools::rabbitmq::Connections) -> Self {
+        self.rabbit = Arc::new(connections);
+        self
+    }
+
+    /// Forget what a session kept (its RabbitMQ connection and credentials) when it ends.
+    pub fn end_session(&self, session: &str) {
+        self.rabbit.remove(session);
     }
 
     /// The policy in force.
@@ -485,8 +499,15 @@ impl Gate {
             (None, None) => ("allow", Some(basis.clone()), Some(decision.reason.clone())),
         };
 
+        // A mutation that is not idempotent is sent once: a retry after a lost answer could
+        // make the change twice (and past the rate limit).
+        let once = spec.class != RiskClass::Read && !spec.idempotent;
         let ctx = ToolContext {
-            aws: self.aws.clone(),
+            aws: if once {
+                self.aws_once.clone()
+            } else {
+                self.aws.clone()
+            },
             rabbit: self.rabbit.clone(),
             session: session.into(),
             reveal_secrets: decision.reveal_secrets,
@@ -502,21 +523,22 @@ impl Gate {
                 r.into()
             }
             Err(err) => {
-                if err.reached_aws() {
-                    drop(reservation);
-                } else {
+                // Only a call that certainly never reached AWS gives its slot back.
+                if err.reached() == crate::error::Reached::No {
                     self.store.release(reservation).await;
+                } else {
+                    drop(reservation);
                 }
                 let outcome = match &err {
                     ToolError::Aws {
                         code,
                         request_id,
-                        accepted,
+                        reached,
                         ..
                     } => Outcome::AwsError {
                         code: code.clone(),
                         request_id: request_id.clone(),
-                        reached_aws: *accepted,
+                        reached_aws: *reached,
                     },
                     ToolError::Arg(a) => Outcome::Invalid {
                         message: a.to_string(),

@@ -722,3 +722,67 @@ fn approver_is_carried_and_only_on_approval_rules() {
         "{e:?}"
     );
 }
+
+/// Issue 11 (11): policies/team.yaml's description, sentence by sentence, over every tool.
+#[test]
+fn team_policy_does_what_its_description_says() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/team.yaml"))
+        .expect("team.yaml");
+    let p = load(&text);
+    let c = cat();
+    let iam_changes = [
+        "put_user_policy",
+        "put_role_policy",
+        "attach_user_policy",
+        "attach_role_policy",
+        "detach_user_policy",
+        "detach_role_policy",
+        "policy_generation_start",
+    ];
+    let roles = [
+        vec![],
+        vec!["reader"],
+        vec!["operator"],
+        vec!["iam-admin"],
+        vec!["reader", "operator", "iam-admin"],
+    ];
+    for spec in c.iter() {
+        for r in &roles {
+            let caller = Caller::new("p", r.iter().map(|s| s.to_string()).collect());
+            let d = p.decide(spec, &json!({}), &caller);
+            let who = format!("{} as {r:?}: {:?} by {}", spec.name, d.action, d.basis);
+            if r.is_empty() {
+                assert_eq!(d.action, Action::Deny, "no role gets nothing: {who}");
+            }
+            if spec.class == crate::catalogue::RiskClass::Destructive {
+                assert_eq!(d.action, Action::Deny, "destructive denied: {who}");
+            }
+            if spec.class == crate::catalogue::RiskClass::Read {
+                assert_ne!(
+                    d.action,
+                    Action::RequireApproval,
+                    "reads never approved: {who}"
+                );
+            }
+            if iam_changes.contains(&spec.name) {
+                if r.contains(&"iam-admin") {
+                    assert_eq!(d.action, Action::RequireApproval, "{who}");
+                    assert_eq!(d.approver, Approver::Operator, "{who}");
+                } else {
+                    assert_eq!(d.action, Action::Deny, "iam-admin only: {who}");
+                }
+            }
+        }
+    }
+    // Readers read.
+    let reader = Caller::new("r", vec!["reader".into()]);
+    for tool in [
+        "list_brokers",
+        "describe_broker",
+        "get_user_policy",
+        "list_users",
+    ] {
+        let d = p.decide(c.get(tool).unwrap(), &json!({}), &reader);
+        assert_eq!(d.action, Action::Allow, "{tool}");
+    }
+}

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::common::REGION_PATTERN;
 use crate::aws::aws_error;
 use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
-use crate::error::{ArgError, ToolError};
+use crate::error::{ArgError, Reached, ToolError};
 
 const BROKER_ID: &str = r"^[A-Za-z0-9-]{1,100}$";
 /// Queue, exchange, vhost and shovel names: 1–255 characters, no control characters.
@@ -48,9 +48,34 @@ impl std::fmt::Debug for Connection {
 }
 
 /// The RabbitMQ connections of every MCP session, by session id. In memory only.
-#[derive(Default)]
 pub struct Connections {
     by_session: Mutex<HashMap<String, Connection>>,
+    /// Hosts a connection may send credentials to (globs, case-insensitive).
+    allowed_hosts: Vec<globset::GlobMatcher>,
+}
+
+/// Where credentials may go unless configured otherwise: loopback, and Amazon MQ brokers.
+pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
+    "localhost",
+    "127.*.*.*",
+    "::1",
+    "[::1]",
+    "*.mq.*.amazonaws.com",
+    "*.mq.*.amazonaws.com.cn",
+    "*.mq.*.on.aws",
+];
+
+impl Default for Connections {
+    fn default() -> Self {
+        let hosts: Vec<String> = DEFAULT_ALLOWED_HOSTS
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        Connections::with_allowed_hosts(&hosts).unwrap_or_else(|_| Connections {
+            by_session: Mutex::default(),
+            allowed_hosts: Vec::new(),
+        })
+    }
 }
 
 impl std::fmt::Debug for Connections {
@@ -60,6 +85,39 @@ impl std::fmt::Debug for Connections {
 }
 
 impl Connections {
+    /// Connections that may reach only these management hosts (globs such as
+    /// `*.mq.eu-west-1.amazonaws.com`, `rabbit.internal`, `10.0.0.*`).
+    pub fn with_allowed_hosts(hosts: &[String]) -> Result<Self, String> {
+        let allowed_hosts = hosts
+            .iter()
+            .map(|h| {
+                globset::GlobBuilder::new(&h.to_ascii_lowercase())
+                    .literal_separator(false)
+                    .build()
+                    .map(|g| g.compile_matcher())
+                    .map_err(|e| format!("allowed RabbitMQ host `{h}`: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Connections {
+            by_session: Mutex::default(),
+            allowed_hosts,
+        })
+    }
+
+    /// Refuse a management URL whose host is not allowed, before anything is sent to it.
+    fn check_host(&self, url: &reqwest::Url) -> Result<(), ArgError> {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if self.allowed_hosts.iter().any(|g| g.is_match(&host)) {
+            return Ok(());
+        }
+        Err(ArgError::rule(
+            "management_url",
+            format!(
+                "host `{host}` is not an allowed RabbitMQ management host (by default loopback and Amazon MQ brokers; the server's --rabbitmq-allowed-host adds others), so no credentials were sent"
+            ),
+        ))
+    }
+
     fn get(&self, session: &str) -> Result<Connection, ToolError> {
         self.by_session
             .lock()
@@ -99,7 +157,7 @@ fn http_error(
     operation: &'static str,
     status: Option<StatusCode>,
     message: String,
-    accepted: bool,
+    reached: Reached,
 ) -> ToolError {
     ToolError::Aws {
         operation,
@@ -109,12 +167,12 @@ fn http_error(
         },
         message,
         request_id: None,
-        accepted,
+        reached,
     }
 }
 
 impl Connection {
-    fn build(base: &str, auth: Auth) -> Result<Connection, ToolError> {
+    fn build(base: &str, auth: Auth, allowed: &Connections) -> Result<Connection, ToolError> {
         let mut base = reqwest::Url::parse(base)
             .map_err(|e| ArgError::rule("management_url", format!("is not a URL: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") {
@@ -129,6 +187,7 @@ impl Connection {
             )
             .into());
         }
+        allowed.check_host(&base)?;
         base.set_query(None);
         base.set_fragment(None);
         if !base.path().ends_with('/') {
@@ -150,18 +209,37 @@ impl Connection {
         method: Method,
         path: &str,
     ) -> Result<(StatusCode, Value), ToolError> {
-        let url = self
-            .base
-            .join(&format!("api/{path}"))
-            .map_err(|e| ToolError::Internal(format!("bad API path: {e}")))?;
+        // Segment by segment: a name never becomes a dot-segment that climbs the API path.
+        let mut url = self.base.clone();
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|_| ToolError::Internal("management URL cannot take a path".into()))?;
+            segments.pop_if_empty().push("api");
+            for seg in path.split('/') {
+                let raw = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
+                if raw == "." || raw == ".." {
+                    return Err(ArgError::rule(
+                        "name",
+                        "`.` and `..` are path segments, not RabbitMQ names",
+                    )
+                    .into());
+                }
+                segments.push(&raw);
+            }
+        }
         let req = self.http.request(method, url);
         let req = match &self.auth {
             Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
             Auth::Bearer(token) => req.bearer_auth(token),
         };
         let resp = req.send().await.map_err(|e| {
-            // A timeout may have reached the broker; a connect failure did not.
-            let reached = e.is_timeout();
+            // A connect failure never reached the broker; anything after it may have.
+            let reached = if e.is_connect() {
+                Reached::No
+            } else {
+                Reached::Unknown
+            };
             http_error(
                 operation,
                 None,
@@ -200,7 +278,7 @@ impl Connection {
             StatusCode::NOT_FOUND => format!("not found: {reason}"),
             _ => reason,
         };
-        Err(http_error(operation, Some(status), message, true))
+        Err(http_error(operation, Some(status), message, Reached::Yes))
     }
 }
 
@@ -348,7 +426,7 @@ async fn resolve_url(
 }
 
 async fn connect(ctx: &ToolContext, url: String, auth: Auth) -> Result<Connected, ToolError> {
-    let conn = Connection::build(&url, auth)?;
+    let conn = Connection::build(&url, auth, &ctx.rabbit)?;
     let overview = conn
         .call("rabbitmq:GetOverview", Method::GET, "overview")
         .await?;
@@ -450,6 +528,20 @@ fn default_vhost() -> String {
     "/".into()
 }
 
+/// Refuse `.` and `..`: in a URL path they are dot-segments (also percent-encoded), so
+/// `vhost: ".."` would climb out of the resource the policy was asked about.
+fn check_names(names: &[(&str, &str)]) -> Result<(), ArgError> {
+    for (field, value) in names {
+        if *value == "." || *value == ".." {
+            return Err(ArgError::rule(
+                *field,
+                format!("`{value}` is a path segment, not a RabbitMQ name"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A queue.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -461,7 +553,11 @@ pub struct QueueArgs {
     #[serde(default = "default_vhost")]
     pub vhost: String,
 }
-impl CheckArgs for QueueArgs {}
+impl CheckArgs for QueueArgs {
+    fn check(&self) -> Result<(), ArgError> {
+        check_names(&[("queue", &self.queue), ("vhost", &self.vhost)])
+    }
+}
 
 /// An exchange.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -477,6 +573,7 @@ pub struct ExchangeArgs {
 
 impl CheckArgs for ExchangeArgs {
     fn check(&self) -> Result<(), ArgError> {
+        check_names(&[("exchange", &self.exchange), ("vhost", &self.vhost)])?;
         if self.exchange.starts_with("amq.") {
             return Err(ArgError::rule(
                 "exchange",
@@ -497,7 +594,11 @@ pub struct ExchangeReadArgs {
     #[serde(default = "default_vhost")]
     pub vhost: String,
 }
-impl CheckArgs for ExchangeReadArgs {}
+impl CheckArgs for ExchangeReadArgs {
+    fn check(&self) -> Result<(), ArgError> {
+        check_names(&[("exchange", &self.exchange), ("vhost", &self.vhost)])
+    }
+}
 
 /// A shovel.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -509,7 +610,11 @@ pub struct ShovelArgs {
     #[serde(default = "default_vhost")]
     pub vhost: String,
 }
-impl CheckArgs for ShovelArgs {}
+impl CheckArgs for ShovelArgs {
+    fn check(&self) -> Result<(), ArgError> {
+        check_names(&[("name", &self.name), ("vhost", &self.vhost)])
+    }
+}
 
 /// A queue's state.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
@@ -908,7 +1013,7 @@ async fn health(
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string(),
-                true,
+                Reached::Yes,
             ));
         }
     };

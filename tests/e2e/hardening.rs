@@ -167,8 +167,99 @@ async fn operator_approval_cannot_be_given_by_the_client() {
     s.stop().await;
 }
 
+/// An endpoint that reads each whole request, counts it, and resets the connection without an
+/// answer: AWS processed the call, the answer was lost.
+async fn resetting_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                seen.fetch_add(1, Ordering::SeqCst);
+                // A zero linger resets the connection at once (it never blocks).
+                #[expect(deprecated)]
+                let _ = sock.set_linger(Some(std::time::Duration::ZERO));
+                drop(sock);
+            });
+        }
+    });
+    (url, count)
+}
+
+/// Issue 11 (5): a call whose answer was lost after AWS processed it gave its rate-limit slot
+/// back, and the SDK retried it: 4 refused-as-unreachable `create_broker` calls made 12 brokers
+/// against a limit of 1. Now the slot is kept, the audit says `reached_aws: "unknown"`, and a
+/// non-idempotent mutation is sent once.
+async fn a_lost_answer_keeps_the_slot_and_is_not_retried() {
+    let (url, count) = resetting_endpoint().await;
+    let s = Server::start(Options {
+        policy: Some(
+            "version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: allow\n      limit: {max: 1, window: 1h, per: session}\n".into(),
+        ),
+        endpoint: Some(url),
+        ..Options::default()
+    })
+    .await;
+    let first = s.err("create_broker", create_args()).await;
+    assert!(
+        first.contains("ConnectionLost") && first.contains("may have reached AWS"),
+        "{first}"
+    );
+    for _ in 0..3 {
+        let t = s.err("create_broker", create_args()).await;
+        assert!(t.starts_with("Rate limited:"), "{t}");
+    }
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one request reached the endpoint"
+    );
+    let records = s.audit_records();
+    assert_eq!(
+        records[0]["outcome"]["reached_aws"], "unknown",
+        "{}",
+        records[0]
+    );
+    s.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "hardening::a_lost_answer_keeps_the_slot_and_is_not_retried",
+            Needs::Nothing,
+            a_lost_answer_keeps_the_slot_and_is_not_retried,
+        ),
         trial(
             "hardening::a_client_cannot_claim_an_era_to_approve_its_own_call",
             Needs::Nothing,

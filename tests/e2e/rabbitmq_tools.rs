@@ -371,11 +371,17 @@ async fn destructive_tools_change_the_broker() {
 
 async fn destructive_tools_are_denied_by_the_default_policy() {
     let s = Server::start(Options::default()).await;
-    s.ok(
-        "rabbitmq_broker_initialize_connection",
-        json!({"management_url": rabbit_url(), "username": "guest", "password": "guest"}),
-    )
-    .await;
+    // Issue 11 (12): a connection to a management_url the agent names needs approval by default.
+    let t = s
+        .err(
+            "rabbitmq_broker_initialize_connection",
+            json!({"management_url": rabbit_url(), "username": "guest", "password": "guest"}),
+        )
+        .await;
+    assert!(
+        t.starts_with("Approval required: rule tools.rabbitmq_broker_initialize_connection*[0]"),
+        "{t}"
+    );
     for tool in [
         "rabbitmq_broker_delete_queue",
         "rabbitmq_broker_purge_queue",
@@ -506,8 +512,111 @@ async fn health_checks_report_true_on_503() {
 }
 
 /// This module's tests, for the e2e harness.
+/// Issue 11 (4): `vhost: ".."` made `purge_queue` send `DELETE /api/vhosts/contents` and delete a
+/// whole vhost on the real broker, past a policy that denied purging that vhost.
+async fn dot_segment_names_cannot_climb_the_api_path() {
+    let admin = Admin::new();
+    let vh = admin.vhost().await;
+    admin
+        .put(
+            &format!("queues/{}/keep", enc(&vh)),
+            json!({"durable": true}),
+        )
+        .await;
+    let policy = format!(
+        "version: 1\ndefault: allow\ntools:\n  rabbitmq_broker_purge_queue:\n    - action: deny\n      when: [{{path: args.vhost, op: eq, value: {vh}}}]\n"
+    );
+    let s = Server::start(Options {
+        policy: Some(policy),
+        ..Options::default()
+    })
+    .await;
+    s.ok(
+        "rabbitmq_broker_initialize_connection",
+        json!({"management_url": rabbit_url(), "username": "guest", "password": "guest"}),
+    )
+    .await;
+    for (tool, args) in [
+        (
+            "rabbitmq_broker_purge_queue",
+            json!({"vhost": "..", "queue": "vhosts"}),
+        ),
+        (
+            "rabbitmq_broker_delete_queue",
+            json!({"vhost": "..", "queue": "vhosts"}),
+        ),
+        (
+            "rabbitmq_broker_purge_queue",
+            json!({"vhost": vh, "queue": ".."}),
+        ),
+        (
+            "rabbitmq_broker_delete_exchange",
+            json!({"vhost": ".", "exchange": "x"}),
+        ),
+        (
+            "rabbitmq_broker_get_queue_info",
+            json!({"vhost": "..", "queue": "."}),
+        ),
+    ] {
+        let t = s.err(tool, args.clone()).await;
+        assert!(
+            t.starts_with("Invalid arguments:") && t.contains("is a path segment"),
+            "{tool} {args}: {t}"
+        );
+    }
+    assert!(
+        admin.exists(&format!("vhosts/{}", enc(&vh))).await,
+        "vhost deleted"
+    );
+    assert!(admin.exists(&format!("queues/{}/keep", enc(&vh))).await);
+    // Names that merely contain dots are names.
+    admin
+        .put(
+            &format!("queues/{}/a..b", enc(&vh)),
+            json!({"durable": true}),
+        )
+        .await;
+    let q = s
+        .ok(
+            "rabbitmq_broker_get_queue_info",
+            json!({"vhost": vh, "queue": "a..b"}),
+        )
+        .await;
+    assert_eq!(q["name"], "a..b");
+    s.stop().await;
+}
+
+/// Issue 11 (12): credentials go only to allowed management hosts.
+async fn credentials_go_only_to_allowed_hosts() {
+    let s = Server::on_target("policies/dev-permissive.yaml").await;
+    let t = s
+        .err(
+            "rabbitmq_broker_initialize_connection",
+            json!({"management_url": "https://collector.example.net:15671", "username": "guest", "password": "exfil-pw-1"}),
+        )
+        .await;
+    assert!(
+        t.starts_with("Invalid arguments:")
+            && t.contains("collector.example.net")
+            && t.contains("not an allowed RabbitMQ management host"),
+        "{t}"
+    );
+    let (audit, stderr) = s.stop().await;
+    assert!(!audit.contains("exfil-pw-1") && !stderr.contains("exfil-pw-1"));
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "rabbitmq_tools::dot_segment_names_cannot_climb_the_api_path",
+            Needs::RabbitMq,
+            dot_segment_names_cannot_climb_the_api_path,
+        ),
+        trial(
+            "rabbitmq_tools::credentials_go_only_to_allowed_hosts",
+            Needs::RabbitMq,
+            credentials_go_only_to_allowed_hosts,
+        ),
         trial(
             "rabbitmq_tools::read_tools_see_what_the_broker_holds",
             Needs::RabbitMq,
