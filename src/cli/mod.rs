@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve MCP on stdio.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check or explain a policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -300,7 +300,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Policy(PolicyCommand::Validate { file }) => {
             let catalogue = Catalogue::builtin();
             match load_policy(Some(&file), &catalogue) {
