@@ -94,12 +94,15 @@ impl ServerHandler for GuardedServer {
                     ])
                     .into());
                 };
+                // A session id reaches here only if the server issued it to this principal
+                // (transport::http checks it); without one (protocol 2026-07-28, stateless),
+                // per-session state is the principal's.
                 let session = parts
                     .headers
-                    .get("mcp-session-id")
+                    .get(crate::transport::http::SESSION_HEADER)
                     .and_then(|v| v.to_str().ok())
-                    .map(|s| format!("http:{s}"))
-                    .unwrap_or_else(|| format!("http:{}", caller.principal));
+                    .map(crate::transport::http::session_key)
+                    .unwrap_or_else(|| format!("http-principal:{}", caller.principal));
                 Some((caller.clone(), session))
             }
         };

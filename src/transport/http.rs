@@ -3,11 +3,19 @@
 //! MCP service (so no session is made). The token's caller travels in the request's extensions
 //! to [`crate::server::GuardedServer::call_tool`], where the gate sees it.
 //!
-//! Requests are served statelessly (no sticky sessions), so replicas behind a load balancer
-//! can answer any request; with `--state redis://...` they share limits and approvals.
+//! Sessions: a client on protocol 2025-11-25 or earlier gets a session issued by the server at
+//! `initialize` (`Mcp-Session-Id`), bound to the principal that opened it: the same id presented
+//! with another principal's token is refused (403), an id the server never issued is unknown
+//! (404), an idle session expires after 5 minutes, `DELETE` ends it, and what it kept (its
+//! RabbitMQ connection and credentials) goes with it. Such a session lives on the replica that
+//! issued it (route by `Mcp-Session-Id`). Protocol 2026-07-28 has no sessions: its requests are
+//! served statelessly by any replica; with `--state redis://...` replicas share limits and
+//! approvals.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::tokens::Tokens;
 use crate::gate::Gate;
+use crate::policy::Caller;
 use crate::server::GuardedServer;
 
 /// The largest request body accepted over HTTP.
@@ -32,21 +41,134 @@ pub fn app(
     ct: CancellationToken,
 ) -> axum::Router {
     let mut config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
+        .with_legacy_session_mode(true)
         .with_json_response(true)
         .with_max_request_body_bytes(MAX_BODY_BYTES)
         .with_cancellation_token(ct);
     if !allowed_hosts.is_empty() {
         config = config.with_allowed_hosts(allowed_hosts);
     }
+    let sessions = Arc::new(Sessions {
+        gate: gate.clone(),
+        by_id: Mutex::default(),
+    });
     let service = StreamableHttpService::new(
         move || Ok(GuardedServer::new(gate.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     );
+    // Outermost first: authenticate, then check the session against the principal.
     axum::Router::new()
         .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(sessions, bind_session))
         .layer(axum::middleware::from_fn_with_state(tokens, authenticate))
+}
+
+/// How long a session's owner is remembered after its last request (rmcp ends an idle session
+/// after 5 minutes).
+const SESSION_MEMORY: Duration = Duration::from_secs(600);
+
+/// The header that carries a server-issued session id.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+
+/// Which principal opened each session the server issued.
+struct Sessions {
+    gate: Arc<Gate>,
+    by_id: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl Sessions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+        self.by_id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The owner of a session, refreshing its last use.
+    fn owner(&self, id: &str) -> Option<String> {
+        let mut map = self.lock();
+        let entry = map.get_mut(id)?;
+        entry.1 = Instant::now();
+        Some(entry.0.clone())
+    }
+
+    fn open(&self, id: String, principal: String) {
+        let now = Instant::now();
+        let mut map = self.lock();
+        let expired: Vec<String> = map
+            .iter()
+            .filter(|(_, (_, last))| now.duration_since(*last) > SESSION_MEMORY)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in expired {
+            map.remove(&k);
+            self.gate.end_session(&session_key(&k));
+        }
+        map.insert(id, (principal, now));
+    }
+
+    fn close(&self, id: &str) {
+        self.lock().remove(id);
+        self.gate.end_session(&session_key(id));
+    }
+}
+
+/// The gate's name for a server-issued HTTP session.
+pub fn session_key(id: &str) -> String {
+    format!("http:{id}")
+}
+
+/// A request naming a session must come from the principal that opened it; a new session is
+/// bound to the principal that opened it.
+async fn bind_session(State(sessions): State<Arc<Sessions>>, req: Request, next: Next) -> Response {
+    let Some(principal) = req
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.principal.clone())
+    else {
+        return unauthorized("missing bearer token: send `Authorization: Bearer <token>`");
+    };
+    let presented = req
+        .headers()
+        .get(SESSION_HEADER)
+        .map(|v| v.to_str().map(str::to_string).unwrap_or_default());
+    if let Some(id) = &presented {
+        match sessions.owner(id) {
+            None => {
+                tracing::info!(principal = %principal, "HTTP request with an unknown session id refused");
+                return refusal(
+                    StatusCode::NOT_FOUND,
+                    "session not found: it was never issued, has expired or was deleted; initialize a new one",
+                );
+            }
+            Some(owner) if owner != principal => {
+                tracing::warn!(principal = %principal, "HTTP request with another principal's session id refused");
+                return refusal(
+                    StatusCode::FORBIDDEN,
+                    "this session belongs to another principal",
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    let delete = req.method() == axum::http::Method::DELETE;
+    let response = next.run(req).await;
+    match (&presented, response.headers().get(SESSION_HEADER)) {
+        (None, Some(issued)) => {
+            if let Ok(id) = issued.to_str() {
+                sessions.open(id.to_string(), principal);
+            }
+        }
+        (Some(id), _) if delete && response.status().is_success() => sessions.close(id),
+        _ => {}
+    }
+    response
+}
+
+fn refusal(status: StatusCode, message: &'static str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": status.canonical_reason(), "message": message })),
+    )
+        .into_response()
 }
 
 /// Serve until Ctrl-C (or SIGTERM).

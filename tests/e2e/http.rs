@@ -93,6 +93,98 @@ async fn tokens_valid_missing_and_wrong() {
     }
 }
 
+/// A raw JSON-RPC POST with a token and, optionally, a session id: status, body, issued session.
+async fn rpc(
+    url: &str,
+    token: &str,
+    session: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, String, Option<String>) {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("authorization", format!("Bearer {token}"))
+        .body(body.to_string());
+    if let Some(id) = session {
+        req = req.header("mcp-session-id", id);
+    }
+    let r = req.send().await.expect("HTTP answered");
+    let status = r.status().as_u16();
+    let issued = r
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap_or_default().to_string());
+    (status, r.text().await.unwrap_or_default(), issued)
+}
+
+/// Issue 11 (2): the session was whatever `Mcp-Session-Id` the client sent. Bob, denied the
+/// RabbitMQ connect tool, sent `Mcp-Session-Id: alice` and used alice's stored credentials;
+/// random ids passed a spent `per: session` limit. Sessions are now issued by the server and
+/// bound to the principal that opened them.
+async fn sessions_are_issued_and_bound_to_their_principal() {
+    let fake = fake_mq().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\ntools:\n  list_brokers:\n    - action: allow\n      limit: {max: 1, window: 1h, per: session}\n".into(),
+        tokens: people(),
+        endpoint: fake.url.clone(),
+        state: None,
+    })
+    .await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let (status, body, issued) = rpc(&s.url, ALICE, None, init.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let alice = issued.expect("the server issues a session id");
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert!(
+        rpc(&s.url, ALICE, Some(&alice), initialized.clone())
+            .await
+            .0
+            < 300
+    );
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "list_brokers", "arguments": {}}});
+    let (status, body, _) = rpc(&s.url, ALICE, Some(&alice), list.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("\"isError\":true"), "{body}");
+    // Alice's session limit is spent.
+    let (_, body, _) = rpc(&s.url, ALICE, Some(&alice), list.clone()).await;
+    assert!(body.contains("Rate limited:"), "{body}");
+    // Bob presents alice's session: refused before anything runs.
+    let (status, body, _) = rpc(&s.url, BOB, Some(&alice), list.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("another principal"), "{body}");
+    // Ids the server never issued are unknown, whoever sends them: no fresh limits to be had.
+    for id in [
+        "alice",
+        "http:alice",
+        "0000",
+        &uuid::Uuid::new_v4().to_string(),
+    ] {
+        let (status, body, _) = rpc(&s.url, ALICE, Some(id), list.clone()).await;
+        assert_eq!(status, 404, "{id}: {body}");
+    }
+    assert_eq!(lists(&fake), 1);
+    // Bob's own session is his, with its own count.
+    let (_, _, bobs) = rpc(&s.url, BOB, None, init).await;
+    let bob = bobs.expect("session");
+    assert_ne!(bob, alice);
+    rpc(&s.url, BOB, Some(&bob), initialized).await;
+    let (_, body, _) = rpc(&s.url, BOB, Some(&bob), list).await;
+    assert!(!body.contains("\"isError\":true"), "{body}");
+    assert_eq!(lists(&fake), 2);
+    let sessions: std::collections::HashSet<String> = s
+        .audit_records()
+        .iter()
+        .map(|r| r["session"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(sessions.contains(&format!("http:{alice}")), "{sessions:?}");
+    assert!(sessions.contains(&format!("http:{bob}")), "{sessions:?}");
+    s.stop().await;
+}
+
 const TEAM_POLICY: &str = r#"
 version: 1
 default: deny
@@ -400,6 +492,11 @@ async fn redis_down_fails_closed_then_recovers() {
 
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "http::sessions_are_issued_and_bound_to_their_principal",
+            Needs::Nothing,
+            sessions_are_issued_and_bound_to_their_principal,
+        ),
         trial(
             "http::tokens_valid_missing_and_wrong",
             Needs::Nothing,
