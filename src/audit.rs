@@ -50,9 +50,45 @@ pub fn is_secret_key(key: &str) -> bool {
         || k.contains("credential")
 }
 
-/// A copy of `value` with every secret field replaced by [`REDACTED`].
+/// A URL without the credentials it carries (`http://user:pass@host` → `http://REDACTED@host`);
+/// other text unchanged.
+fn without_userinfo(s: &str) -> Option<String> {
+    if !s.contains("://") || !s.contains('@') {
+        return None;
+    }
+    let mut url = reqwest::Url::parse(s).ok()?;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    url.set_password(None).ok()?;
+    url.set_username("REDACTED").ok()?;
+    Some(url.to_string())
+}
+
+/// The largest argument object an audit record stores; a larger one is replaced by its size and
+/// SHA-256 (the refused oversized call is still recorded, not its payload).
+pub const MAX_AUDITED_ARGS_BYTES: usize = 16 * 1024;
+
+/// What an audit record stores of a call's arguments: redacted, and at most
+/// [`MAX_AUDITED_ARGS_BYTES`].
+pub fn audited_args(args: &Value) -> Value {
+    let redacted = redact(args);
+    let text = redacted.to_string();
+    if text.len() <= MAX_AUDITED_ARGS_BYTES {
+        return redacted;
+    }
+    serde_json::json!({
+        "truncated": true,
+        "bytes": text.len(),
+        "sha256": sha256_hex(text.as_bytes()),
+    })
+}
+
+/// A copy of `value` with every secret field replaced by [`REDACTED`], and credentials removed
+/// from URLs.
 pub fn redact(value: &Value) -> Value {
     match value {
+        Value::String(s) => without_userinfo(s).map_or_else(|| value.clone(), Value::String),
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
@@ -96,6 +132,10 @@ pub enum Outcome {
         via: String,
         approval_id: Option<String>,
     },
+    /// A call that passed the gate is about to run (written before the AWS call for every tool
+    /// that is not a read; its outcome follows in a second record). When this record cannot
+    /// be written, the call does not run.
+    Started,
     /// An operator approved or denied an out-of-band approval (`approvals approve|deny`).
     ApprovalDecided { approval_id: String, by: String },
 }
@@ -214,23 +254,29 @@ impl AuditLog {
     }
 
     /// Write one record as one line, in one write, so concurrent records never interleave.
-    /// Chained to the previous record under the same lock.
-    pub fn write(&self, mut record: AuditRecord) {
-        let Some(chain) = &self.file else { return };
+    /// Chained to the previous record under the same lock. An error means the record is not in
+    /// the log: the gate then refuses to run the call (see [`Outcome::Started`]).
+    pub fn write(&self, mut record: AuditRecord) -> std::io::Result<()> {
+        let Some(chain) = &self.file else {
+            return Ok(());
+        };
         let mut chain = chain.lock().unwrap_or_else(|e| e.into_inner());
         record.prev = chain.last.clone();
-        let mut line = match serde_json::to_vec(&record) {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::error!(error = %e, "audit record could not be serialised");
-                return;
-            }
-        };
+        let mut line = serde_json::to_vec(&record).map_err(|e| {
+            tracing::error!(error = %e, "audit record could not be serialised");
+            std::io::Error::other(e)
+        })?;
         let hash = sha256_hex(&line);
         line.push(b'\n');
         match chain.file.write_all(&line) {
-            Ok(()) => chain.last = hash,
-            Err(e) => tracing::error!(error = %e, "audit record could not be written"),
+            Ok(()) => {
+                chain.last = hash;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "audit record could not be written");
+                Err(e)
+            }
         }
     }
 }
@@ -349,7 +395,7 @@ mod tests {
         let path = dir.path().join("sub/audit.jsonl");
         let log = AuditLog::open(&path).unwrap();
         for i in 0..n {
-            log.write(record(i));
+            log.write(record(i)).unwrap();
         }
         (dir, path)
     }
@@ -369,7 +415,7 @@ mod tests {
         assert_eq!(check(&text), Ok(3));
         // Reopening continues the chain.
         let log = AuditLog::open(&path).unwrap();
-        log.write(record(3));
+        log.write(record(3)).unwrap();
         assert_eq!(check(&std::fs::read_to_string(&path).unwrap()), Ok(4));
         assert_eq!(check(""), Ok(0));
     }
@@ -404,5 +450,42 @@ mod tests {
         // A log that ends in a torn record is not appended to.
         std::fs::write(&path, no_newline).unwrap();
         assert!(AuditLog::open(&path).is_err());
+    }
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Issue 11 (6b): credentials inside a URL argument were stored verbatim.
+    #[test]
+    fn urls_lose_their_credentials() {
+        let v = redact(
+            &json!({"management_url": "http://user:pa55@broker.example:15672/api",
+                               "plain": "http://broker.example/x", "email": "a@b.c"}),
+        );
+        assert_eq!(
+            v["management_url"],
+            "http://REDACTED@broker.example:15672/api"
+        );
+        assert_eq!(v["plain"], "http://broker.example/x");
+        assert_eq!(v["email"], "a@b.c");
+        assert!(!v.to_string().contains("pa55"));
+    }
+
+    /// Issue 11 (6d): a refused 8 MiB argument was stored whole in its audit record.
+    #[test]
+    fn audited_args_are_capped_with_a_hash() {
+        let big = json!({"broker_name": "x".repeat(100_000)});
+        let a = audited_args(&big);
+        assert_eq!(a["truncated"], true);
+        assert!(a["bytes"].as_u64().unwrap() > 100_000);
+        assert_eq!(a["sha256"].as_str().unwrap().len(), 64);
+        let small = json!({"broker_name": "x", "password": "p"});
+        assert_eq!(
+            audited_args(&small),
+            json!({"broker_name": "x", "password": REDACTED})
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::io;
 
 use serde_json::{Map, Value};
 
-use crate::audit::is_secret_key;
+use crate::audit::{is_secret_key, redact};
 use crate::catalogue::{Catalogue, ToolSpec};
 use crate::error::ArgError;
 
@@ -181,7 +181,8 @@ fn describe(error: &jsonschema::ValidationError<'_>, allowed: &[String]) -> ArgE
             let secret = field.split('.').any(is_secret_key);
             let mut problem = error.masked_with("the value").to_string();
             if !secret {
-                problem.push_str(&format!(" (given: {})", shown(error.instance())));
+                // The value may hold secrets below this field (an `anyOf` over an object).
+                problem.push_str(&format!(" (given: {})", shown(&redact(error.instance()))));
             }
             ArgError::Schema {
                 field: if field.is_empty() {

@@ -143,24 +143,28 @@ async fn decide(
         .clone()
         .or_else(|| AuditLog::default_path().map(|p| p.with_file_name("approvals.jsonl")));
     match path.as_deref().map(AuditLog::open) {
-        Some(Ok(log)) => log.write(AuditRecord {
-            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            session: a.session.clone(),
-            principal: Some(a.principal.clone()),
-            tool: a.tool.clone(),
-            args: a.args.clone(),
-            decision: if approve { "approved" } else { "denied" }.into(),
-            rule: Some(a.rule.clone()),
-            reason: Some(a.reason.clone()),
-            latency_us: 0,
-            outcome: Outcome::ApprovalDecided {
-                approval_id: a.id.clone(),
-                by: by.clone(),
-            },
-            policy: String::new(),
-            mode: None,
-            prev: String::new(),
-        }),
+        Some(Ok(log)) => {
+            if let Err(e) = log.write(AuditRecord {
+                ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                session: a.session.clone(),
+                principal: Some(a.principal.clone()),
+                tool: a.tool.clone(),
+                args: a.args.clone(),
+                decision: if approve { "approved" } else { "denied" }.into(),
+                rule: Some(a.rule.clone()),
+                reason: Some(a.reason.clone()),
+                latency_us: 0,
+                outcome: Outcome::ApprovalDecided {
+                    approval_id: a.id.clone(),
+                    by: by.clone(),
+                },
+                policy: String::new(),
+                mode: None,
+                prev: String::new(),
+            }) {
+                eprintln!("guarded-aws-mcp: warning: the decision was not audited: {e}");
+            }
+        }
         Some(Err(e)) => eprintln!("guarded-aws-mcp: warning: the decision was not audited: {e}"),
         None => eprintln!("guarded-aws-mcp: warning: no audit log; pass --audit-log FILE"),
     }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::audit::{AuditLog, AuditRecord, Outcome, redact};
+use crate::audit::{AuditLog, AuditRecord, Outcome, audited_args, redact};
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, ToolError};
@@ -35,6 +35,7 @@ pub mod prefix {
     pub const APPROVAL: &str = "Approval required:";
     pub const RATE_LIMITED: &str = "Rate limited:";
     pub const STATE: &str = "State store unavailable:";
+    pub const AUDIT: &str = "Audit log unavailable:";
     pub const AWS: &str = "AWS error";
 }
 
@@ -80,6 +81,7 @@ impl<'a> CallCtx<'a> {
 }
 
 mod approve;
+mod refusals;
 use approve::{Approved, Halt};
 
 pub struct Gate {
@@ -97,6 +99,8 @@ pub struct Gate {
     aws_once: Arc<AwsClients>,
     /// RabbitMQ connections of every session this gate serves.
     rabbit: Arc<crate::tools::rabbitmq::Connections>,
+    /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
+    refusals: refusals::RefusalBudget,
     options: GateOptions,
 }
 
@@ -155,6 +159,7 @@ impl Gate {
             aws_once: Arc::new(aws.single_attempt()),
             aws,
             rabbit: Default::default(),
+            refusals: Default::default(),
             options,
         })
     }
@@ -205,7 +210,7 @@ impl Gate {
     /// Record a policy reload (or its refusal) in the audit log.
     pub fn audit_reload(&self, file: &str, accepted: bool, detail: String) {
         let policy = self.policy();
-        self.audit.write(AuditRecord {
+        let _ = self.audit.write(AuditRecord {
             ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             session: "server".into(),
             principal: None,
@@ -344,6 +349,7 @@ impl Gate {
         let shadow = self.shadow(&policy);
         let raw = Value::Object(args.unwrap_or_default());
         let redacted = redact(&raw);
+        let audited = audited_args(&raw);
         let record =
             |decision: &str, basis: Option<String>, reason: Option<String>, outcome: Outcome| {
                 self.audit.write(AuditRecord {
@@ -351,7 +357,7 @@ impl Gate {
                     session: session.to_string(),
                     principal: Some(cx.caller.principal.clone()),
                     tool: name.to_string(),
-                    args: redacted.clone(),
+                    args: audited.clone(),
                     decision: decision.to_string(),
                     rule: basis,
                     reason,
@@ -360,11 +366,39 @@ impl Gate {
                     policy: policy.hash.clone(),
                     mode: shadow.then(|| "shadow".to_string()),
                     prev: String::new(),
-                });
+                })
             };
+        let budget_key = format!("{session}|{}", cx.caller.principal);
+        if let Some(over) = self.refusals.check(&budget_key) {
+            let text = format!(
+                "{} more than {} refused calls in {}s from this session; retry in {}s",
+                prefix::RATE_LIMITED,
+                refusals::MAX_REFUSALS,
+                refusals::WINDOW.as_secs(),
+                over.retry_after.as_secs().max(1)
+            );
+            if over.audit {
+                // Once per window: the calls after this one are refused without a record each.
+                let _ = record(
+                    "none",
+                    None,
+                    Some(text.clone()),
+                    Outcome::RateLimited {
+                        limit: "refused_calls".into(),
+                    },
+                );
+            }
+            return CallToolResult::error(vec![ContentBlock::text(text)]).into();
+        }
         let stop = |s: Stop| -> CallToolResponse {
             tracing::info!(tool = name, decision = s.decision, rule = ?s.basis, "refused");
-            record(s.decision, s.basis, s.reason, s.outcome);
+            // Invalid calls (malformed, oversized, unknown tools) count towards the budget;
+            // denials, rate limits and approvals are the policy working as written.
+            if matches!(s.outcome, Outcome::Invalid { .. }) {
+                self.refusals.note(&budget_key);
+            }
+            // A refusal stays a refusal whether or not its record could be written.
+            let _ = record(s.decision, s.basis, s.reason, s.outcome);
             CallToolResult::error(vec![ContentBlock::text(s.text)]).into()
         };
 
@@ -403,7 +437,7 @@ impl Gate {
                     Err(Halt::Stop(s)) => return stop(s),
                     Err(Halt::Ask(input)) => {
                         tracing::info!(tool = name, "asked the user for approval (MRTR)");
-                        record(
+                        let _ = record(
                             "require_approval",
                             Some(basis.clone()),
                             Some(decision.reason.clone()),
@@ -468,6 +502,19 @@ impl Gate {
                 crate::state::Reservation::None
             }
         };
+        // Every call that can change something is in the audit log before it runs: a call whose
+        // record cannot be written is not made (fail closed).
+        if spec.class != RiskClass::Read {
+            if let Err(e) = record(
+                decision.action.as_str(),
+                Some(basis.clone()),
+                Some(decision.reason.clone()),
+                Outcome::Started,
+            ) {
+                self.store.release(reservation).await;
+                return audit_stop(&e, "the call was not made");
+            }
+        }
         // The call has its slots: now the approval is used up, once.
         if let Some(a) = &approved {
             let refusal = match self.spend(&a.spend).await {
@@ -516,7 +563,12 @@ impl Gate {
         match result {
             Ok(value) => {
                 drop(reservation);
-                record(decided, decided_by, why, Outcome::Ok);
+                // A read whose record cannot be written does not hand out what it read.
+                if let Err(e) = record(decided, decided_by, why, Outcome::Ok) {
+                    if spec.class == RiskClass::Read {
+                        return audit_stop(&e, "the result is withheld");
+                    }
+                }
                 let text = serde_json::to_string_pretty(&value).unwrap_or_default();
                 let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
                 r.structured_content = Some(value);
@@ -546,7 +598,7 @@ impl Gate {
                     ToolError::Internal(m) => Outcome::Error { message: m.clone() },
                 };
                 tracing::info!(tool = name, error = %err, "tool failed");
-                record(decided, decided_by, why, outcome);
+                let _ = record(decided, decided_by, why, outcome);
                 let text = match &err {
                     ToolError::Arg(a) => format!("{} {a}", prefix::INVALID),
                     other => other.to_string(),
@@ -621,6 +673,16 @@ fn approval_stop(basis: &str, reason: String, outcome: Outcome) -> Stop {
         reason: Some(reason),
         outcome,
     }
+}
+
+/// The audit log cannot be written: refuse (fail closed).
+fn audit_stop(e: &std::io::Error, what: &str) -> CallToolResponse {
+    tracing::error!(error = %e, "audit log unavailable; refusing");
+    CallToolResult::error(vec![ContentBlock::text(format!(
+        "{} its record cannot be written ({e}), so {what}",
+        prefix::AUDIT
+    ))])
+    .into()
 }
 
 /// The store cannot be reached: the call is refused (fail closed).

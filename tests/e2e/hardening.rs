@@ -253,8 +253,101 @@ async fn a_lost_answer_keeps_the_slot_and_is_not_retried() {
     s.stop().await;
 }
 
+/// Issue 11 (6c): with `--audit-log /dev/full` a write call ran and only a log line said its
+/// record was lost. A call that can change something now needs its record first; a read whose
+/// record cannot be written withholds its result.
+async fn a_call_whose_record_cannot_be_written_does_not_run() {
+    let fake = fake_mq().await;
+    let s = Server::start(Options {
+        policy: Some("version: 1\ndefault: allow\n".into()),
+        endpoint: Some(fake.url.clone()),
+        audit_log: Some("/dev/full".into()),
+        ..Options::default()
+    })
+    .await;
+    let t = s.err("create_broker", create_args()).await;
+    assert!(
+        t.starts_with("Audit log unavailable:") && t.contains("the call was not made"),
+        "{t}"
+    );
+    assert_eq!(creates(&fake), 0);
+    let t = s.err("list_brokers", json!({})).await;
+    assert!(t.contains("the result is withheld"), "{t}");
+    s.stop().await;
+}
+
+/// Issue 11 (6a, 6d): an `anyOf` validation error echoed an LDAP service-account password into
+/// the tool result and the audit record; refused calls stored megabytes of arguments each.
+async fn refusals_keep_secrets_out_and_records_small() {
+    let fake = fake_mq().await;
+    let s = Server::start(Options {
+        policy: Some("version: 1\ndefault: allow\n".into()),
+        endpoint: Some(fake.url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let secret = "ldap-Secret-pw-9";
+    let t = s
+        .err(
+            "update_broker",
+            json!({"BrokerId": "b-1", "LdapServerMetadata": {"ServiceAccountPassword": secret,
+                   "Hosts": [], "RoleBase": "x"}}),
+        )
+        .await;
+    assert!(t.starts_with("Invalid arguments:"), "{t}");
+    assert!(!t.contains(secret), "{t}");
+    let big = "x".repeat(4 * 1024 * 1024);
+    for _ in 0..3 {
+        let t = s
+            .err(
+                "create_broker",
+                json!({"broker_name": big, "password": "p"}),
+            )
+            .await;
+        assert!(
+            t.starts_with("Invalid arguments:"),
+            "{}",
+            &t[..t.len().min(200)]
+        );
+    }
+    let audit_bytes = std::fs::metadata(&s.audit).unwrap().len();
+    assert!(audit_bytes < 64 * 1024, "audit log is {audit_bytes} bytes");
+    let records = s.audit_records();
+    assert_eq!(records[1]["args"]["truncated"], true, "{}", records[1]);
+    // A flood of invalid calls is slowed down and recorded once per window.
+    for _ in 0..70 {
+        s.call("describe_broker", json!({"BrokerId": "bad id!"}))
+            .await;
+    }
+    let t = s
+        .err("describe_broker", json!({"BrokerId": "bad id!"}))
+        .await;
+    assert!(
+        t.starts_with("Rate limited: more than 60 refused calls"),
+        "{t}"
+    );
+    let (audit, stderr) = s.stop().await;
+    assert!(!audit.contains(secret) && !stderr.contains(secret));
+    let flood = audit
+        .lines()
+        .filter(|l| l.contains("refused_calls"))
+        .count();
+    assert_eq!(flood, 1, "the flood is audited once");
+    assert!(audit.lines().count() < 70, "{}", audit.lines().count());
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "hardening::a_call_whose_record_cannot_be_written_does_not_run",
+            Needs::Nothing,
+            a_call_whose_record_cannot_be_written_does_not_run,
+        ),
+        trial(
+            "hardening::refusals_keep_secrets_out_and_records_small",
+            Needs::Nothing,
+            refusals_keep_secrets_out_and_records_small,
+        ),
         trial(
             "hardening::a_lost_answer_keeps_the_slot_and_is_not_retried",
             Needs::Nothing,

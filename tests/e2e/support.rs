@@ -139,6 +139,8 @@ pub struct Options {
     /// Start the client the 2026-07-28 way (`server/discover`, per-request metadata) instead
     /// of the `initialize` handshake.
     pub discover: bool,
+    /// `--audit-log` instead of a file in the test's folder (`/dev/full`).
+    pub audit_log: Option<String>,
 }
 
 impl Server {
@@ -163,9 +165,14 @@ impl<H: ClientHandler> Server<H> {
         let stderr = dir.path().join("stderr.log");
         let approvals = dir.path().join("approvals");
         let mut cmd = tokio::process::Command::new(BIN);
+        let audit_arg = opts
+            .audit_log
+            .clone()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| audit.clone());
         cmd.arg("serve")
             .arg("--audit-log")
-            .arg(&audit)
+            .arg(&audit_arg)
             .arg("--approvals-dir")
             .arg(&approvals)
             .args(&opts.args);
@@ -274,12 +281,10 @@ impl<H: ClientHandler> Server<H> {
         text(&r)
     }
 
+    /// The audit records of finished calls (without the `started` record each non-read call
+    /// writes before it runs).
     pub fn audit_records(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.audit)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
-            .collect()
+        finished(&self.audit)
     }
 
     pub async fn stop(self) -> (String, String) {
@@ -288,6 +293,16 @@ impl<H: ClientHandler> Server<H> {
         let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
         (audit, stderr)
     }
+}
+
+/// The records of an audit log other than `started` ones.
+pub fn finished(audit: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(audit)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("audit line is JSON"))
+        .filter(|r| r["outcome"]["status"] != "started")
+        .collect()
 }
 
 /// Start an MCP client on a transport: the `initialize` handshake, or with `discover` the
@@ -513,7 +528,11 @@ impl HttpServer {
         let mut url = None;
         for _ in 0..200 {
             let log = std::fs::read_to_string(&stderr).unwrap_or_default();
-            if let Some(line) = log.lines().find(|l| l.contains("listening on http://")) {
+            // Only a whole line: a half-written one would give a cut address.
+            if let Some(line) = log
+                .lines()
+                .find(|l| l.contains("listening on http://") && l.ends_with("/mcp"))
+            {
                 url = line.split("listening on ").nth(1).map(str::to_string);
                 break;
             }
@@ -554,7 +573,15 @@ impl HttpServer {
         start_client(handler, transport, discover).await
     }
 
+    /// The audit records of finished calls (without the `started` record each non-read call
+    /// writes before it runs).
     pub fn audit_records(&self) -> Vec<Value> {
+        finished(&self.audit)
+    }
+
+    /// Every audit record, `started` ones included.
+    #[allow(dead_code)]
+    pub fn all_audit_records(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.audit)
             .unwrap_or_default()
             .lines()
