@@ -47,6 +47,9 @@ impl Default for AwsOptions {
     }
 }
 
+/// At most this many clients per service are cached (one per region).
+const MAX_CACHED_REGIONS: usize = 64;
+
 /// Lazily loaded AWS configuration and cached service clients.
 #[derive(Debug)]
 pub struct AwsClients {
@@ -122,7 +125,12 @@ impl AwsClients {
             Some(r) => make(&base.to_builder().region(Region::new(r.to_string())).build()),
             None => make(base),
         };
-        lock(cache).entry(key).or_insert(client).clone()
+        let mut cache = lock(cache);
+        // Regions are checked against a known list, so this bound is a second line of defence.
+        if cache.len() >= MAX_CACHED_REGIONS && !cache.contains_key(&key) {
+            cache.clear();
+        }
+        cache.entry(key).or_insert(client).clone()
     }
 
     /// The Amazon MQ client for `region` (else the default region), created once per region.

@@ -425,7 +425,7 @@ fn explain(
         aws,
         GateOptions {
             read_only,
-            shadow: false,
+            ..GateOptions::default()
         },
     ) {
         Ok(g) => g,
@@ -573,6 +573,7 @@ fn serve(args: ServeArgs) -> ExitCode {
         GateOptions {
             read_only: args.read_only,
             shadow: args.shadow,
+            extra_regions: args.extra_regions.clone(),
         },
     ) {
         Ok(g) => g.with_store(store),

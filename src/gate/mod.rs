@@ -46,6 +46,8 @@ pub struct GateOptions {
     pub read_only: bool,
     /// Audit every decision but enforce none (like `mode: shadow` in the policy).
     pub shadow: bool,
+    /// Regions accepted in `region` arguments besides the ones this build knows.
+    pub extra_regions: Vec<String>,
 }
 
 /// Who calls, from which session, and how a human can be asked for approval.
@@ -306,6 +308,7 @@ impl Gate {
             }));
         }
         let args = self.validator.validate(&spec, args).map_err(invalid)?;
+        crate::tools::common::check_region(&args, &self.options.extra_regions).map_err(invalid)?;
         let prepared = spec.prepare(&args).map_err(invalid)?;
         if let Some(guard) = &policy.guard {
             for (field, kind) in &spec.documents {

@@ -31,6 +31,9 @@ pub struct MemoryStore {
 struct Verdict {
     by: String,
     at: i64,
+    /// Approved (true) or denied. One verdict file per approval, created exclusively, so an
+    /// approval and a denial can never both succeed.
+    approve: bool,
 }
 
 impl MemoryStore {
@@ -101,10 +104,13 @@ impl MemoryStore {
         };
         let (status, v) = if let Some(v) = verdict("used") {
             (Status::Used, Some(v))
-        } else if let Some(v) = verdict("approved") {
-            (Status::Approved, Some(v))
-        } else if let Some(v) = verdict("denied") {
-            (Status::Denied, Some(v))
+        } else if let Some(v) = verdict("verdict") {
+            let status = if v.approve {
+                Status::Approved
+            } else {
+                Status::Denied
+            };
+            (status, Some(v))
         } else {
             (Status::Pending, None)
         };
@@ -154,17 +160,10 @@ impl MemoryStore {
         let verdict = serde_json::to_vec(&Verdict {
             by: by.into(),
             at: approval::now(),
+            approve,
         })
         .map_err(|e| self.err(e))?;
-        // The other verdict may have been written between our read and now: check after.
-        let other = self.path(id, if approve { "denied" } else { "approved" });
-        if other.exists() {
-            return Err(StoreError::NotPending {
-                id: id.into(),
-                status: if approve { "denied" } else { "approved" },
-            });
-        }
-        let mine = self.path(id, if approve { "approved" } else { "denied" });
+        // One exclusive create decides: whichever of approve and deny comes first wins.
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -172,12 +171,17 @@ impl MemoryStore {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        match options.open(&mine) {
+        match options.open(self.path(id, "verdict")) {
             Ok(mut f) => f.write_all(&verdict).map_err(|e| self.err(e))?,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let status = match self.get_approval(id)?.map(|a| a.status) {
+                    Some(Status::Denied) => "denied",
+                    Some(Status::Used) => "used",
+                    _ => "approved",
+                };
                 return Err(StoreError::NotPending {
                     id: id.into(),
-                    status: if approve { "approved" } else { "denied" },
+                    status,
                 });
             }
             Err(e) => return Err(self.err(e)),
@@ -190,7 +194,15 @@ impl MemoryStore {
         if !approval::valid_id(id) {
             return Ok(false);
         }
-        match fs::rename(self.path(id, "approved"), self.path(id, "used")) {
+        let approved = fs::read(self.path(id, "verdict"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Verdict>(&b).ok())
+            .is_some_and(|v| v.approve);
+        if !approved {
+            return Ok(false);
+        }
+        // The rename is atomic: of two racing calls, one uses the approval.
+        match fs::rename(self.path(id, "verdict"), self.path(id, "used")) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(self.err(e)),
@@ -242,6 +254,31 @@ mod tests {
             status: Status::Pending,
             decided_by: None,
             decided_at: None,
+        }
+    }
+
+    #[test]
+    fn approve_and_deny_race_has_one_winner() {
+        // Issue 11 (12): approve and deny of one approval could both succeed.
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let store = std::sync::Arc::new(MemoryStore::new(dir.path().join("a")));
+            let a = approval("k", 60);
+            store.create_approval(&a).unwrap();
+            let threads: Vec<_> = [true, false]
+                .into_iter()
+                .map(|approve| {
+                    let store = store.clone();
+                    let id = a.id.clone();
+                    std::thread::spawn(move || store.decide_approval(&id, approve, "op").is_ok())
+                })
+                .collect();
+            let wins = threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|w| *w)
+                .count();
+            assert_eq!(wins, 1);
         }
     }
 
@@ -301,7 +338,7 @@ mod tests {
             let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode(store.dir()), 0o700);
             assert_eq!(mode(&store.path(&a.id, "json")), 0o600);
-            assert_eq!(mode(&store.path(&a.id, "denied")), 0o600);
+            assert_eq!(mode(&store.path(&a.id, "verdict")), 0o600);
         }
     }
 

@@ -247,10 +247,31 @@ pub(crate) fn pending(found: Option<Approval>, id: &str) -> Result<Approval, Sto
     }
 }
 
-/// 32 random bytes.
+/// 32 bytes (256 bits) from the operating system's random number generator: bearer tokens and
+/// sealing keys. (Two UUIDv4s gave only 244 random bits.)
 pub(crate) fn random_key() -> Vec<u8> {
-    let mut key = Vec::with_capacity(32);
-    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
-    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let mut key = vec![0u8; 32];
+    // The OS RNG failing is not something the server can work around.
+    if let Err(e) = getrandom::fill(&mut key) {
+        panic!("the operating system's random number generator failed: {e}");
+    }
     key
+}
+
+#[cfg(test)]
+mod random_tests {
+    /// Issue 11 (12): tokens and keys carry 256 random bits.
+    #[test]
+    fn keys_are_256_random_bits() {
+        let a = super::random_key();
+        let b = super::random_key();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+        // No UUID version/variant nibbles forced into fixed positions.
+        let fixed = (0..64).all(|_| {
+            let k = super::random_key();
+            k[6] >> 4 == 4 && k[8] >> 6 == 2
+        });
+        assert!(!fixed);
+    }
 }

@@ -10,6 +10,67 @@ use crate::error::ArgError;
 /// Regex of AWS region names (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
 pub const REGION_PATTERN: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$";
 
+/// The AWS regions this build knows (commercial, China, GovCloud, European Sovereign Cloud). A
+/// `region` argument must be one of them or named by `serve --extra-region`: each region gets an
+/// SDK client of its own, so made-up names must not reach the client cache.
+pub const KNOWN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eusc-de-east-1",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// Refuse a `region` argument that is not a known region (or one of `extra`).
+pub fn check_region(args: &serde_json::Value, extra: &[String]) -> Result<(), ArgError> {
+    let Some(region) = args.get("region").and_then(serde_json::Value::as_str) else {
+        return Ok(());
+    };
+    if KNOWN_REGIONS.contains(&region) || extra.iter().any(|e| e == region) {
+        return Ok(());
+    }
+    Err(ArgError::rule(
+        "region",
+        format!(
+            "`{region}` is not an AWS region this server knows; a region newer than this build can be added with `serve --extra-region {region}`"
+        ),
+    ))
+}
+
 /// A timestamp as ISO 8601 text.
 pub fn ts(d: Option<&DateTime>) -> Option<String> {
     d.and_then(|d| d.fmt(Format::DateTime).ok())
@@ -48,4 +109,20 @@ pub fn check_tags(field: &str, tags: &HashMap<String, String>) -> Result<(), Arg
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Issue 11 (8): any regex-valid region name made a new SDK client that was never freed.
+    #[test]
+    fn only_known_regions_pass() {
+        assert!(check_region(&json!({"region": "eu-west-1"}), &[]).is_ok());
+        assert!(check_region(&json!({}), &[]).is_ok());
+        let e = check_region(&json!({"region": "zz-xxxx-1"}), &[]).unwrap_err();
+        assert!(e.to_string().contains("--extra-region zz-xxxx-1"), "{e}");
+        assert!(check_region(&json!({"region": "zz-xxxx-1"}), &["zz-xxxx-1".into()]).is_ok());
+    }
 }
