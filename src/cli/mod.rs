@@ -115,6 +115,15 @@ impl StateArgs {
     }
 }
 
+/// A duration as in policies: seconds, or a number with s, m, h or d.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let w = match text.parse::<u64>() {
+        Ok(n) => crate::policy::model::Window::Seconds(n),
+        Err(_) => crate::policy::model::Window::Text(text.to_string()),
+    };
+    crate::policy::parse_window(&w)
+}
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Policy file; without it the built-in policies/default.yaml is used.
@@ -145,6 +154,19 @@ pub struct ServeArgs {
     /// Bearer tokens file for --http (YAML: principal, roles, sha256 of the token).
     #[arg(long, env = "GUARDED_AWS_MCP_TOKENS_FILE")]
     pub tokens: Option<PathBuf>,
+    /// HTTP connections served at once; more are closed at once.
+    #[arg(
+        long,
+        default_value_t = 1024,
+        env = "GUARDED_AWS_MCP_HTTP_MAX_CONNECTIONS"
+    )]
+    pub http_max_connections: usize,
+    /// Time a client has to send a request's headers (`10s`, `1m`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub http_header_timeout: std::time::Duration,
+    /// An HTTP connection silent in both directions this long is closed.
+    #[arg(long, default_value = "120s", value_parser = parse_duration)]
+    pub http_idle_timeout: std::time::Duration,
     /// Extra Host names accepted over HTTP (loopback names always are).
     #[arg(long = "allowed-host")]
     pub allowed_hosts: Vec<String>,
@@ -611,6 +633,11 @@ fn serve(args: ServeArgs) -> ExitCode {
             tokens,
             addr,
             args.allowed_hosts.clone(),
+            crate::transport::listener::Limits {
+                max_connections: args.http_max_connections.max(1),
+                header_read_timeout: args.http_header_timeout,
+                idle_timeout: args.http_idle_timeout,
+            },
         )) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

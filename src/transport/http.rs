@@ -177,6 +177,7 @@ pub async fn serve(
     tokens: Arc<Tokens>,
     addr: SocketAddr,
     allowed_hosts: Vec<String>,
+    limits: super::listener::Limits,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
@@ -191,15 +192,14 @@ pub async fn serve(
         hosts.extend(["localhost".into(), "127.0.0.1".into(), "::1".into()]);
     }
     let app = app(gate, tokens.clone(), hosts, ct.child_token());
-    tracing::info!(address = %local, principals = tokens.len(), "serving MCP over streamable HTTP at /mcp");
+    tracing::info!(address = %local, principals = tokens.len(), ?limits, "serving MCP over streamable HTTP at /mcp");
     // Tests and scripts read this line to learn the port when ADDR ends in :0.
     eprintln!("guarded-aws-mcp: listening on http://{local}/mcp");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            ct.cancel();
-        })
-        .await
+    super::listener::serve(listener, app, limits, async move {
+        shutdown_signal().await;
+        ct.cancel();
+    })
+    .await
 }
 
 async fn shutdown_signal() {

@@ -18,6 +18,7 @@ use crate::policy::Caller;
 use crate::server::GuardedServer;
 
 pub mod http;
+pub mod listener;
 pub mod tokens;
 
 /// The largest JSON-RPC message accepted on stdio.

@@ -469,6 +469,8 @@ pub struct HttpOptions {
     pub endpoint: String,
     /// `--state`; memory when None.
     pub state: Option<String>,
+    /// More arguments of `serve`.
+    pub args: Vec<String>,
 }
 
 impl HttpServer {
@@ -507,6 +509,7 @@ impl HttpServer {
             .arg(&approvals)
             .arg("--state")
             .arg(o.state.as_deref().unwrap_or("memory"))
+            .args(&o.args)
             .env_remove("GUARDED_AWS_MCP_POLICY")
             .env_remove("AWS_PROFILE")
             .env("RUST_LOG", "debug")
