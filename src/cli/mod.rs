@@ -285,7 +285,9 @@ fn render_errors(e: &crate::error::PolicyErrors) -> String {
 }
 
 /// The most verbose level allowed for log targets whose verbose levels print whole protocol
-/// messages or request bodies, with the secrets in them — whatever `RUST_LOG` asks for.
+/// messages or request bodies, with the secrets in them (or, for notify, log every file event,
+/// which feeds back on itself when stderr is written into a watched folder) — whatever
+/// `RUST_LOG` asks for.
 fn secret_safe_cap(target: &str) -> Option<tracing::Level> {
     if target.starts_with("rmcp")
         || target.starts_with("hyper")
@@ -294,6 +296,10 @@ fn secret_safe_cap(target: &str) -> Option<tracing::Level> {
         Some(tracing::Level::INFO)
     } else if target.starts_with("aws_smithy_runtime") {
         Some(tracing::Level::DEBUG)
+    } else if target.starts_with("notify") {
+        // notify logs every file event at trace: with stderr written into the policy's folder,
+        // each log line would be an event that logs a line, for ever.
+        Some(tracing::Level::INFO)
     } else {
         None
     }

@@ -336,8 +336,68 @@ async fn refusals_keep_secrets_out_and_records_small() {
     assert!(audit.lines().count() < 70, "{}", audit.lines().count());
 }
 
+/// Issue 11 (10): a policy written in place was loaded half-written (calls the full file denies
+/// ran during a pause in the write), and the watcher re-triggered on its own reads and on a log
+/// written into the policy's folder.
+async fn a_policy_is_loaded_only_when_its_write_is_finished() {
+    use std::io::Write;
+    let fake = fake_mq().await;
+    let s = Server::start(Options {
+        policy: Some("version: 1\ndefault: deny\n".into()),
+        endpoint: Some(fake.url.clone()),
+        ..Options::default()
+    })
+    .await;
+    let path = s.policy_path.clone().expect("a policy file");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(b"version: 1\ndefault: allow\n").unwrap();
+    f.flush().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    for _ in 0..3 {
+        let t = s.err("list_brokers", json!({})).await;
+        assert!(
+            t.contains("rule default"),
+            "half-written policy in force: {t}"
+        );
+    }
+    f.write_all(b"tools:\n  list_brokers:\n    - action: deny\n      reason: the whole file\n")
+        .unwrap();
+    drop(f);
+    let mut t = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        t = s.err("list_brokers", json!({})).await;
+        if t.contains("the whole file") {
+            break;
+        }
+    }
+    assert!(t.contains("tools.list_brokers[0]: the whole file"), "{t}");
+    assert!(
+        fake.requests().is_empty(),
+        "no call ran under a half-written policy"
+    );
+    // Idle, with trace logging into the policy's own folder: the watcher stays quiet.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before = std::fs::metadata(&s.stderr).unwrap().len();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let grown = std::fs::metadata(&s.stderr).unwrap().len() - before;
+    assert!(grown < 4096, "stderr grew {grown} bytes while idle");
+    let reloads = s
+        .audit_records()
+        .iter()
+        .filter(|r| r["tool"] == "policy_reload")
+        .count();
+    assert_eq!(reloads, 1, "one reload for one finished write");
+    s.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "hardening::a_policy_is_loaded_only_when_its_write_is_finished",
+            Needs::Nothing,
+            a_policy_is_loaded_only_when_its_write_is_finished,
+        ),
         trial(
             "hardening::a_call_whose_record_cannot_be_written_does_not_run",
             Needs::Nothing,
