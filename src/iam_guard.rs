@@ -662,6 +662,22 @@ mod tests {
         }
     }
 
+    /// Issue 11 (3): IAM receives exactly the document the guard checked.
+    #[test]
+    fn the_document_sent_is_the_one_checked() {
+        use crate::tools::iam::PolicyDocument;
+        let text = "{ \"Version\" : \"2012-10-17\",\n \"Statement\": [{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}] }";
+        let sent = PolicyDocument::Text(text.into()).to_text("d").unwrap();
+        let checked = PolicyDocument::parse(&Value::String(text.into())).unwrap();
+        assert_eq!(sent, checked.to_string());
+        let dup = r#"{"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+        let e = PolicyDocument::Text(dup.into())
+            .to_text("policy_document")
+            .unwrap_err();
+        assert!(e.to_string().contains("duplicate key"), "{e}");
+        assert!(PolicyDocument::parse(&Value::String(dup.into())).is_none());
+    }
+
     #[test]
     fn documents_with_duplicate_keys_are_refused() {
         let e = parse_document(r#"{"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}]}"#)

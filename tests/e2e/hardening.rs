@@ -169,16 +169,23 @@ async fn operator_approval_cannot_be_given_by_the_client() {
 
 /// An endpoint that reads each whole request, counts it, and resets the connection without an
 /// answer: AWS processed the call, the answer was lost.
-async fn resetting_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+async fn resetting_endpoint() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::AsyncReadExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = count.clone();
+    let kept = bodies.clone();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             let seen = seen.clone();
+            let kept = kept.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -206,6 +213,9 @@ async fn resetting_endpoint() -> (String, std::sync::Arc<std::sync::atomic::Atom
                     }
                 }
                 seen.fetch_add(1, Ordering::SeqCst);
+                kept.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf).into_owned());
                 // A zero linger resets the connection at once (it never blocks).
                 #[expect(deprecated)]
                 let _ = sock.set_linger(Some(std::time::Duration::ZERO));
@@ -213,7 +223,7 @@ async fn resetting_endpoint() -> (String, std::sync::Arc<std::sync::atomic::Atom
             });
         }
     });
-    (url, count)
+    (url, count, bodies)
 }
 
 /// Issue 11 (5): a call whose answer was lost after AWS processed it gave its rate-limit slot
@@ -221,7 +231,7 @@ async fn resetting_endpoint() -> (String, std::sync::Arc<std::sync::atomic::Atom
 /// against a limit of 1. Now the slot is kept, the audit says `reached_aws: "unknown"`, and a
 /// non-idempotent mutation is sent once.
 async fn a_lost_answer_keeps_the_slot_and_is_not_retried() {
-    let (url, count) = resetting_endpoint().await;
+    let (url, count, bodies) = resetting_endpoint().await;
     let s = Server::start(Options {
         policy: Some(
             "version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: allow\n      limit: {max: 1, window: 1h, per: session}\n".into(),
@@ -243,6 +253,11 @@ async fn a_lost_answer_keeps_the_slot_and_is_not_retried() {
         count.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "one request reached the endpoint"
+    );
+    // CreateBroker carries an idempotency token, so a retry by the caller cannot make two.
+    assert!(
+        bodies.lock().unwrap()[0].contains("creatorRequestId"),
+        "no idempotency token sent"
     );
     let records = s.audit_records();
     assert_eq!(
