@@ -131,7 +131,13 @@ pub fn canonical(v: &Value) -> String {
 #[schemars(title = "Approve this AWS call?")]
 pub struct Answer {
     /// Run this call now, once.
+    #[serde(default)]
+    #[schemars(default = "no")]
     pub approve: bool,
+}
+
+fn no() -> bool {
+    false
 }
 
 rmcp::elicit_safe!(Answer);

@@ -154,6 +154,10 @@ pub struct ServeArgs {
     /// Bearer tokens file for --http (YAML: principal, roles, sha256 of the token).
     #[arg(long, env = "GUARDED_AWS_MCP_TOKENS_FILE")]
     pub tokens: Option<PathBuf>,
+    /// A browser Origin allowed to call the HTTP server (`https://app.example.com`), besides
+    /// this listener's own loopback origins; requests with any other Origin get 403.
+    #[arg(long = "allowed-origin")]
+    pub allowed_origins: Vec<String>,
     /// HTTP connections served at once; more are closed at once.
     #[arg(
         long,
@@ -639,6 +643,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             tokens,
             addr,
             args.allowed_hosts.clone(),
+            args.allowed_origins.clone(),
             crate::transport::listener::Limits {
                 max_connections: args.http_max_connections.max(1),
                 header_read_timeout: args.http_header_timeout,

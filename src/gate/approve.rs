@@ -16,6 +16,9 @@ use crate::catalogue::ToolSpec;
 use crate::policy::{Approver, Decision};
 use crate::state::StoreError;
 
+/// An answer that is not `{"approve": true|false}`.
+const UNREADABLE: &str = "the answer could not be read (the form asks for approve: true or false)";
+
 /// Why a call that needs approval does not run now.
 pub(super) enum Halt {
     Stop(Stop),
@@ -130,6 +133,9 @@ impl Gate {
                         self.out_of_band(cx, spec, key, redacted, decision, basis)
                             .await
                     }
+                    Err(ElicitationError::ParseError { .. }) | Err(ElicitationError::NoContent) => {
+                        Err(not_made(UNREADABLE.into()))
+                    }
                     Err(e) => Err(not_made(format!("asking the user failed ({e})"))),
                 }
             }
@@ -188,11 +194,19 @@ impl Gate {
                         approval::INPUT_KEY
                     )));
                 };
-                let approve = answer.action == ElicitationAction::Accept
-                    && answer
-                        .content
-                        .and_then(|c| serde_json::from_value::<Answer>(c).ok())
-                        .is_some_and(|a| a.approve);
+                let content = match answer.action {
+                    ElicitationAction::Accept => Some(
+                        answer
+                            .content
+                            .map(serde_json::from_value::<Answer>)
+                            .unwrap_or(Ok(Answer { approve: false })),
+                    ),
+                    _ => None,
+                };
+                if let Some(Err(_)) = content {
+                    return Err(not_made(UNREADABLE.into()));
+                }
+                let approve = matches!(content, Some(Ok(Answer { approve: true })));
                 if !approve {
                     let how = match answer.action {
                         ElicitationAction::Cancel => "cancelled",

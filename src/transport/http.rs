@@ -38,6 +38,7 @@ pub fn app(
     gate: Arc<Gate>,
     tokens: Arc<Tokens>,
     allowed_hosts: Vec<String>,
+    allowed_origins: Vec<String>,
     ct: CancellationToken,
 ) -> axum::Router {
     let mut config = StreamableHttpServerConfig::default()
@@ -57,11 +58,38 @@ pub fn app(
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    // Outermost first: authenticate, then check the session against the principal.
+    // Outermost first: the Origin check, authentication, then the session's principal.
+    let origins: Arc<Vec<String>> = Arc::new(
+        allowed_origins
+            .iter()
+            .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+            .collect(),
+    );
     axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(sessions, bind_session))
         .layer(axum::middleware::from_fn_with_state(tokens, authenticate))
+        .layer(axum::middleware::from_fn_with_state(origins, check_origin))
+}
+
+/// The spec's MUST against DNS rebinding: a request whose `Origin` is present and not allowed
+/// gets 403 before anything else. Requests without `Origin` (not from a browser) go on.
+async fn check_origin(
+    State(allowed): State<Arc<Vec<String>>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
+        if !allowed.iter().any(|a| *a == origin) {
+            tracing::warn!(origin = %origin, "HTTP request from a foreign Origin refused");
+            return refusal(
+                StatusCode::FORBIDDEN,
+                "this Origin is not allowed (a browser page on another site); see --allowed-origin",
+            );
+        }
+    }
+    next.run(req).await
 }
 
 /// How long a session's owner is remembered after its last request (rmcp ends an idle session
@@ -177,6 +205,7 @@ pub async fn serve(
     tokens: Arc<Tokens>,
     addr: SocketAddr,
     allowed_hosts: Vec<String>,
+    allowed_origins: Vec<String>,
     limits: super::listener::Limits,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -191,7 +220,15 @@ pub async fn serve(
     if !hosts.is_empty() {
         hosts.extend(["localhost".into(), "127.0.0.1".into(), "::1".into()]);
     }
-    let app = app(gate, tokens.clone(), hosts, ct.child_token());
+    // Browser pages served from this listener's own loopback address may call it.
+    let port = local.port();
+    let mut origins = allowed_origins;
+    origins.extend([
+        format!("http://127.0.0.1:{port}"),
+        format!("http://localhost:{port}"),
+        format!("http://[::1]:{port}"),
+    ]);
+    let app = app(gate, tokens.clone(), hosts, origins, ct.child_token());
     tracing::info!(address = %local, principals = tokens.len(), ?limits, "serving MCP over streamable HTTP at /mcp");
     // Tests and scripts read this line to learn the port when ADDR ends in :0.
     eprintln!("guarded-aws-mcp: listening on http://{local}/mcp");

@@ -28,6 +28,8 @@ pub(crate) struct Human {
     delay: Duration,
     protocol: ProtocolVersion,
     pub(crate) asked: Arc<Mutex<Vec<String>>>,
+    /// Send this as the accepted form's content instead of `{"approve": …}`.
+    content: Option<Value>,
 }
 
 impl Human {
@@ -38,11 +40,18 @@ impl Human {
             delay: Duration::ZERO,
             protocol: ProtocolVersion::LATEST,
             asked: Arc::default(),
+            content: None,
         }
     }
 
-    fn on(mut self, protocol: ProtocolVersion) -> Self {
+    pub(crate) fn on(mut self, protocol: ProtocolVersion) -> Self {
         self.protocol = protocol;
+        self
+    }
+
+    /// Answer "accept" with this content (empty or malformed forms).
+    fn answering(mut self, content: Value) -> Self {
+        self.content = Some(content);
         self
     }
 
@@ -73,7 +82,11 @@ impl ClientHandler for Human {
         tokio::time::sleep(self.delay).await;
         let mut r = ElicitResult::new(self.action.clone());
         if self.action == ElicitationAction::Accept {
-            r.content = Some(json!({ "approve": self.approve }));
+            r.content = Some(
+                self.content
+                    .clone()
+                    .unwrap_or_else(|| json!({ "approve": self.approve })),
+            );
         }
         Ok(r)
     }
@@ -499,10 +512,42 @@ async fn approval_is_not_spent_on_a_rate_limited_call() {
     s.stop().await;
 }
 
+/// Issue 12 (5): an accepted form with no `approve`, or a malformed one, got raw serde text.
+async fn empty_or_malformed_answers_are_refused_plainly(protocol: ProtocolVersion) {
+    for (content, expect) in [
+        (json!({}), "the user declined"),
+        (json!({"approve": "yes"}), "the answer could not be read"),
+    ] {
+        let human = Human::new(ElicitationAction::Accept, true)
+            .on(protocol.clone())
+            .answering(content.clone());
+        let (s, fake) = with_human(human).await;
+        let r = call(&s, create_args()).await;
+        let t = text(&r);
+        assert_eq!(r.is_error, Some(true), "{t}");
+        assert!(
+            t.contains(expect) && !t.contains("serde") && !t.contains("missing field"),
+            "{content}: {t}"
+        );
+        assert_eq!(creates(&fake), 0);
+        s.stop().await;
+    }
+}
+
 pub fn trials() -> Vec<Trial> {
     let mrtr = ProtocolVersion::LATEST;
     let old = ProtocolVersion::V_2025_11_25;
     vec![
+        trial(
+            "approvals::empty_or_malformed_answers_are_refused_plainly_mrtr",
+            Needs::Nothing,
+            || empty_or_malformed_answers_are_refused_plainly(ProtocolVersion::V_2026_07_28),
+        ),
+        trial(
+            "approvals::empty_or_malformed_answers_are_refused_plainly_2025_11_25",
+            Needs::Nothing,
+            || empty_or_malformed_answers_are_refused_plainly(ProtocolVersion::V_2025_11_25),
+        ),
         trial(
             "approvals::mrtr_accept_runs_the_call_once",
             Needs::Nothing,

@@ -256,6 +256,82 @@ async fn stalled_connections_are_closed_and_capped() {
     s.stop().await;
 }
 
+/// Issue 12 (3): over HTTP a 2025-11-25 client that declares elicitation was told it could not
+/// be asked (the stateless server had forgotten its capabilities). Its session now keeps them,
+/// and the approval is asked by a server-initiated `elicitation/create`.
+async fn a_2025_client_over_http_is_asked_by_elicitation() {
+    use crate::approvals::Human;
+    use rmcp::model::{ElicitationAction, ProtocolVersion};
+    let fake = fake_mq().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: require_approval\n      reason: brokers cost money\n".into(),
+        tokens: people(),
+        endpoint: fake.url.clone(),
+        state: None,
+        args: Vec::new(),
+    })
+    .await;
+    let human = Human::new(ElicitationAction::Accept, true).on(ProtocolVersion::V_2025_11_25);
+    let asked = human.asked.clone();
+    let client = s.client_with(ALICE, human, false).await;
+    let r = call_on(&client, "create_broker", crate::gate::create_args()).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(asked.lock().unwrap().len(), 1, "asked once");
+    assert_eq!(creates(&fake), 1, "ran once");
+    let _ = client.cancel().await;
+    let no = Human::new(ElicitationAction::Decline, false).on(ProtocolVersion::V_2025_11_25);
+    let client = s.client_with(BOB, no, false).await;
+    let r = call_on(&client, "create_broker", crate::gate::create_args()).await;
+    assert!(text(&r).contains("the user declined"), "{}", text(&r));
+    assert_eq!(creates(&fake), 1);
+    let _ = client.cancel().await;
+    s.stop().await;
+}
+
+/// Issue 12 (4): a request with a foreign `Origin` (a page on another site, DNS rebinding) gets
+/// 403 before authentication; the listener's own loopback origin and no Origin are served.
+async fn foreign_origins_are_refused() {
+    let fake = fake_mq().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\n".into(),
+        tokens: people(),
+        endpoint: fake.url.clone(),
+        state: None,
+        args: vec!["--allowed-origin".into(), "https://app.example.com".into()],
+    })
+    .await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let send = |origin: Option<&'static str>, token: Option<&'static str>| {
+        let mut req = reqwest::Client::new()
+            .post(&s.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.to_string());
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        async move { req.send().await.expect("answered").status().as_u16() }
+    };
+    assert_eq!(send(Some("http://evil.example"), Some(ALICE)).await, 403);
+    assert_eq!(
+        send(Some("http://evil.example"), None).await,
+        403,
+        "before authentication"
+    );
+    assert_eq!(
+        send(Some("https://app.example.com"), Some(ALICE)).await,
+        200
+    );
+    assert_eq!(send(None, Some(ALICE)).await, 200);
+    let own: &'static str = Box::leak(s.url.trim_end_matches("/mcp").to_string().into_boxed_str());
+    assert_eq!(send(Some(own), Some(ALICE)).await, 200);
+    s.stop().await;
+}
+
 const TEAM_POLICY: &str = r#"
 version: 1
 default: deny
@@ -566,6 +642,16 @@ async fn redis_down_fails_closed_then_recovers() {
 
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "http::a_2025_client_over_http_is_asked_by_elicitation",
+            Needs::Nothing,
+            a_2025_client_over_http_is_asked_by_elicitation,
+        ),
+        trial(
+            "http::foreign_origins_are_refused",
+            Needs::Nothing,
+            foreign_origins_are_refused,
+        ),
         trial(
             "http::stalled_connections_are_closed_and_capped",
             Needs::Nothing,

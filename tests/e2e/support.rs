@@ -599,8 +599,8 @@ impl HttpServer {
 }
 
 /// Call a tool on any running client.
-pub async fn call_on(
-    client: &RunningService<RoleClient, ()>,
+pub async fn call_on<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
     name: &str,
     args: Value,
 ) -> CallToolResult {

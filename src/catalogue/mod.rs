@@ -18,6 +18,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod portable;
+pub use portable::{make_portable, problems, title};
+
 use crate::aws::AwsClients;
 use crate::error::{ArgError, ToolError};
 use crate::iam_guard::DocKind;
@@ -121,7 +124,7 @@ impl fmt::Debug for ToolSpec {
 
 impl ToolSpec {
     pub fn annotations(&self) -> ToolAnnotations {
-        ToolAnnotations::new()
+        ToolAnnotations::with_title(portable::title(self.name))
             .read_only(self.class == RiskClass::Read)
             .destructive(self.destructive_hint)
             .idempotent(self.idempotent)
@@ -130,8 +133,10 @@ impl ToolSpec {
 
     /// The MCP `Tool` description of this tool.
     pub fn to_mcp(&self) -> Tool {
+        let title = portable::title(self.name);
         Tool::new(self.name, self.description, self.input_schema.clone())
             .with_raw_output_schema(self.output_schema.clone())
+            .with_title(title.clone())
             .with_annotations(self.annotations())
     }
 
@@ -241,8 +246,10 @@ impl ToolSpec {
 
 fn schema_object<T: JsonSchema>(settings: SchemaSettings) -> Arc<JsonObject> {
     let schema = settings.into_generator().into_root_schema_for::<T>();
-    let mut object = match serde_json::to_value(schema) {
-        Ok(Value::Object(o)) => o,
+    let mut value = serde_json::to_value(schema).unwrap_or_default();
+    portable::make_portable(&mut value);
+    let mut object = match value {
+        Value::Object(o) => o,
         _ => JsonObject::new(),
     };
     object.remove("title");
