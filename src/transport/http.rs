@@ -81,7 +81,7 @@ async fn check_origin(
 ) -> Response {
     if let Some(origin) = req.headers().get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
-        if !allowed.iter().any(|a| *a == origin) {
+        if !allowed.contains(&origin) {
             tracing::warn!(origin = %origin, "HTTP request from a foreign Origin refused");
             return refusal(
                 StatusCode::FORBIDDEN,
