@@ -15,6 +15,9 @@
 #     started again mid-run), so the machine's own Redis on 6379 is never touched.
 #   - the end-to-end tests start their own small loopback fakes for what moto lacks, and run
 #     every cargo-fuzz target's body over its seed corpus and 20 000 mutations (fuzz smoke).
+#   - the MCP client matrix (tests/interop): the TypeScript SDK 1.x and 2.x and the MCP
+#     Inspector CLI (npm ci from its package-lock.json) and the Python SDK (pip, pinned), each
+#     against the real binary over stdio and HTTP.
 #
 # To run the suite against another endpoint (LocalStack Pro, a sandbox AWS account):
 #   GUARDED_TEST_TARGET=localstack-pro GUARDED_TEST_AWS_ENDPOINT=http://127.0.0.1:4566 scripts/test.sh
@@ -150,9 +153,35 @@ if [ "${GUARDED_TEST_TARGET:-moto}" != aws ]; then
   unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL || true
 fi
 
+# The MCP client matrix: the TypeScript SDK 1.x and 2.x and the MCP Inspector CLI from
+# tests/interop/package-lock.json, and the Python SDK pinned here, each in its own folder.
+INTEROP_VENV="$TESTBED/interop-venv"
+MCP_PY_VERSION=2.3.0
+if [ $# -eq 0 ]; then
+  command -v node >/dev/null 2>&1 || { echo "test.sh: node (20 or later) is required for the client matrix" >&2; exit 1; }
+  if ! (cd tests/interop && npm ls --depth=0 >/dev/null 2>&1); then
+    echo "test.sh: installing the client matrix's npm packages (npm ci)" >&2
+    (cd tests/interop && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  fi
+  if ! "$INTEROP_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
+    echo "test.sh: installing mcp==$MCP_PY_VERSION (the Python SDK) into $INTEROP_VENV" >&2
+    python3 -m venv "$INTEROP_VENV"
+    "$INTEROP_VENV/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_PY_VERSION"
+  fi
+fi
+
 start=$(date +%s)
 cargo test --all-targets "$@"
 echo "test.sh: main run (target ${GUARDED_TEST_TARGET:-moto}) took $(( $(date +%s) - start ))s" >&2
+
+if [ $# -eq 0 ]; then
+  start=$(date +%s)
+  echo "test.sh: the client matrix (TypeScript SDK 1.x and 2.x, Inspector CLI, Python SDK)" >&2
+  export GUARDED_BIN="$PWD/target/debug/guarded-aws-mcp"
+  node tests/interop/matrix.mjs
+  "$INTEROP_VENV/bin/python" tests/interop/python_client.py
+  echo "test.sh: client matrix took $(( $(date +%s) - start ))s" >&2
+fi
 
 if [ $# -eq 0 ]; then
   start=$(date +%s)

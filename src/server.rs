@@ -7,7 +7,8 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
 };
-use rmcp::service::RequestContext;
+use rmcp::model::SubscriptionFilter;
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::gate::{Asker, CallCtx, Gate};
@@ -65,6 +66,59 @@ impl ServerHandler for GuardedServer {
             env!("CARGO_PKG_VERSION"),
         ))
         .with_instructions(INSTRUCTIONS)
+    }
+
+    /// An HTTP session (protocol 2025-11-25 and earlier) hears of reloads that change the tool
+    /// list on its GET stream, as stdio sessions do on stdout.
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        if context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .is_none()
+        {
+            return; // stdio: the transport sends them (transport::serve_framed)
+        }
+        let mut listing = self.gate.listing_changes();
+        let peer = context.peer.clone();
+        tokio::spawn(async move {
+            while listing.changed().await.is_ok() {
+                if peer.is_transport_closed() {
+                    break;
+                }
+                if let Err(e) = peer.notify_tool_list_changed().await {
+                    tracing::debug!(error = %e, "could not send tools/list_changed; session gone");
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Protocol 2026-07-28 clients learn of tool-list changes through `subscriptions/listen`.
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        let mut accepted = SubscriptionFilter::new();
+        accepted.tools_list_changed = requested.tools_list_changed.filter(|on| *on);
+        Some(accepted)
+    }
+
+    async fn listen(&self, context: SubscriptionContext) -> Result<(), ErrorData> {
+        if context.accepted().tools_list_changed != Some(true) {
+            context.cancelled().await;
+            return Ok(());
+        }
+        let mut listing = self.gate.listing_changes();
+        loop {
+            tokio::select! {
+                _ = context.cancelled() => return Ok(()),
+                changed = listing.changed() => {
+                    if changed.is_err() || context.sink().notify_tool_list_changed().await.is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
     }
 
     async fn list_tools(
