@@ -160,8 +160,13 @@ MCP_PY_VERSION=2.3.0
 if [ $# -eq 0 ]; then
   command -v node >/dev/null 2>&1 || { echo "test.sh: node (20 or later) is required for the client matrix" >&2; exit 1; }
   if ! (cd tests/interop && npm ls --depth=0 >/dev/null 2>&1); then
-    echo "test.sh: installing the client matrix's npm packages (npm ci)" >&2
-    (cd tests/interop && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+    # `npm install` with the committed lockfile installs exactly the locked versions. (`npm ci`
+    # refuses the lock: the Inspector's Vite lists a Windows-only optional package that the
+    # registry here does not serve, and `npm install` skips it as optional.)
+    echo "test.sh: installing the client matrix's npm packages from tests/interop/package-lock.json" >&2
+    (cd tests/interop && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)
+    git diff --quiet -- tests/interop/package-lock.json 2>/dev/null \
+      || { echo "test.sh: npm changed tests/interop/package-lock.json; the lockfile is stale" >&2; exit 1; }
   fi
   if ! "$INTEROP_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
     echo "test.sh: installing mcp==$MCP_PY_VERSION (the Python SDK) into $INTEROP_VENV" >&2

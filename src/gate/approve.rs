@@ -9,7 +9,7 @@ use rmcp::model::{
 use rmcp::service::{ElicitationError, ServiceError};
 use serde_json::Value;
 
-use super::{Asker, CallCtx, Gate, Stop, approval_stop, store_stop};
+use super::{Asker, CallCtx, Gate, Refusal};
 use crate::approval::{self, Answer, Approval, SealedState, Status};
 use crate::audit::Outcome;
 use crate::catalogue::ToolSpec;
@@ -21,7 +21,7 @@ const UNREADABLE: &str = "the answer could not be read (the form asks for approv
 
 /// Why a call that needs approval does not run now.
 pub(super) enum Halt {
-    Stop(Stop),
+    Stop(Refusal),
     /// MRTR: the answer to this tools/call is a request for input.
     Ask(InputRequiredResult),
 }
@@ -73,11 +73,11 @@ impl Gate {
         args: &Value,
         redacted: &Value,
         decision: &Decision<'_>,
-        basis: &str,
     ) -> Result<Approved, Halt> {
+        let basis = &decision.basis.to_string();
         let key = approval::call_key(&cx.caller.principal, spec.name, args);
         let timeout = decision.approval_timeout;
-        let refuse = |reason: String| Halt::Stop(approval_stop(basis, reason, Outcome::Denied));
+        let refuse = |reason: String| Halt::Stop(Refusal::approval(basis, reason, Outcome::Denied));
         // The human said no, or did not answer in time.
         let not_made = |what: String| {
             refuse(format!(
@@ -91,7 +91,7 @@ impl Gate {
                 timeout.as_secs()
             ))
         };
-        let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
+        let down = |e: StoreError| Halt::Stop(Refusal::store_down(&e, "require_approval", basis));
         let prompt = || approval::prompt(spec.name, redacted, basis, &decision.reason);
         match (decision.approver, &cx.asker) {
             // Only an operator: whatever the client offers or sends, it is not asked.
@@ -237,9 +237,10 @@ impl Gate {
         decision: &Decision<'_>,
         basis: &str,
     ) -> Result<Approved, Halt> {
-        let down = |e: StoreError| Halt::Stop(store_stop(&e, "require_approval", basis));
-        let halt =
-            |reason: String, outcome: Outcome| Halt::Stop(approval_stop(basis, reason, outcome));
+        let down = |e: StoreError| Halt::Stop(Refusal::store_down(&e, "require_approval", basis));
+        let halt = |reason: String, outcome: Outcome| {
+            Halt::Stop(Refusal::approval(basis, reason, outcome))
+        };
         // Refused for now: what happened (`head`), then what the operator and the agent do.
         let awaiting = |a: &Approval, head: String| {
             let until = chrono::DateTime::from_timestamp(a.expires_at, 0)

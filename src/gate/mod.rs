@@ -1,15 +1,17 @@
 //! Enforcement: the one gate every `tools/call` passes before any handler runs.
 //!
-//! In order: the tool exists and is not hidden; the arguments pass the tool's schema and AWS
-//! rules; the policy decides; rate limits reserve a slot; the handler calls AWS; one audit
-//! record is written. Handlers are reachable only through [`Gate::call`].
+//! [`Gate::call`] is orchestration only: validate the arguments → [`authorize`] (pure: every
+//! reason a call can be refused before it runs) → ask a human if the verdict says so
+//! (`approve`) → reserve rate-limit slots → write the `started` audit record → run the
+//! handler → write the outcome. Each refusal is a typed [`Refusal`] that knows its text and
+//! its audit record. Handlers are reachable only through [`Gate::call`].
 
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ContentBlock, InputResponses, JsonObject, RequestStateCodec,
-    Tool,
+    CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult, InputResponses,
+    JsonObject, RequestStateCodec, Tool,
 };
 use rmcp::{Peer, RoleServer};
 use serde::Serialize;
@@ -18,12 +20,10 @@ use tokio::sync::OnceCell;
 
 use crate::audit::{AuditLog, AuditRecord, Outcome, audited_args, redact};
 use crate::aws::AwsClients;
-use crate::catalogue::{Catalogue, RiskClass, ToolContext, ToolSpec};
-use crate::error::{ArgError, ToolError};
-use crate::iam_guard::DocKind;
-use crate::policy::{Action, Caller, CompiledPolicy, Decision};
-use crate::state::{StateSpec, Store, StoreError, counted};
-use crate::tools::iam::PolicyDocument;
+use crate::catalogue::{Catalogue, Prepared, RiskClass, ToolContext, ToolSpec};
+use crate::error::{ArgError, Reached, ToolError};
+use crate::policy::{Caller, CompiledLimit, CompiledPolicy, Decision, Scope};
+use crate::state::{Reservation, StateSpec, Store, counted};
 use crate::validate::ArgValidator;
 
 /// Stable prefixes of refusals, so agents and people can tell them from AWS errors.
@@ -37,17 +37,6 @@ pub mod prefix {
     pub const STATE: &str = "State store unavailable:";
     pub const AUDIT: &str = "Audit log unavailable:";
     pub const AWS: &str = "AWS error";
-}
-
-/// Settings of the gate that are not in the policy file.
-#[derive(Debug, Clone, Default)]
-pub struct GateOptions {
-    /// Refuse every tool that is not of class read, whatever the policy says.
-    pub read_only: bool,
-    /// Audit every decision but enforce none (like `mode: shadow` in the policy).
-    pub shadow: bool,
-    /// Regions accepted in `region` arguments besides the ones this build knows.
-    pub extra_regions: Vec<String>,
 }
 
 /// Who calls, from which session, and how a human can be asked for approval.
@@ -83,8 +72,12 @@ impl<'a> CallCtx<'a> {
 }
 
 mod approve;
+mod refusal;
 mod refusals;
+mod verdict;
 use approve::{Approved, Halt};
+pub use refusal::Refusal;
+pub use verdict::{Denial, GateOptions, Request, Verdict, authorize};
 
 pub struct Gate {
     catalogue: Arc<Catalogue>,
@@ -117,24 +110,6 @@ pub struct Explanation {
     pub reason: String,
     pub conditions: Vec<String>,
     pub limits: Vec<String>,
-}
-
-/// A call that passed steps 1–3 (in shadow mode: with the policy refusal it would have had).
-type Checked<'p> = (
-    Arc<ToolSpec>,
-    Value,
-    crate::catalogue::Prepared,
-    Decision<'p>,
-    Option<Box<Stop>>,
-);
-
-/// A refusal or failure on the way through the gate.
-struct Stop {
-    text: String,
-    decision: &'static str,
-    basis: Option<String>,
-    reason: Option<String>,
-    outcome: Outcome,
 }
 
 impl Gate {
@@ -256,87 +231,13 @@ impl Gate {
             .collect()
     }
 
-    /// Steps 1–3: existence, hiding, read-only mode, arguments, policy.
-    fn check<'p>(
-        &self,
-        policy: &'p CompiledPolicy,
-        name: &str,
-        args: Value,
-        caller: &Caller,
-    ) -> Result<Checked<'p>, Box<Stop>> {
-        let shadow = self.shadow(policy);
-        // In shadow mode a policy refusal found here is kept, and the call goes on.
-        let mut would: Option<Box<Stop>> = None;
-        let Some(spec) = self.catalogue.get(name).cloned() else {
-            return Err(Box::new(Stop {
-                text: format!("{} no tool named `{name}`", prefix::UNKNOWN_TOOL),
-                decision: "none",
-                basis: None,
-                reason: None,
-                outcome: Outcome::Invalid {
-                    message: "unknown tool".into(),
-                },
-            }));
-        };
-        if policy.is_hidden(name) {
-            let s = Box::new(Stop {
-                text: format!(
-                    "{} rule hide: the tool `{name}` is hidden by the policy",
-                    prefix::DENIED
-                ),
-                decision: "deny",
-                basis: Some("hide".into()),
-                reason: Some("the tool is hidden by the policy".into()),
-                outcome: Outcome::Denied,
-            });
-            if !shadow {
-                return Err(s);
-            }
-            would = Some(s);
-        }
-        if self.options.read_only && spec.class != RiskClass::Read {
-            let reason = format!(
-                "the server runs with --read-only and `{name}` is a {} tool",
-                spec.class
-            );
-            return Err(Box::new(Stop {
-                text: format!("{} {reason}", prefix::READ_ONLY),
-                decision: "deny",
-                basis: Some("read_only".into()),
-                reason: Some(reason),
-                outcome: Outcome::Denied,
-            }));
-        }
-        let args = self.validator.validate(&spec, args).map_err(invalid)?;
-        crate::tools::common::check_region(&args, &self.options.extra_regions).map_err(invalid)?;
-        let prepared = spec.prepare(&args).map_err(invalid)?;
-        if let Some(guard) = &policy.guard {
-            for (field, kind) in &spec.documents {
-                let Some(value) = args.get(*field) else {
-                    continue;
-                };
-                let checked = match kind {
-                    DocKind::ManagedPolicyArn => Some(value.clone()),
-                    DocKind::Identity | DocKind::Trust => PolicyDocument::parse(value),
-                };
-                if let Some(f) = checked.and_then(|v| guard.check(*kind, field, &v)) {
-                    let reason = f.to_string();
-                    let s = Box::new(Stop {
-                        text: format!("{} rule iam_guard.{}: {reason}", prefix::DENIED, f.check),
-                        decision: "deny",
-                        basis: Some(format!("iam_guard.{}", f.check)),
-                        reason: Some(reason),
-                        outcome: Outcome::Denied,
-                    });
-                    if !shadow {
-                        return Err(s);
-                    }
-                    would.get_or_insert(s);
-                }
-            }
-        }
-        let decision = policy.decide(&spec, &args, caller);
-        Ok((spec, args, prepared, decision, would))
+    /// Validate a call's arguments: the tool's schema, AWS's rules, a known region; then
+    /// deserialise them once for the handler.
+    fn validate(&self, spec: &ToolSpec, raw: Value) -> Result<(Value, Prepared), ArgError> {
+        let args = self.validator.validate(spec, raw)?;
+        crate::tools::common::check_region(&args, &self.options.extra_regions)?;
+        let prepared = spec.prepare(&args)?;
+        Ok((args, prepared))
     }
 
     /// Run one tool call through the gate and, if it passes, the handler.
@@ -346,231 +247,189 @@ impl Gate {
         name: &str,
         args: Option<JsonObject>,
     ) -> CallToolResponse {
-        let start = Instant::now();
-        let session = cx.session;
-        let policy = self.policy();
-        let shadow = self.shadow(&policy);
         let raw = Value::Object(args.unwrap_or_default());
-        let redacted = redact(&raw);
-        let audited = audited_args(&raw);
-        let record =
-            |decision: &str, basis: Option<String>, reason: Option<String>, outcome: Outcome| {
-                self.audit.write(AuditRecord {
-                    ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                    session: session.to_string(),
-                    principal: Some(cx.caller.principal.clone()),
-                    tool: name.to_string(),
-                    args: audited.clone(),
-                    decision: decision.to_string(),
-                    rule: basis,
-                    reason,
-                    latency_us: start.elapsed().as_micros() as u64,
-                    outcome,
-                    policy: policy.hash.clone(),
-                    mode: shadow.then(|| "shadow".to_string()),
-                    prev: String::new(),
-                })
-            };
-        let budget_key = format!("{session}|{}", cx.caller.principal);
-        if let Some(over) = self.refusals.check(&budget_key) {
-            let text = format!(
-                "{} more than {} refused calls in {}s from this session; retry in {}s",
-                prefix::RATE_LIMITED,
-                refusals::MAX_REFUSALS,
-                refusals::WINDOW.as_secs(),
-                over.retry_after.as_secs().max(1)
-            );
-            if over.audit {
-                // Once per window: the calls after this one are refused without a record each.
-                let _ = record(
-                    "none",
-                    None,
-                    Some(text.clone()),
-                    Outcome::RateLimited {
-                        limit: "refused_calls".into(),
-                    },
-                );
-            }
-            return CallToolResult::error(vec![ContentBlock::text(text)]).into();
+        let call = Call::new(self, &cx, name, &raw);
+        if let Some(over) = self.flooded(&call) {
+            return over;
         }
-        let stop = |s: Stop| -> CallToolResponse {
-            tracing::info!(tool = name, decision = s.decision, rule = ?s.basis, "refused");
-            // Invalid calls (malformed, oversized, unknown tools) count towards the budget;
-            // denials, rate limits and approvals are the policy working as written.
-            if matches!(s.outcome, Outcome::Invalid { .. }) {
-                self.refusals.note(&budget_key);
-            }
-            // A refusal stays a refusal whether or not its record could be written.
-            let _ = record(s.decision, s.basis, s.reason, s.outcome);
-            CallToolResult::error(vec![ContentBlock::text(s.text)]).into()
+        let spec = self.catalogue.get(name).cloned();
+        let validated = spec.as_deref().map(|s| self.validate(s, raw));
+        let args: Result<&Value, &ArgError> = match &validated {
+            Some(Ok((v, _))) => Ok(v),
+            Some(Err(e)) => Err(e),
+            None => Ok(&Value::Null),
         };
-
-        let (spec, args, prepared, decision, mut would) =
-            match self.check(&policy, name, raw, cx.caller) {
-                Ok(v) => v,
-                Err(s) => return stop(*s),
-            };
-        let basis = decision.basis.to_string();
-        // How a call that needed approval got it, and what it uses up when it runs.
-        let mut approved: Option<Approved> = None;
-        let refusal = match decision.action {
-            Action::Allow => None,
-            Action::Deny => Some(Stop {
-                text: format!("{} rule {basis}: {}", prefix::DENIED, decision.reason),
-                decision: "deny",
-                basis: Some(basis.clone()),
-                reason: Some(decision.reason.clone()),
-                outcome: Outcome::Denied,
-            }),
-            // In shadow mode nobody is asked: the call is audited as needing approval.
-            Action::RequireApproval if shadow => Some(approval_stop(
-                &basis,
-                decision.reason.clone(),
-                Outcome::Denied,
-            )),
-            Action::RequireApproval => {
+        let request = Request {
+            tool: name,
+            spec: spec.as_deref(),
+            args,
+            caller: cx.caller,
+        };
+        let (decision, shadowed, approved) = match authorize(&call.policy, &self.options, &request)
+        {
+            Verdict::Deny(d) => return call.refuse(Refusal::Denied(d)),
+            Verdict::Allow { decision, shadowed } => (decision, shadowed, None),
+            Verdict::RequireApproval(decision) => {
+                let (Some(spec), Ok(args)) = (&spec, args) else {
+                    return call.fail("approval without a tool");
+                };
                 match self
-                    .seek_approval(&cx, &spec, &args, &redacted, &decision, &basis)
+                    .seek_approval(&cx, spec, args, &call.redacted, &decision)
                     .await
                 {
-                    Ok(a) => {
-                        approved = Some(a);
-                        None
-                    }
-                    Err(Halt::Stop(s)) => return stop(s),
-                    Err(Halt::Ask(input)) => {
-                        tracing::info!(tool = name, "asked the user for approval (MRTR)");
-                        let _ = record(
-                            "require_approval",
-                            Some(basis.clone()),
-                            Some(decision.reason.clone()),
-                            Outcome::AwaitingApproval {
-                                via: "elicitation (input required)".into(),
-                                approval_id: None,
-                            },
-                        );
-                        return input.into();
-                    }
+                    Ok(a) => (decision, None, Some(a)),
+                    Err(Halt::Stop(r)) => return call.refuse(r),
+                    Err(Halt::Ask(input)) => return call.ask(input, &decision),
                 }
             }
         };
-        if let Some(r) = refusal {
-            if !shadow {
-                return stop(r);
-            }
-            would.get_or_insert(Box::new(r));
+        // authorize refuses unknown tools and invalid arguments, so both are here.
+        let (Some(spec), Some(Ok((_, prepared)))) = (spec, validated) else {
+            return call.fail("an allowed call without a tool or arguments");
+        };
+        let mut shadowed = shadowed.map(Refusal::Denied);
+        let reservation = match self.reserve(&call, &decision, &mut shadowed).await {
+            Ok(r) => r,
+            Err(r) => return call.refuse(r),
+        };
+        if let Err(stop) = self
+            .before_run(&call, &spec, &decision, approved.as_ref())
+            .await
+        {
+            self.store.release(reservation).await;
+            return stop;
         }
+        let audit = audit_basis(shadowed.as_ref(), approved, &decision);
+        self.run(&call, &spec, prepared, &decision, reservation, audit)
+            .await
+    }
 
-        // A call the policy would refuse (shadow mode) takes no rate-limit slot.
-        let limits: &[&crate::policy::CompiledLimit] = if would.is_some() {
+    /// A session that keeps sending invalid calls is refused unread for a while, and audited
+    /// once for it.
+    fn flooded(&self, call: &Call<'_>) -> Option<CallToolResponse> {
+        let over = self.refusals.check(&call.budget_key)?;
+        let text = format!(
+            "{} more than {} refused calls in {}s from this session; retry in {}s",
+            prefix::RATE_LIMITED,
+            refusals::MAX_REFUSALS,
+            refusals::WINDOW.as_secs(),
+            over.retry_after.as_secs().max(1)
+        );
+        if over.audit {
+            let limit = "refused_calls".to_string();
+            let _ = call.record(
+                "none",
+                None,
+                Some(text.clone()),
+                Outcome::RateLimited { limit },
+            );
+        }
+        Some(CallToolResult::error(vec![ContentBlock::text(text)]).into())
+    }
+
+    /// Take the call's rate-limit slots. In shadow mode a full limit (or a store that cannot be
+    /// reached) is remembered as the refusal not enforced, and the call goes on.
+    async fn reserve(
+        &self,
+        call: &Call<'_>,
+        decision: &Decision<'_>,
+        shadowed: &mut Option<Refusal>,
+    ) -> Result<Reservation, Refusal> {
+        // A call the policy would refuse (shadow mode) takes no slot.
+        let limits: &[&CompiledLimit] = if shadowed.is_some() {
             &[]
         } else {
             &decision.limits
         };
-        let counters = counted(limits, session, &cx.caller.principal);
-        let reservation = match self.store.try_acquire(&counters).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                let reason = format!(
+        let counters = counted(limits, call.cx.session, &call.cx.caller.principal);
+        let basis = decision.basis.to_string();
+        let refusal = match self.store.try_acquire(&counters).await {
+            Ok(Ok(r)) => return Ok(r),
+            Ok(Err(e)) => Refusal::RateLimited {
+                basis,
+                limit: e.limit_id.clone(),
+                reason: format!(
                     "limit {} allows {} calls per {}s ({}); retry in {}s",
                     e.limit_id,
                     e.max,
                     e.window.as_secs(),
                     match e.scope {
-                        crate::policy::Scope::Session => "per session",
-                        crate::policy::Scope::Principal => "per principal",
-                        crate::policy::Scope::Global => "across all sessions",
+                        Scope::Session => "per session",
+                        Scope::Principal => "per principal",
+                        Scope::Global => "across all sessions",
                     },
                     e.retry_after.as_secs().max(1)
-                );
-                let s = Stop {
-                    text: format!("{} {reason}", prefix::RATE_LIMITED),
-                    decision: "allow",
-                    basis: Some(basis.clone()),
-                    reason: Some(reason),
-                    outcome: Outcome::RateLimited { limit: e.limit_id },
-                };
-                if !shadow {
-                    return stop(s);
-                }
-                would = Some(Box::new(s));
-                crate::state::Reservation::None
-            }
-            Err(e) => {
-                let s = store_stop(&e, decision.action.as_str(), &basis);
-                if !shadow {
-                    return stop(s);
-                }
-                would = Some(Box::new(s));
-                crate::state::Reservation::None
-            }
+                ),
+            },
+            Err(e) => Refusal::store_down(&e, decision.action.as_str(), &basis),
         };
-        // Every call that can change something is in the audit log before it runs: a call whose
-        // record cannot be written is not made (fail closed).
+        if !self.shadow(&call.policy) {
+            return Err(refusal);
+        }
+        *shadowed = Some(refusal);
+        Ok(Reservation::None)
+    }
+
+    /// Just before the handler: a call that can change something is in the audit log first
+    /// (fail closed), then its approval, if any, is used up, once.
+    async fn before_run(
+        &self,
+        call: &Call<'_>,
+        spec: &ToolSpec,
+        decision: &Decision<'_>,
+        approved: Option<&Approved>,
+    ) -> Result<(), CallToolResponse> {
+        let basis = decision.basis.to_string();
         if spec.class != RiskClass::Read {
-            if let Err(e) = record(
+            call.record(
                 decision.action.as_str(),
                 Some(basis.clone()),
                 Some(decision.reason.clone()),
                 Outcome::Started,
-            ) {
-                self.store.release(reservation).await;
-                return audit_stop(&e, "the call was not made");
-            }
+            )
+            .map_err(|e| audit_stop(&e, "the call was not made"))?;
         }
-        // The call has its slots: now the approval is used up, once.
-        if let Some(a) = &approved {
-            let refusal = match self.spend(&a.spend).await {
-                Ok(true) => None,
-                Ok(false) => Some(approval_stop(
-                    &basis,
-                    "this approval was already used; an approval runs a call once, so call again to be asked again".into(),
-                    Outcome::Denied,
-                )),
-                Err(e) => Some(store_stop(&e, "require_approval", &basis)),
-            };
-            if let Some(r) = refusal {
-                self.store.release(reservation).await;
-                return stop(r);
-            }
-        }
-        // What the audit record says decided the call: in shadow mode, the refusal it escaped.
-        let (decided, decided_by, why) = match (&would, approved.map(|a| a.how)) {
-            (Some(w), _) => (
-                w.decision,
-                w.basis.clone(),
-                Some(format!("shadow mode, not enforced: {}", w.text)),
-            ),
-            (None, Some(how)) => (
-                "approved",
-                Some(basis.clone()),
-                Some(format!("{}; {how}", decision.reason)),
-            ),
-            (None, None) => ("allow", Some(basis.clone()), Some(decision.reason.clone())),
+        let Some(a) = approved else {
+            return Ok(());
         };
+        let refusal = match self.spend(&a.spend).await {
+            Ok(true) => return Ok(()),
+            Ok(false) => Refusal::approval(
+                &basis,
+                "this approval was already used; an approval runs a call once, so call again to be asked again".into(),
+                Outcome::Denied,
+            ),
+            Err(e) => Refusal::store_down(&e, "require_approval", &basis),
+        };
+        Err(call.refuse(refusal))
+    }
 
+    /// Run the handler and write the call's outcome.
+    async fn run(
+        &self,
+        call: &Call<'_>,
+        spec: &ToolSpec,
+        prepared: Prepared,
+        decision: &Decision<'_>,
+        reservation: Reservation,
+        (decided, basis, why): (&'static str, Option<String>, Option<String>),
+    ) -> CallToolResponse {
         // A mutation that is not idempotent is sent once: a retry after a lost answer could
         // make the change twice (and past the rate limit).
         let once = spec.class != RiskClass::Read && !spec.idempotent;
         let ctx = ToolContext {
-            aws: if once {
-                self.aws_once.clone()
-            } else {
-                self.aws.clone()
-            },
+            aws: if once { &self.aws_once } else { &self.aws }.clone(),
             rabbit: self.rabbit.clone(),
-            session: session.into(),
+            session: call.cx.session.into(),
             reveal_secrets: decision.reveal_secrets,
         };
-        let result = spec.run(ctx, prepared).await;
-        match result {
+        match spec.run(ctx, prepared).await {
             Ok(value) => {
                 drop(reservation);
                 // A read whose record cannot be written does not hand out what it read.
-                if let Err(e) = record(decided, decided_by, why, Outcome::Ok) {
-                    if spec.class == RiskClass::Read {
-                        return audit_stop(&e, "the result is withheld");
-                    }
+                let written = call.record(decided, basis, why, Outcome::Ok);
+                if let (Err(e), RiskClass::Read) = (written, spec.class) {
+                    return audit_stop(&e, "the result is withheld");
                 }
                 let text = serde_json::to_string_pretty(&value).unwrap_or_default();
                 let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
@@ -579,29 +438,11 @@ impl Gate {
             }
             Err(err) => {
                 // Only a call that certainly never reached AWS gives its slot back.
-                if err.reached() == crate::error::Reached::No {
+                if err.reached() == Reached::No {
                     self.store.release(reservation).await;
-                } else {
-                    drop(reservation);
                 }
-                let outcome = match &err {
-                    ToolError::Aws {
-                        code,
-                        request_id,
-                        reached,
-                        ..
-                    } => Outcome::AwsError {
-                        code: code.clone(),
-                        request_id: request_id.clone(),
-                        reached_aws: *reached,
-                    },
-                    ToolError::Arg(a) => Outcome::Invalid {
-                        message: a.to_string(),
-                    },
-                    ToolError::Internal(m) => Outcome::Error { message: m.clone() },
-                };
-                tracing::info!(tool = name, error = %err, "tool failed");
-                let _ = record(decided, decided_by, why, outcome);
+                tracing::info!(tool = call.name, error = %err, "tool failed");
+                let _ = call.record(decided, basis, why, tool_outcome(&err));
                 let text = match &err {
                     ToolError::Arg(a) => format!("{} {a}", prefix::INVALID),
                     other => other.to_string(),
@@ -614,68 +455,224 @@ impl Gate {
     /// What the gate would decide for a call, without calling AWS or counting it.
     pub fn explain(&self, name: &str, args: Value, caller: &Caller) -> Explanation {
         let policy = self.policy();
-        let class = self.catalogue.get(name).map(|s| s.class);
-        let refused = |s: Stop, reason: String| Explanation {
+        let spec = self.catalogue.get(name).cloned();
+        let class = spec.as_ref().map(|s| s.class);
+        let validated = spec.as_deref().map(|s| self.validate(s, args));
+        let request = Request {
+            tool: name,
+            spec: spec.as_deref(),
+            args: match &validated {
+                Some(Ok((v, _))) => Ok(v),
+                Some(Err(e)) => Err(e),
+                None => Ok(&Value::Null),
+            },
+            caller,
+        };
+        let refused = |d: &Denial, reason: String| Explanation {
             tool: name.to_string(),
             class,
-            decision: match s.outcome {
-                Outcome::Invalid { .. } if class.is_none() => "unknown".into(),
-                Outcome::Invalid { .. } => "invalid".into(),
-                _ => s.decision.to_string(),
+            decision: match d {
+                Denial::UnknownTool { .. } => "unknown".into(),
+                Denial::Invalid(_) => "invalid".into(),
+                d => d.decision().to_string(),
             },
-            basis: s.basis,
+            basis: d.basis(),
             reason,
             conditions: Vec::new(),
             limits: Vec::new(),
         };
-        match self.check(&policy, name, args, caller) {
-            // Shadow mode: hide or the IAM guard would have refused the call.
-            Ok((_, _, _, _, Some(w))) => {
-                let reason = format!("shadow mode, not enforced: {}", w.text);
-                refused(*w, reason)
-            }
-            Ok((_, _, _, d, None)) => Explanation {
-                tool: name.to_string(),
-                class,
-                decision: d.action.as_str().to_string(),
-                basis: Some(d.basis.to_string()),
-                reason: d.reason,
-                conditions: d.conditions,
-                limits: d
-                    .limits
-                    .iter()
-                    .map(|l| {
-                        format!(
-                            "{}: {} calls per {}s per {}",
-                            l.id,
-                            l.max,
-                            l.window.as_secs(),
-                            match l.scope {
-                                crate::policy::Scope::Session => "session",
-                                crate::policy::Scope::Principal => "principal",
-                                crate::policy::Scope::Global => "server (global)",
-                            }
-                        )
-                    })
-                    .collect(),
+        let decision = match authorize(&policy, &self.options, &request) {
+            // A rule denied it: explain the rule (its conditions), as for any decision.
+            Verdict::Deny(Denial::Rule { .. }) => match (&spec, request.args) {
+                (Some(spec), Ok(args)) => policy.decide(spec, args, caller),
+                _ => unreachable_decision(&policy),
             },
-            Err(s) => {
-                let reason = s.text.clone();
-                refused(*s, reason)
-            }
+            Verdict::Deny(d) => return refused(&d, d.text()),
+            // Shadow mode: hiding or the IAM guard would have refused it.
+            Verdict::Allow {
+                shadowed: Some(w @ (Denial::Hidden { .. } | Denial::IamGuard(_))),
+                ..
+            } => return refused(&w, format!("shadow mode, not enforced: {}", w.text())),
+            Verdict::Allow { decision, .. } | Verdict::RequireApproval(decision) => decision,
+        };
+        Explanation {
+            tool: name.to_string(),
+            class,
+            decision: decision.action.as_str().to_string(),
+            basis: Some(decision.basis.to_string()),
+            reason: decision.reason,
+            conditions: decision.conditions,
+            limits: decision.limits.iter().map(|l| describe_limit(l)).collect(),
         }
     }
 }
 
-/// A `require_approval` call that does not run (now): `Approval required: rule <basis>: <reason>`.
-fn approval_stop(basis: &str, reason: String, outcome: Outcome) -> Stop {
-    Stop {
-        text: format!("{} rule {basis}: {reason}", prefix::APPROVAL),
-        decision: "require_approval",
-        basis: Some(basis.to_string()),
-        reason: Some(reason),
-        outcome,
+/// One call on its way through the gate: what its audit records and refusals need.
+struct Call<'a> {
+    gate: &'a Gate,
+    cx: &'a CallCtx<'a>,
+    name: &'a str,
+    start: Instant,
+    policy: Arc<CompiledPolicy>,
+    /// The arguments with secrets redacted (approval prompts and records).
+    redacted: Value,
+    /// What the audit record stores of the arguments (redacted, capped).
+    audited: Value,
+    budget_key: String,
+}
+
+impl<'a> Call<'a> {
+    fn new(gate: &'a Gate, cx: &'a CallCtx<'a>, name: &'a str, raw: &Value) -> Self {
+        Call {
+            gate,
+            cx,
+            name,
+            start: Instant::now(),
+            policy: gate.policy(),
+            redacted: redact(raw),
+            audited: audited_args(raw),
+            budget_key: format!("{}|{}", cx.session, cx.caller.principal),
+        }
     }
+
+    /// Write one audit record for this call.
+    fn record(
+        &self,
+        decision: &str,
+        basis: Option<String>,
+        reason: Option<String>,
+        outcome: Outcome,
+    ) -> std::io::Result<()> {
+        self.gate.audit.write(AuditRecord {
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            session: self.cx.session.to_string(),
+            principal: Some(self.cx.caller.principal.clone()),
+            tool: self.name.to_string(),
+            args: self.audited.clone(),
+            decision: decision.to_string(),
+            rule: basis,
+            reason,
+            latency_us: self.start.elapsed().as_micros() as u64,
+            outcome,
+            policy: self.policy.hash.clone(),
+            mode: self.gate.shadow(&self.policy).then(|| "shadow".to_string()),
+            prev: String::new(),
+        })
+    }
+
+    /// Refuse the call: audit it and tell the agent why. A refusal stays a refusal whether or
+    /// not its record could be written.
+    fn refuse(&self, r: Refusal) -> CallToolResponse {
+        tracing::info!(tool = self.name, decision = r.decision(), rule = ?r.basis(), "refused");
+        if r.is_invalid() {
+            self.gate.refusals.note(&self.budget_key);
+        }
+        let _ = self.record(r.decision(), r.basis(), r.reason(), r.outcome());
+        CallToolResult::error(vec![ContentBlock::text(r.text())]).into()
+    }
+
+    /// MRTR: the answer is a request for the human's input.
+    fn ask(&self, input: InputRequiredResult, decision: &Decision<'_>) -> CallToolResponse {
+        tracing::info!(tool = self.name, "asked the user for approval (MRTR)");
+        let _ = self.record(
+            "require_approval",
+            Some(decision.basis.to_string()),
+            Some(decision.reason.clone()),
+            Outcome::AwaitingApproval {
+                via: "elicitation (input required)".into(),
+                approval_id: None,
+            },
+        );
+        input.into()
+    }
+
+    /// A state the gate's own logic rules out; refused rather than trusted.
+    fn fail(&self, what: &str) -> CallToolResponse {
+        tracing::error!(tool = self.name, "internal: {what}");
+        let message = format!("internal error: {what}");
+        let _ = self.record(
+            "none",
+            None,
+            None,
+            Outcome::Error {
+                message: message.clone(),
+            },
+        );
+        CallToolResult::error(vec![ContentBlock::text(message)]).into()
+    }
+}
+
+/// What the outcome record says decided the call: in shadow mode, the refusal it escaped;
+/// after an approval, who approved it.
+fn audit_basis(
+    shadowed: Option<&Refusal>,
+    approved: Option<Approved>,
+    decision: &Decision<'_>,
+) -> (&'static str, Option<String>, Option<String>) {
+    let basis = Some(decision.basis.to_string());
+    match (shadowed, approved) {
+        (Some(w), _) => (
+            w.decision(),
+            w.basis(),
+            Some(format!("shadow mode, not enforced: {}", w.text())),
+        ),
+        (None, Some(a)) => (
+            "approved",
+            basis,
+            Some(format!("{}; {}", decision.reason, a.how)),
+        ),
+        (None, None) => ("allow", basis, Some(decision.reason.clone())),
+    }
+}
+
+/// A handler's failure as an audit outcome.
+fn tool_outcome(err: &ToolError) -> Outcome {
+    match err {
+        ToolError::Aws {
+            code,
+            request_id,
+            reached,
+            ..
+        } => Outcome::AwsError {
+            code: code.clone(),
+            request_id: request_id.clone(),
+            reached_aws: *reached,
+        },
+        ToolError::Arg(a) => Outcome::Invalid {
+            message: a.to_string(),
+        },
+        ToolError::Internal(m) => Outcome::Error { message: m.clone() },
+    }
+}
+
+/// A rule denial always has a tool and valid arguments; should that ever not hold, explain the
+/// policy's default rather than panic.
+fn unreachable_decision(policy: &CompiledPolicy) -> Decision<'_> {
+    Decision {
+        action: policy.default,
+        basis: crate::policy::Basis::Default,
+        reason: "no tool or arguments to decide on".into(),
+        conditions: Vec::new(),
+        limits: Vec::new(),
+        reveal_secrets: false,
+        approval_timeout: crate::policy::DEFAULT_APPROVAL_TIMEOUT,
+        approver: crate::policy::Approver::Any,
+    }
+}
+
+/// `limits[0]: 10 calls per 60s per session`.
+fn describe_limit(l: &CompiledLimit) -> String {
+    format!(
+        "{}: {} calls per {}s per {}",
+        l.id,
+        l.max,
+        l.window.as_secs(),
+        match l.scope {
+            Scope::Session => "session",
+            Scope::Principal => "principal",
+            Scope::Global => "server (global)",
+        }
+    )
 }
 
 /// The audit log cannot be written: refuse (fail closed).
@@ -686,33 +683,4 @@ fn audit_stop(e: &std::io::Error, what: &str) -> CallToolResponse {
         prefix::AUDIT
     ))])
     .into()
-}
-
-/// The store cannot be reached: the call is refused (fail closed).
-fn store_stop(e: &StoreError, decision: &'static str, basis: &str) -> Stop {
-    let reason = format!(
-        "{e}; calls that need rate limits or approvals are refused until it is back (no AWS call was made)"
-    );
-    tracing::warn!(error = %e, "state store unavailable; refusing");
-    Stop {
-        text: format!("{} {reason}", prefix::STATE),
-        decision,
-        basis: Some(basis.to_string()),
-        reason: Some(reason),
-        outcome: Outcome::Error {
-            message: e.to_string(),
-        },
-    }
-}
-
-fn invalid(e: ArgError) -> Box<Stop> {
-    Box::new(Stop {
-        text: format!("{} {e}", prefix::INVALID),
-        decision: "none",
-        basis: None,
-        reason: None,
-        outcome: Outcome::Invalid {
-            message: e.to_string(),
-        },
-    })
 }
