@@ -13,6 +13,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::ArgError;
+
 /// Parse a JSON policy document, refusing duplicate keys: IAM and the guard must never read two
 /// different documents from one text. The caller sends `value.to_string()`, exactly what was
 /// checked, never the original text.
@@ -71,6 +73,43 @@ pub fn parse_document(text: &str) -> Result<Value, String> {
     serde_json::from_str::<Strict>(text)
         .map(|s| s.0)
         .map_err(|e| e.to_string())
+}
+
+/// An IAM policy document: a JSON object, or the same as a JSON string.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PolicyDocument {
+    Object(serde_json::Map<String, Value>),
+    Text(String),
+}
+
+impl PolicyDocument {
+    /// The document as the JSON text IAM receives: the canonical serialisation of what the
+    /// guard checked, never the original text. Malformed JSON is an error with its position;
+    /// duplicate keys are refused.
+    pub fn to_text(&self, field: &str) -> Result<String, ArgError> {
+        match self {
+            PolicyDocument::Object(map) => Ok(Value::Object(map.clone()).to_string()),
+            PolicyDocument::Text(text) => match parse_document(text) {
+                Ok(v @ Value::Object(_)) => Ok(v.to_string()),
+                Ok(_) => Err(ArgError::rule(
+                    field,
+                    "a policy document must be a JSON object",
+                )),
+                // serde_json's message ends with the position: "... at line 1 column 33".
+                Err(e) => Err(ArgError::rule(field, format!("is not valid JSON: {e}"))),
+            },
+        }
+    }
+
+    /// The parsed document (for the guard), if it is valid.
+    pub fn parse(value: &Value) -> Option<Value> {
+        match value {
+            Value::Object(_) => Some(value.clone()),
+            Value::String(s) => parse_document(s).ok(),
+            _ => None,
+        }
+    }
 }
 
 /// What an argument holds, for the guard.
@@ -665,7 +704,6 @@ mod tests {
     /// Issue 11 (3): IAM receives exactly the document the guard checked.
     #[test]
     fn the_document_sent_is_the_one_checked() {
-        use crate::tools::iam::PolicyDocument;
         let text = "{ \"Version\" : \"2012-10-17\",\n \"Statement\": [{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}] }";
         let sent = PolicyDocument::Text(text.into()).to_text("d").unwrap();
         let checked = PolicyDocument::parse(&Value::String(text.into())).unwrap();

@@ -22,3 +22,6 @@ pub mod state;
 pub mod tools;
 pub mod transport;
 pub mod validate;
+
+#[cfg(test)]
+mod layout_tests;

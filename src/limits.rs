@@ -6,8 +6,33 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::policy::Scope;
-use crate::state::Counted;
+use crate::policy::{CompiledLimit, Scope};
+
+/// One counter a call must fit in: the limit and the counter that scope selects.
+#[derive(Debug, Clone)]
+pub struct Counted<'a> {
+    pub key: String,
+    pub limit: &'a CompiledLimit,
+}
+
+/// The counters of `limits` for a call of `session` by `principal`.
+pub fn counted<'a>(
+    limits: &[&'a CompiledLimit],
+    session: &str,
+    principal: &str,
+) -> Vec<Counted<'a>> {
+    limits
+        .iter()
+        .map(|l| Counted {
+            key: match l.scope {
+                Scope::Session => format!("{}#session:{session}", l.id),
+                Scope::Principal => format!("{}#principal:{principal}", l.id),
+                Scope::Global => format!("{}#global", l.id),
+            },
+            limit: l,
+        })
+        .collect()
+}
 
 /// The in-process counter store.
 #[derive(Debug, Default)]
@@ -105,9 +130,9 @@ impl Limiter {
 
 #[cfg(test)]
 mod tests {
+    use super::counted;
     use super::*;
     use crate::policy::CompiledLimit;
-    use crate::state::counted;
     use std::sync::Arc;
 
     fn c<'a>(l: &'a CompiledLimit, session: &str) -> Vec<Counted<'a>> {

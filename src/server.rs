@@ -14,6 +14,14 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use crate::gate::{Asker, CallCtx, Gate};
 use crate::policy::Caller;
 
+/// The header that carries a server-issued HTTP session id.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+
+/// The gate's name for a server-issued HTTP session.
+pub fn session_key(id: &str) -> String {
+    format!("http:{id}")
+}
+
 /// One MCP session over a shared gate.
 #[derive(Clone)]
 pub struct GuardedServer {
@@ -153,9 +161,9 @@ impl ServerHandler for GuardedServer {
                 // per-session state is the principal's.
                 let session = parts
                     .headers
-                    .get(crate::transport::http::SESSION_HEADER)
+                    .get(SESSION_HEADER)
                     .and_then(|v| v.to_str().ok())
-                    .map(crate::transport::http::session_key)
+                    .map(session_key)
                     .unwrap_or_else(|| format!("http-principal:{}", caller.principal));
                 Some((caller.clone(), session))
             }

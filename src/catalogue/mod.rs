@@ -65,12 +65,33 @@ impl fmt::Display for RiskClass {
     }
 }
 
+/// State a tool family keeps for the server's life (the RabbitMQ family's connections), by
+/// type: the core never names a family's types.
+#[derive(Clone, Default)]
+pub struct Extensions {
+    by_type: std::collections::HashMap<std::any::TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl Extensions {
+    pub fn with<T: Any + Send + Sync>(mut self, value: Arc<T>) -> Self {
+        self.by_type.insert(std::any::TypeId::of::<T>(), value);
+        self
+    }
+
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.by_type
+            .get(&std::any::TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast::<T>().ok())
+    }
+}
+
 /// What a handler receives besides its arguments.
 #[derive(Clone)]
 pub struct ToolContext {
     pub aws: Arc<AwsClients>,
-    /// RabbitMQ management connections, per MCP session.
-    pub rabbit: Arc<crate::tools::rabbitmq::Connections>,
+    /// The tool families' own state (see [`Extensions`]).
+    pub extensions: Extensions,
     /// The MCP session the call belongs to.
     pub session: Arc<str>,
     /// The deciding policy rule allows secrets (a new secret access key) in the result.
@@ -342,14 +363,16 @@ pub struct Catalogue {
 }
 
 impl Catalogue {
-    pub fn new(specs: Vec<ToolSpec>) -> Self {
-        let tools = specs.into_iter().map(|s| (s.name, Arc::new(s))).collect();
-        Catalogue { tools }
-    }
-
-    /// The full catalogue of this build.
-    pub fn builtin() -> Self {
-        Catalogue::new(crate::tools::all())
+    /// A catalogue of these tools; two tools of one name are an error, never a silent drop.
+    pub fn new(specs: Vec<ToolSpec>) -> Result<Self, String> {
+        let mut tools = BTreeMap::new();
+        for s in specs {
+            let name = s.name;
+            if tools.insert(name, Arc::new(s)).is_some() {
+                return Err(format!("two tools are named `{name}`"));
+            }
+        }
+        Ok(Catalogue { tools })
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<ToolSpec>> {

@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 
 use crate::audit::{AuditLog, AuditRecord, Outcome, audited_args, redact};
 use crate::aws::AwsClients;
-use crate::catalogue::{Catalogue, Prepared, RiskClass, ToolContext, ToolSpec};
+use crate::catalogue::{Catalogue, Extensions, Prepared, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, Reached, ToolError};
 use crate::policy::{Caller, CompiledLimit, CompiledPolicy, Decision, Scope};
 use crate::state::{Reservation, StateSpec, Store, counted};
@@ -74,6 +74,8 @@ impl<'a> CallCtx<'a> {
 mod approve;
 mod refusal;
 mod refusals;
+#[cfg(test)]
+mod tests;
 mod verdict;
 use approve::{Approved, Halt};
 pub use refusal::Refusal;
@@ -234,10 +236,7 @@ impl Gate {
     /// Validate a call's arguments: the tool's schema, AWS's rules, a known region; then
     /// deserialise them once for the handler.
     fn validate(&self, spec: &ToolSpec, raw: Value) -> Result<(Value, Prepared), ArgError> {
-        let args = self.validator.validate(spec, raw)?;
-        crate::tools::common::check_region(&args, &self.options.extra_regions)?;
-        let prepared = spec.prepare(&args)?;
-        Ok((args, prepared))
+        validate(&self.validator, spec, raw, &self.options.extra_regions)
     }
 
     /// Run one tool call through the gate and, if it passes, the handler.
@@ -419,7 +418,7 @@ impl Gate {
         let once = spec.class != RiskClass::Read && !spec.idempotent;
         let ctx = ToolContext {
             aws: if once { &self.aws_once } else { &self.aws }.clone(),
-            rabbit: self.rabbit.clone(),
+            extensions: Extensions::default().with(self.rabbit.clone()),
             session: call.cx.session.into(),
             reveal_secrets: decision.reveal_secrets,
         };
@@ -600,6 +599,20 @@ impl<'a> Call<'a> {
         );
         CallToolResult::error(vec![ContentBlock::text(message)]).into()
     }
+}
+
+/// A call's arguments against the tool's schema, AWS's rules and the known regions, then
+/// deserialised once for the handler. Pure, like [`authorize`], which takes its answer.
+pub(crate) fn validate(
+    validator: &ArgValidator,
+    spec: &ToolSpec,
+    raw: Value,
+    extra_regions: &[String],
+) -> Result<(Value, Prepared), ArgError> {
+    let args = validator.validate(spec, raw)?;
+    crate::tools::common::check_region(&args, extra_regions)?;
+    let prepared = spec.prepare(&args)?;
+    Ok((args, prepared))
 }
 
 /// What the outcome record says decided the call: in shadow mode, the refusal it escaped;

@@ -10,9 +10,8 @@ use super::prefix;
 use crate::audit::Outcome;
 use crate::catalogue::{RiskClass, ToolSpec};
 use crate::error::ArgError;
-use crate::iam_guard::{DocKind, Finding};
+use crate::iam_guard::{DocKind, Finding, PolicyDocument};
 use crate::policy::{Action, Caller, CompiledPolicy, Decision};
-use crate::tools::iam::PolicyDocument;
 
 /// Settings of the gate that are not in the policy file.
 #[derive(Debug, Clone, Default)]
@@ -114,7 +113,12 @@ impl Denial {
             Denial::UnknownTool { .. } | Denial::Invalid(_) => None,
             Denial::Hidden { .. } => Some("the tool is hidden by the policy".into()),
             Denial::ReadOnly { tool, class } => Some(format!(
-                "the server runs with --read-only and `{tool}` is a {class} tool"
+                "the server runs with --read-only and `{tool}` is {} {class} tool",
+                if *class == RiskClass::Execute {
+                    "an"
+                } else {
+                    "a"
+                }
             )),
             Denial::IamGuard(f) => Some(f.to_string()),
             Denial::Rule { reason, .. } | Denial::ApprovalNeeded { reason, .. } => {

@@ -87,6 +87,11 @@ impl CompiledPolicy {
         self.hidden.contains(tool)
     }
 
+    /// The rules that apply to a tool, in the order they are considered.
+    pub(crate) fn rules_for(&self, tool: &str) -> &[std::sync::Arc<CompiledRule>] {
+        self.rules.get(tool).map(Vec::as_slice).unwrap_or_default()
+    }
+
     /// Decide a call. `args` are the arguments after schema validation, with schema defaults.
     pub fn decide<'p>(&'p self, tool: &ToolSpec, args: &Value, caller: &Caller) -> Decision<'p> {
         if self.is_hidden(tool.name) {
@@ -103,7 +108,7 @@ impl CompiledPolicy {
         }
         let mut winner: Option<&CompiledRule> = None;
         let mut rule_limits: Vec<(Action, &CompiledLimit)> = Vec::new();
-        for rule in self.rules.get(tool.name).into_iter().flatten() {
+        for rule in self.rules_for(tool.name) {
             if !rule.when.iter().all(|c| holds_for(c, args, caller)) {
                 continue;
             }

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use crate::approval::Approval;
 use crate::limits::Exceeded;
-use crate::policy::{CompiledLimit, Scope};
 
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
@@ -30,31 +29,7 @@ pub enum StoreError {
     Dir { dir: String, detail: String },
 }
 
-/// One counter a call must fit in: the limit and the counter that scope selects.
-#[derive(Debug, Clone)]
-pub struct Counted<'a> {
-    pub key: String,
-    pub limit: &'a CompiledLimit,
-}
-
-/// The counters of `limits` for a call of `session` by `principal`.
-pub fn counted<'a>(
-    limits: &[&'a CompiledLimit],
-    session: &str,
-    principal: &str,
-) -> Vec<Counted<'a>> {
-    limits
-        .iter()
-        .map(|l| Counted {
-            key: match l.scope {
-                Scope::Session => format!("{}#session:{session}", l.id),
-                Scope::Principal => format!("{}#principal:{principal}", l.id),
-                Scope::Global => format!("{}#global", l.id),
-            },
-            limit: l,
-        })
-        .collect()
-}
+pub use crate::limits::{Counted, counted};
 
 /// Slots a call holds.
 #[derive(Debug, Default)]

@@ -33,42 +33,7 @@ const ACCESS_KEY_ID: &str = r"^\w{16,128}$";
 
 // ---------------------------------------------------------------- policy documents
 
-/// An IAM policy document: a JSON object, or the same as a JSON string.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum PolicyDocument {
-    Object(serde_json::Map<String, Value>),
-    Text(String),
-}
-
-impl PolicyDocument {
-    /// The document as the JSON text IAM receives: the canonical serialisation of what the
-    /// guard checked, never the original text. Malformed JSON is an error with its position;
-    /// duplicate keys are refused.
-    pub fn to_text(&self, field: &str) -> Result<String, ArgError> {
-        match self {
-            PolicyDocument::Object(map) => Ok(Value::Object(map.clone()).to_string()),
-            PolicyDocument::Text(text) => match crate::iam_guard::parse_document(text) {
-                Ok(v @ Value::Object(_)) => Ok(v.to_string()),
-                Ok(_) => Err(ArgError::rule(
-                    field,
-                    "a policy document must be a JSON object",
-                )),
-                // serde_json's message ends with the position: "... at line 1 column 33".
-                Err(e) => Err(ArgError::rule(field, format!("is not valid JSON: {e}"))),
-            },
-        }
-    }
-
-    /// The parsed document (for the guard), if it is valid.
-    pub fn parse(value: &Value) -> Option<Value> {
-        match value {
-            Value::Object(_) => Some(value.clone()),
-            Value::String(s) => crate::iam_guard::parse_document(s).ok(),
-            _ => None,
-        }
-    }
-}
+pub use crate::iam_guard::PolicyDocument;
 
 /// IAM returns policy documents URL-encoded.
 fn decode_document(encoded: &str) -> Value {

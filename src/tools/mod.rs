@@ -6,7 +6,7 @@ pub mod iam;
 pub mod mq;
 pub mod rabbitmq;
 
-use crate::catalogue::ToolSpec;
+use crate::catalogue::{Catalogue, ToolSpec};
 
 /// Every tool of this build.
 pub fn all() -> Vec<ToolSpec> {
@@ -15,4 +15,29 @@ pub fn all() -> Vec<ToolSpec> {
     all.extend(access_analyzer::tools());
     all.extend(rabbitmq::tools());
     all
+}
+
+impl Catalogue {
+    /// The full catalogue of this build. Its tool names are unique (a unit test builds it), so
+    /// this cannot fail at run time.
+    pub fn builtin() -> Self {
+        match Catalogue::new(all()) {
+            Ok(c) => c,
+            Err(e) => panic!("the built-in catalogue is broken: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_catalogue_builds_and_refuses_duplicates() {
+        assert_eq!(Catalogue::builtin().len(), 81);
+        let mut twice = mq::tools();
+        twice.extend(mq::tools());
+        let e = Catalogue::new(twice).err().expect("refused");
+        assert!(e.contains("two tools are named"), "{e}");
+    }
 }

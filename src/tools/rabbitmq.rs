@@ -282,6 +282,13 @@ impl Connection {
     }
 }
 
+/// This family's connections, kept in the context's extensions by the server.
+fn connections(ctx: &ToolContext) -> Result<std::sync::Arc<Connections>, ToolError> {
+    ctx.extensions
+        .get::<Connections>()
+        .ok_or_else(|| ToolError::Internal("the RabbitMQ connections are not set up".into()))
+}
+
 /// A management API request on the session's connection that must succeed (2xx).
 async fn api(
     ctx: &ToolContext,
@@ -289,7 +296,7 @@ async fn api(
     method: Method,
     path: &str,
 ) -> Result<Value, ToolError> {
-    ctx.rabbit
+    connections(ctx)?
         .get(&ctx.session)?
         .call(operation, method, path)
         .await
@@ -426,7 +433,8 @@ async fn resolve_url(
 }
 
 async fn connect(ctx: &ToolContext, url: String, auth: Auth) -> Result<Connected, ToolError> {
-    let conn = Connection::build(&url, auth, &ctx.rabbit)?;
+    let rabbit = connections(ctx)?;
+    let conn = Connection::build(&url, auth, &rabbit)?;
     let overview = conn
         .call("rabbitmq:GetOverview", Method::GET, "overview")
         .await?;
@@ -434,7 +442,7 @@ async fn connect(ctx: &ToolContext, url: String, auth: Auth) -> Result<Connected
         .call("rabbitmq:WhoAmI", Method::GET, "whoami")
         .await
         .ok();
-    ctx.rabbit.set(&ctx.session, conn.clone());
+    rabbit.set(&ctx.session, conn.clone());
     Ok(Connected {
         management_url: conn.base.to_string(),
         rabbitmq_version: overview
@@ -717,7 +725,7 @@ async fn get_exchange_info(
     ctx: ToolContext,
     a: ExchangeReadArgs,
 ) -> Result<ExchangeInfo, ToolError> {
-    let conn = ctx.rabbit.get(&ctx.session)?;
+    let conn = connections(&ctx)?.get(&ctx.session)?;
     let base = format!("exchanges/{}/{}", enc(&a.vhost), enc(&a.exchange));
     let v = conn
         .call("rabbitmq:GetExchange", Method::GET, &base)
@@ -815,7 +823,7 @@ pub struct ShovelInfo {
 }
 
 async fn get_shovel_info(ctx: ToolContext, a: ShovelArgs) -> Result<ShovelInfo, ToolError> {
-    let conn = ctx.rabbit.get(&ctx.session)?;
+    let conn = connections(&ctx)?.get(&ctx.session)?;
     let mut def = conn
         .call(
             "rabbitmq:GetShovel",
@@ -997,8 +1005,7 @@ async fn health(
     path: &str,
     detail: &str,
 ) -> Result<HealthOut, ToolError> {
-    let (status, v) = ctx
-        .rabbit
+    let (status, v) = connections(ctx)?
         .get(&ctx.session)?
         .send(operation, Method::GET, path)
         .await?;

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use super::tokens::Tokens;
 use crate::gate::Gate;
 use crate::policy::Caller;
-use crate::server::GuardedServer;
+use crate::server::{GuardedServer, SESSION_HEADER, session_key};
 
 /// The largest request body accepted over HTTP.
 pub const MAX_BODY_BYTES: usize = super::MAX_MESSAGE_BYTES;
@@ -96,9 +96,6 @@ async fn check_origin(
 /// after 5 minutes).
 const SESSION_MEMORY: Duration = Duration::from_secs(600);
 
-/// The header that carries a server-issued session id.
-pub const SESSION_HEADER: &str = "mcp-session-id";
-
 /// Which principal opened each session the server issued.
 struct Sessions {
     gate: Arc<Gate>,
@@ -137,11 +134,6 @@ impl Sessions {
         self.lock().remove(id);
         self.gate.end_session(&session_key(id));
     }
-}
-
-/// The gate's name for a server-issued HTTP session.
-pub fn session_key(id: &str) -> String {
-    format!("http:{id}")
 }
 
 /// A request naming a session must come from the principal that opened it; a new session is
