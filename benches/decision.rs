@@ -17,7 +17,7 @@ use guarded_aws_mcp::gate::{CallCtx, Gate, GateOptions};
 use guarded_aws_mcp::policy::{Caller, CompiledPolicy, load_str};
 use serde_json::{Value, json};
 
-/// Three rules per tool of the 61 (a deny with two conditions, an approval, an allow with a limit), plus
+/// Three rules per tool of the catalogue (a deny with two conditions, an approval, an allow with a limit), plus
 /// class defaults, policy-wide limits and glob keys.
 fn full_policy(catalogue: &Catalogue) -> CompiledPolicy {
     let mut yaml = String::from(

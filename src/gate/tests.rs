@@ -444,3 +444,88 @@ fn refusal_prefixes_are_stable() {
         .join("\n")
     );
 }
+
+/// The whole gate in process (no binary, no network): a refused call's answer and its audit
+/// record, and `policy explain`'s answers.
+#[test]
+fn gate_in_process_refusal_audit_and_explain() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit_path = dir.path().join("audit.jsonl");
+    let aws = Arc::new(crate::aws::AwsClients::new(crate::aws::AwsOptions {
+        // Nothing may reach it: every call below is refused before AWS.
+        endpoint_url: Some("http://127.0.0.1:9".into()),
+        region: Some("us-east-1".into()),
+        ..crate::aws::AwsOptions::default()
+    }));
+    let store = crate::state::Store::open(&crate::state::StateSpec::Memory {
+        approvals_dir: dir.path().join("approvals"),
+    })
+    .expect("store");
+    let gate = super::Gate::new(
+        Arc::new(Catalogue::builtin()),
+        policy(POLICY),
+        crate::audit::AuditLog::open(&audit_path).expect("audit log"),
+        aws,
+        GateOptions::default(),
+    )
+    .expect("gate")
+    .with_store(Arc::new(store));
+    let caller = Caller::new("alice", vec!["reader".into()]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let call = |tool: &str, args: Value| {
+        let Value::Object(m) = args else {
+            unreachable!()
+        };
+        let cx = super::CallCtx::out_of_band("session-1", &caller);
+        match rt.block_on(gate.call(cx, tool, Some(m))) {
+            rmcp::model::CallToolResponse::Complete(r) => r,
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut public = create();
+    public["publicly_accessible"] = json!(true);
+    let r = call("create_broker", public);
+    assert_eq!(r.is_error, Some(true));
+    let records: Vec<Value> = std::fs::read_to_string(&audit_path)
+        .expect("audit")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(
+        records.len(),
+        1,
+        "one record, and no started record for a refused call"
+    );
+    let mut record = records[0].clone();
+    for volatile in ["ts", "latency_us", "policy", "prev"] {
+        record[volatile] = json!(format!("<{volatile}>"));
+    }
+    insta::assert_snapshot!(
+        "refused_call",
+        format!(
+            "{}\n{}",
+            r.content[0]
+                .as_text()
+                .map(|t| t.text.as_str())
+                .unwrap_or_default(),
+            serde_json::to_string_pretty(&record).expect("json")
+        )
+    );
+    let explained: Vec<Value> = [
+        ("create_broker", create()),
+        ("reboot_broker", json!({"BrokerId": "b-1"})),
+        ("list_brokers", json!({})),
+        ("delete_configuration", json!({"ConfigurationId": "c-1"})),
+    ]
+    .into_iter()
+    .map(|(tool, args)| serde_json::to_value(gate.explain(tool, args, &caller)).expect("json"))
+    .collect();
+    insta::assert_snapshot!(
+        "explain",
+        serde_json::to_string_pretty(&explained).expect("json")
+    );
+}
