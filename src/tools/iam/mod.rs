@@ -1,0 +1,103 @@
+//! IAM tools (aws-sdk-iam): the 29 tools of the AWS Labs IAM server, plus `add_inline_policy`,
+//! `attach_role_policy` and `detach_role_policy`.
+//!
+//! Differences from the AWS Labs server: no `ctx` parameter; list tools take `marker` and
+//! `max_items` and return `Marker` / `IsTruncated`; policy documents are accepted as a JSON
+//! object or a JSON string and checked before AWS; `create_access_key` returns the secret key
+//! only when the deciding policy rule says `reveal_secrets: true`. `confirmed` is accepted for
+//! compatibility and is only a value policies can test (`args.confirmed`): the gate decides.
+
+use std::collections::HashMap;
+
+use aws_sdk_iam::types as sdk;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::common::ts;
+use crate::audit::REDACTED;
+use crate::aws::aws_error;
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
+use crate::error::{ArgError, ToolError};
+use crate::iam_guard::DocKind;
+
+pub(super) const USER_NAME: &str = r"^[\w+=,.@-]{1,64}$";
+pub(super) const ROLE_NAME: &str = r"^[\w+=,.@-]{1,64}$";
+pub(super) const GROUP_NAME: &str = r"^[\w+=,.@-]{1,128}$";
+pub(super) const POLICY_NAME: &str = r"^[\w+=,.@-]{1,128}$";
+pub(super) const PATH: &str = r"^(/|/[!-~]{1,510}/)$";
+pub(super) const PATH_PREFIX: &str = r"^/[!-~]{0,511}$";
+pub(super) const POLICY_ARN: &str = r"^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/[!-~]+$";
+pub(super) const PRINCIPAL_ARN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role|group)/[!-~]+$";
+pub(super) const ACCESS_KEY_ID: &str = r"^\w{16,128}$";
+
+// ---------------------------------------------------------------- policy documents
+
+pub use crate::iam_guard::PolicyDocument;
+
+/// IAM returns policy documents URL-encoded.
+pub(super) fn decode_document(encoded: &str) -> Value {
+    let text = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
+    serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
+}
+
+pub mod groups;
+pub mod inline;
+pub mod managed;
+pub mod types;
+pub mod users_roles;
+
+pub use groups::*;
+pub use inline::*;
+pub use managed::*;
+pub use types::*;
+pub use users_roles::*;
+
+// ---------------------------------------------------------------- catalogue entries
+
+/// The IAM tools.
+pub fn tools() -> Vec<ToolSpec> {
+    use DocKind::*;
+    use RiskClass::*;
+    vec![
+        tool(info("list_users", Read, "iam:ListUsers", true, "List IAM users, one page at a time (max_items, marker)."), list_users),
+        tool(info("get_user", Read, "iam:GetUser", true, "Get an IAM user with its groups, attached and inline policies and access keys (never secrets)."), get_user),
+        tool(info("create_user", Write, "iam:CreateUser", false, "Create an IAM user."), create_user),
+        tool(info("delete_user", Destructive, "iam:DeleteUser", true, "Delete an IAM user; with force, first remove its group memberships, policies, access keys and login profile."), delete_user),
+        tool(info("list_roles", Read, "iam:ListRoles", true, "List IAM roles, one page at a time."), list_roles),
+        tool(info("create_role", Write, "iam:CreateRole", false, "Create an IAM role with a trust policy (JSON object or string)."), create_role)
+            .with_documents(&[("assume_role_policy_document", Trust)]),
+        tool(info("list_policies", Read, "iam:ListPolicies", true, "List managed policies (scope Local, AWS or All), one page at a time."), list_policies),
+        tool(info("get_managed_policy_document", Read, "iam:GetPolicyVersion", true, "Get a managed policy's document (the default version unless version_id is given)."), get_managed_policy_document),
+        tool(info("attach_user_policy", Write, "iam:AttachUserPolicy", true, "Attach a managed policy to a user."), attach_user_policy)
+            .with_documents(&[("policy_arn", ManagedPolicyArn)]),
+        tool(info("detach_user_policy", Write, "iam:DetachUserPolicy", true, "Detach a managed policy from a user."), detach_user_policy),
+        tool(info("attach_role_policy", Write, "iam:AttachRolePolicy", true, "Attach a managed policy to a role."), attach_role_policy)
+            .with_documents(&[("policy_arn", ManagedPolicyArn)]),
+        tool(info("detach_role_policy", Write, "iam:DetachRolePolicy", true, "Detach a managed policy from a role."), detach_role_policy),
+        tool(info("create_access_key", Write, "iam:CreateAccessKey", false, "Create an access key for a user. The secret is returned only when the policy allows it for the call (reveal_secrets)."), create_access_key),
+        tool(info("delete_access_key", Destructive, "iam:DeleteAccessKey", true, "Delete a user's access key."), delete_access_key),
+        tool(info("simulate_principal_policy", Read, "iam:SimulatePrincipalPolicy", true, "Simulate whether a user, group or role may perform actions on resources."), simulate_principal_policy),
+        tool(info("list_groups", Read, "iam:ListGroups", true, "List IAM groups, one page at a time."), list_groups),
+        tool(info("get_group", Read, "iam:GetGroup", true, "Get an IAM group with its members and policies."), get_group),
+        tool(info("create_group", Write, "iam:CreateGroup", false, "Create an IAM group."), create_group),
+        tool(info("delete_group", Destructive, "iam:DeleteGroup", true, "Delete an IAM group; with force, first remove its members and policies."), delete_group),
+        tool(info("add_user_to_group", Write, "iam:AddUserToGroup", true, "Add a user to a group."), add_user_to_group),
+        tool(info("remove_user_from_group", Write, "iam:RemoveUserFromGroup", true, "Remove a user from a group."), remove_user_from_group),
+        tool(info("attach_group_policy", Write, "iam:AttachGroupPolicy", true, "Attach a managed policy to a group."), attach_group_policy)
+            .with_documents(&[("policy_arn", ManagedPolicyArn)]),
+        tool(info("detach_group_policy", Write, "iam:DetachGroupPolicy", true, "Detach a managed policy from a group."), detach_group_policy),
+        tool(info("put_user_policy", Write, "iam:PutUserPolicy", true, "Create or overwrite a user's inline policy."), put_user_policy)
+            .with_documents(&[("policy_document", Identity)]),
+        tool(info("get_user_policy", Read, "iam:GetUserPolicy", true, "Get a user's inline policy document."), get_user_policy),
+        tool(info("delete_user_policy", Destructive, "iam:DeleteUserPolicy", true, "Delete a user's inline policy."), delete_user_policy),
+        tool(info("put_role_policy", Write, "iam:PutRolePolicy", true, "Create or overwrite a role's inline policy."), put_role_policy)
+            .with_documents(&[("policy_document", Identity)]),
+        tool(info("get_role_policy", Read, "iam:GetRolePolicy", true, "Get a role's inline policy document."), get_role_policy),
+        tool(info("delete_role_policy", Destructive, "iam:DeleteRolePolicy", true, "Delete a role's inline policy."), delete_role_policy),
+        tool(info("list_user_policies", Read, "iam:ListUserPolicies", true, "List a user's inline policy names."), list_user_policies),
+        tool(info("list_role_policies", Read, "iam:ListRolePolicies", true, "List a role's inline policy names."), list_role_policies),
+        tool(info("add_inline_policy", Write, "iam:PutUserPolicy, iam:PutRolePolicy", false, "Add a new inline policy to a user or a role; refuses when one of that name exists (never overwrites)."), add_inline_policy)
+            .with_documents(&[("policy_document", Identity)]),
+    ]
+}

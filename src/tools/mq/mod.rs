@@ -1,0 +1,155 @@
+//! Amazon MQ tools (aws-sdk-mq): the 20 tools of the AWS Labs Amazon MQ server, with the
+//! broker-user tools renamed (`list_users` → `list_broker_users`, `describe_user` →
+//! `describe_broker_user`), plus create/update/delete broker user and create/delete tags.
+//!
+//! Parameter names follow the AWS Labs server (`BrokerId`, `broker_name`, ...) so that agents
+//! and prompts written for it keep working; types follow the API (objects, arrays, integers).
+
+use std::collections::HashMap;
+
+use aws_sdk_mq::types as sdk;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{check_tags, ts};
+use crate::aws::aws_error;
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
+use crate::error::{ArgError, ToolError};
+
+// AWS generates `b-<uuid>` / `c-<uuid>`; local fakes generate shorter IDs. Both are letters,
+// digits and hyphens, which is what keeps an ID from escaping its place in the request path.
+pub(super) const BROKER_ID: &str = r"^[A-Za-z0-9-]{1,100}$";
+pub(super) const CONFIGURATION_ID: &str = r"^[A-Za-z0-9-]{1,100}$";
+pub(super) const BROKER_NAME: &str = r"^[A-Za-z0-9._~-]{1,50}$";
+pub(super) const CONFIGURATION_NAME: &str = r"^[A-Za-z0-9._~-]{1,150}$";
+pub(super) const USERNAME: &str = r"^[A-Za-z0-9._~-]{2,100}$";
+pub(super) const PASSWORD: &str = r"^[^,:=]{12,250}$";
+pub(super) const MQ_ARN: &str =
+    r"^arn:aws[a-z-]*:mq:[a-z0-9-]+:[0-9]{12}:(broker|configuration):.+$";
+pub(super) const INSTANCE_TYPE: &str = r"^mq\.[a-z0-9]+\.[a-z0-9]+$";
+pub(super) const ENGINE_VERSION: &str = r"^[0-9]+(\.[0-9]+){0,2}$";
+pub(super) const SECURITY_GROUP: &str = r"^sg-[0-9a-f]{8,17}$";
+pub(super) const SUBNET: &str = r"^subnet-[0-9a-f]{8,17}$";
+pub(super) const REVISION: &str = r"^[0-9]{1,9}$";
+pub(super) const TIME_OF_DAY: &str = r"^([01][0-9]|2[0-3]):[0-5][0-9]$";
+pub(super) const REGION: &str = super::common::REGION_PATTERN;
+
+macro_rules! str_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+    };
+}
+
+str_enum!(
+    /// Broker engine.
+    EngineType { ActiveMq = "ACTIVEMQ", RabbitMq = "RABBITMQ" }
+);
+str_enum!(
+    /// Broker deployment mode.
+    DeploymentMode {
+        SingleInstance = "SINGLE_INSTANCE",
+        ActiveStandbyMultiAz = "ACTIVE_STANDBY_MULTI_AZ",
+        ClusterMultiAz = "CLUSTER_MULTI_AZ",
+    }
+);
+str_enum!(
+    /// How users authenticate to the broker.
+    AuthStrategy { Simple = "SIMPLE", Ldap = "LDAP", ConfigManaged = "CONFIG_MANAGED" }
+);
+str_enum!(
+    /// Broker storage.
+    StorageType { Ebs = "EBS", Efs = "EFS" }
+);
+str_enum!(
+    /// Promotion mode of a cross-region data replication (CRDR) replica.
+    PromoteMode { Switchover = "SWITCHOVER", Failover = "FAILOVER" }
+);
+str_enum!(
+    /// Cross-region data replication mode.
+    ReplicationMode { None = "NONE", Crdr = "CRDR" }
+);
+str_enum!(
+    /// Day of the week.
+    DayOfWeek {
+        Monday = "MONDAY", Tuesday = "TUESDAY", Wednesday = "WEDNESDAY", Thursday = "THURSDAY",
+        Friday = "FRIDAY", Saturday = "SATURDAY", Sunday = "SUNDAY",
+    }
+);
+
+pub mod change;
+pub mod create_delete;
+pub mod describe;
+pub mod list;
+pub mod types;
+
+pub use change::*;
+pub use create_delete::*;
+pub use describe::*;
+pub use list::*;
+pub use types::*;
+
+// ---------------------------------------------------------------- catalogue entries
+
+/// The Amazon MQ tools.
+pub fn tools() -> Vec<ToolSpec> {
+    use RiskClass::*;
+    vec![
+        tool(info("create_broker", Write, "mq:CreateBroker", false,
+            "Create an Amazon MQ broker (ActiveMQ or RabbitMQ) with one administrative user. Billable. Returns BrokerId and BrokerArn."), create_broker),
+        tool(info("create_configuration", Write, "mq:CreateConfiguration", false,
+            "Create a broker configuration (revision 1) for an engine and version."), create_configuration),
+        tool(info("delete_broker", Destructive, "mq:DeleteBroker", true,
+            "Delete a broker and all its messages. Irreversible."), delete_broker),
+        tool(info("delete_configuration", Destructive, "mq:DeleteConfiguration", true,
+            "Delete a configuration that no broker uses. Irreversible."), delete_configuration),
+        tool(info("describe_broker", Read, "mq:DescribeBroker", true,
+            "Describe a broker: state, engine, instance type, endpoints, configurations, users, network settings."), describe_broker),
+        tool(info("describe_broker_engine_types", Read, "mq:DescribeBrokerEngineTypes", true,
+            "List the broker engines and engine versions available in a region."), describe_broker_engine_types),
+        tool(info("describe_broker_instance_options", Read, "mq:DescribeBrokerInstanceOptions", true,
+            "List the broker instance types, storage types, deployment modes and zones available in a region."), describe_broker_instance_options),
+        tool(info("describe_configuration", Read, "mq:DescribeConfiguration", true,
+            "Describe a configuration and its latest revision."), describe_configuration),
+        tool(info("describe_configuration_revision", Read, "mq:DescribeConfigurationRevision", true,
+            "Get one revision of a configuration, with its data (base64, and decoded)."), describe_configuration_revision),
+        tool(info("describe_shared_resources", Read, "mq:DescribeSharedResources", true,
+            "List the resources shared with a broker through AWS RAM, with their status and DNS names."), describe_shared_resources),
+        tool(info("describe_broker_user", Read, "mq:DescribeUser", true,
+            "Describe a broker user: console access, groups, pending changes. (The AWS Labs server calls this describe_user.)"), describe_broker_user),
+        tool(info("list_brokers", Read, "mq:ListBrokers", true,
+            "List the brokers in a region, one page at a time (MaxResults, NextToken)."), list_brokers),
+        tool(info("list_configuration_revisions", Read, "mq:ListConfigurationRevisions", true,
+            "List the revisions of a configuration, one page at a time."), list_configuration_revisions),
+        tool(info("list_configurations", Read, "mq:ListConfigurations", true,
+            "List the configurations in a region, one page at a time."), list_configurations),
+        tool(info("list_tags", Read, "mq:ListTags", true,
+            "List the tags of a broker or configuration."), list_tags),
+        tool(info("list_broker_users", Read, "mq:ListUsers", true,
+            "List the users of a broker, one page at a time. (The AWS Labs server calls this list_users.)"), list_broker_users),
+        tool(info("promote", Execute, "mq:Promote", false,
+            "Promote a cross-region replica broker to primary (SWITCHOVER or FAILOVER). Disrupts clients."), promote).disruptive(),
+        tool(info("reboot_broker", Execute, "mq:RebootBroker", false,
+            "Reboot a broker; pending changes take effect. Disconnects clients."), reboot_broker).disruptive(),
+        tool(info("update_broker", Write, "mq:UpdateBroker", false,
+            "Change a broker's settings; only the fields given are changed. Most changes apply at the next reboot."), update_broker),
+        tool(info("update_configuration", Write, "mq:UpdateConfiguration", false,
+            "Write a new revision of a configuration. Data is the configuration text; the server base64-encodes it."), update_configuration),
+        tool(info("create_broker_user", Write, "mq:CreateUser", false,
+            "Create a broker user (ActiveMQ, or RabbitMQ replication user). Applied at the next reboot."), create_broker_user),
+        tool(info("update_broker_user", Write, "mq:UpdateUser", true,
+            "Change a broker user's password, console access or groups; only the fields given are changed."), update_broker_user),
+        tool(info("delete_broker_user", Destructive, "mq:DeleteUser", true,
+            "Delete a broker user. Applied at the next reboot."), delete_broker_user),
+        tool(info("create_tags", Write, "mq:CreateTags", true,
+            "Add or overwrite tags on a broker or configuration."), create_tags),
+        tool(info("delete_tags", Write, "mq:DeleteTags", true,
+            "Remove tags from a broker or configuration."), delete_tags),
+    ]
+}

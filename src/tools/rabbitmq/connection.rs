@@ -1,0 +1,301 @@
+//! A session's connection to a broker's management API: allowed hosts, requests, errors.
+
+use super::*;
+
+/// How a session reaches one broker's management API.
+#[derive(Clone)]
+pub(super) struct Connection {
+    pub(super) base: reqwest::Url,
+    auth: Auth,
+    http: reqwest::Client,
+}
+
+#[derive(Clone)]
+pub(super) enum Auth {
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print credentials.
+        f.debug_struct("Connection")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The RabbitMQ connections of every MCP session, by session id. In memory only.
+pub struct Connections {
+    by_session: Mutex<HashMap<String, Connection>>,
+    /// Hosts a connection may send credentials to (globs, case-insensitive).
+    allowed_hosts: Vec<globset::GlobMatcher>,
+}
+
+/// Where credentials may go unless configured otherwise: loopback, and Amazon MQ brokers.
+pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
+    "localhost",
+    "127.*.*.*",
+    "::1",
+    "[::1]",
+    "*.mq.*.amazonaws.com",
+    "*.mq.*.amazonaws.com.cn",
+    "*.mq.*.on.aws",
+];
+
+impl Default for Connections {
+    fn default() -> Self {
+        let hosts: Vec<String> = DEFAULT_ALLOWED_HOSTS
+            .iter()
+            .map(|h| h.to_string())
+            .collect();
+        Connections::with_allowed_hosts(&hosts).unwrap_or_else(|_| Connections {
+            by_session: Mutex::default(),
+            allowed_hosts: Vec::new(),
+        })
+    }
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections").finish_non_exhaustive()
+    }
+}
+
+impl Connections {
+    /// Connections that may reach only these management hosts (globs such as
+    /// `*.mq.eu-west-1.amazonaws.com`, `rabbit.internal`, `10.0.0.*`).
+    pub fn with_allowed_hosts(hosts: &[String]) -> Result<Self, String> {
+        let allowed_hosts = hosts
+            .iter()
+            .map(|h| {
+                globset::GlobBuilder::new(&h.to_ascii_lowercase())
+                    .literal_separator(false)
+                    .build()
+                    .map(|g| g.compile_matcher())
+                    .map_err(|e| format!("allowed RabbitMQ host `{h}`: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Connections {
+            by_session: Mutex::default(),
+            allowed_hosts,
+        })
+    }
+
+    /// Refuse a management URL whose host is not allowed, before anything is sent to it.
+    pub(super) fn check_host(&self, url: &reqwest::Url) -> Result<(), ArgError> {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if self.allowed_hosts.iter().any(|g| g.is_match(&host)) {
+            return Ok(());
+        }
+        Err(ArgError::rule(
+            "management_url",
+            format!(
+                "host `{host}` is not an allowed RabbitMQ management host (by default loopback and Amazon MQ brokers; the server's --rabbitmq-allowed-host adds others), so no credentials were sent"
+            ),
+        ))
+    }
+
+    pub(super) fn get(&self, session: &str) -> Result<Connection, ToolError> {
+        self.by_session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session)
+            .cloned()
+            .ok_or_else(|| {
+                ToolError::Arg(ArgError::rule(
+                    "connection",
+                    "this session has no RabbitMQ connection: call rabbitmq_broker_initialize_connection (or _with_oauth) first",
+                ))
+            })
+    }
+
+    pub(super) fn set(&self, session: &str, conn: Connection) {
+        self.by_session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(session.to_string(), conn);
+    }
+
+    /// Forget a session's connection (when the session ends).
+    pub fn remove(&self, session: &str) {
+        self.by_session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(session);
+    }
+}
+
+pub(super) fn enc(s: &str) -> String {
+    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
+}
+
+/// A RabbitMQ error or transport failure, as a tool error.
+pub(super) fn http_error(
+    operation: &'static str,
+    status: Option<StatusCode>,
+    message: String,
+    reached: Reached,
+) -> ToolError {
+    ToolError::Aws {
+        operation,
+        code: match status {
+            Some(s) => format!("HTTP{}", s.as_u16()),
+            None => "BrokerUnreachable".into(),
+        },
+        message,
+        request_id: None,
+        reached,
+    }
+}
+
+impl Connection {
+    pub(super) fn build(
+        base: &str,
+        auth: Auth,
+        allowed: &Connections,
+    ) -> Result<Connection, ToolError> {
+        let mut base = reqwest::Url::parse(base)
+            .map_err(|e| ArgError::rule("management_url", format!("is not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(
+                ArgError::rule("management_url", "must be an http:// or https:// URL").into(),
+            );
+        }
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(ArgError::rule(
+                "management_url",
+                "must not carry credentials; pass username and password",
+            )
+            .into());
+        }
+        allowed.check_host(&base)?;
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| ToolError::Internal(format!("HTTP client: {e}")))?;
+        Ok(Connection { base, auth, http })
+    }
+
+    /// Send a request to `api/<path>` (path segments already encoded).
+    pub(super) async fn send(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: &str,
+    ) -> Result<(StatusCode, Value), ToolError> {
+        // Segment by segment: a name never becomes a dot-segment that climbs the API path.
+        let mut url = self.base.clone();
+        {
+            let mut segments = url
+                .path_segments_mut()
+                .map_err(|_| ToolError::Internal("management URL cannot take a path".into()))?;
+            segments.pop_if_empty().push("api");
+            for seg in path.split('/') {
+                let raw = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
+                if raw == "." || raw == ".." {
+                    return Err(ArgError::rule(
+                        "name",
+                        "`.` and `..` are path segments, not RabbitMQ names",
+                    )
+                    .into());
+                }
+                segments.push(&raw);
+            }
+        }
+        let req = self.http.request(method, url);
+        let req = match &self.auth {
+            Auth::Basic { user, password } => req.basic_auth(user, Some(password)),
+            Auth::Bearer(token) => req.bearer_auth(token),
+        };
+        let resp = req.send().await.map_err(|e| {
+            // A connect failure never reached the broker; anything after it may have.
+            let reached = if e.is_connect() {
+                Reached::No
+            } else {
+                Reached::Unknown
+            };
+            http_error(
+                operation,
+                None,
+                format!("{} unreachable: {}", self.base, e.without_url()),
+                reached,
+            )
+        })?;
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        let value = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&body).unwrap_or(Value::String(body))
+        };
+        Ok((status, value))
+    }
+
+    /// A request that must succeed (2xx).
+    pub(super) async fn call(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: &str,
+    ) -> Result<Value, ToolError> {
+        let (status, value) = self.send(operation, method, path).await?;
+        if status.is_success() {
+            return Ok(value);
+        }
+        let reason = value
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| value.to_string());
+        let message = match status {
+            StatusCode::UNAUTHORIZED => format!("the broker refused the credentials: {reason}"),
+            StatusCode::NOT_FOUND => format!("not found: {reason}"),
+            _ => reason,
+        };
+        Err(http_error(operation, Some(status), message, Reached::Yes))
+    }
+}
+
+/// This family's connections, kept in the context's extensions by the server.
+pub(super) fn connections(ctx: &ToolContext) -> Result<std::sync::Arc<Connections>, ToolError> {
+    ctx.extensions
+        .get::<Connections>()
+        .ok_or_else(|| ToolError::Internal("the RabbitMQ connections are not set up".into()))
+}
+
+/// A management API request on the session's connection that must succeed (2xx).
+pub(super) async fn api(
+    ctx: &ToolContext,
+    operation: &'static str,
+    method: Method,
+    path: &str,
+) -> Result<Value, ToolError> {
+    connections(ctx)?
+        .get(&ctx.session)?
+        .call(operation, method, path)
+        .await
+}
+
+/// Decode a list answer into typed items.
+pub(super) fn items<T: for<'de> Deserialize<'de>>(v: Value) -> Vec<T> {
+    match v {
+        Value::Array(list) => list
+            .into_iter()
+            .filter_map(|i| serde_json::from_value(i).ok())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub(super) fn one<T: for<'de> Deserialize<'de>>(operation: &str, v: Value) -> Result<T, ToolError> {
+    serde_json::from_value(v)
+        .map_err(|e| ToolError::Internal(format!("{operation}: unexpected answer: {e}")))
+}
