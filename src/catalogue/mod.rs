@@ -357,6 +357,25 @@ fn schema_params(schema: &JsonObject) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// The top-level arguments whose schema is an IAM [`crate::iam_guard::PolicyDocument`].
+fn document_fields(schema: &JsonObject) -> Vec<String> {
+    let is_document = |v: &Value| {
+        v.to_string()
+            .contains("\"$ref\":\"#/$defs/PolicyDocument\"")
+    };
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|props| {
+            props
+                .iter()
+                .filter(|(_, v)| is_document(v))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Every tool the server offers, by name.
 pub struct Catalogue {
     tools: BTreeMap<&'static str, Arc<ToolSpec>>,
@@ -368,6 +387,14 @@ impl Catalogue {
         let mut tools = BTreeMap::new();
         for s in specs {
             let name = s.name;
+            // An IAM policy document the guard does not see cannot be written.
+            for field in document_fields(&s.input_schema) {
+                if !s.documents.iter().any(|(f, _)| *f == field) {
+                    return Err(format!(
+                        "tool `{name}`: argument `{field}` is a PolicyDocument the IAM guard does not check (add it with `with_documents`)"
+                    ));
+                }
+            }
             if tools.insert(name, Arc::new(s)).is_some() {
                 return Err(format!("two tools are named `{name}`"));
             }

@@ -40,4 +40,16 @@ mod tests {
         let e = Catalogue::new(twice).err().expect("refused");
         assert!(e.contains("two tools are named"), "{e}");
     }
+
+    /// A tool whose arguments carry a policy document the guard does not check cannot be built.
+    #[test]
+    fn an_unguarded_policy_document_fails_the_catalogue() {
+        let mut unguarded: Vec<ToolSpec> = iam::tools()
+            .into_iter()
+            .filter(|t| t.name == "put_user_policy")
+            .collect();
+        unguarded[0].documents.clear();
+        let e = Catalogue::new(unguarded).err().expect("refused");
+        assert!(e.contains("`policy_document` is a PolicyDocument"), "{e}");
+    }
 }
