@@ -92,10 +92,33 @@ pub struct ToolContext {
     pub aws: Arc<AwsClients>,
     /// The tool families' own state (see [`Extensions`]).
     pub extensions: Extensions,
+    /// The AWS API operation of the tool being run (`mq:CreateBroker`), written once, in the
+    /// catalogue entry.
+    pub operation: &'static str,
     /// The MCP session the call belongs to.
     pub session: Arc<str>,
     /// The deciding policy rule allows secrets (a new secret access key) in the result.
     pub reveal_secrets: bool,
+}
+
+impl ToolContext {
+    /// An SDK error of this tool's operation, with the AWS error code and request id.
+    pub fn aws_error<E>(
+        &self,
+        err: aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    ) -> ToolError
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+    {
+        crate::aws::aws_error(self.operation, err)
+    }
 }
 
 /// Arguments that passed the schema: deserialised once by the gate, handed to the handler.

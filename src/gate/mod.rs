@@ -419,6 +419,7 @@ impl Gate {
         let ctx = ToolContext {
             aws: if once { &self.aws_once } else { &self.aws }.clone(),
             extensions: Extensions::default().with(self.rabbit.clone()),
+            operation: spec.aws_api,
             session: call.cx.session.into(),
             reveal_secrets: decision.reveal_secrets,
         };

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{REGION_PATTERN, ts};
-use crate::aws::aws_error;
 use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
 use crate::error::{ArgError, ToolError};
 
@@ -148,7 +147,7 @@ async fn policy_generation_start(ctx: ToolContext, a: StartArgs) -> Result<Start
         .set_client_token(a.client_token)
         .send()
         .await
-        .map_err(|e| aws_error("access-analyzer:StartPolicyGeneration", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(Started { job_id: out.job_id })
 }
 
@@ -205,7 +204,7 @@ async fn policy_generation_get(ctx: ToolContext, a: GetArgs) -> Result<Generated
         .set_include_service_level_template(a.include_service_level_template)
         .send()
         .await
-        .map_err(|e| aws_error("access-analyzer:GetGeneratedPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     let result = out.generated_policy_result.as_ref();
     Ok(GeneratedOut {
         job: out.job_details.as_ref().map(|j| JobOut {
@@ -289,7 +288,7 @@ async fn policy_generation_list(
         .set_next_token(a.next_token)
         .send()
         .await
-        .map_err(|e| aws_error("access-analyzer:ListPolicyGenerations", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(GenerationsOut {
         policy_generations: out
             .policy_generations
@@ -334,7 +333,7 @@ async fn policy_generation_cancel(ctx: ToolContext, a: CancelArgs) -> Result<Can
         .job_id(&a.job_id)
         .send()
         .await
-        .map_err(|e| aws_error("access-analyzer:CancelPolicyGeneration", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(Cancelled {
         job_id: a.job_id,
         cancel_requested: true,

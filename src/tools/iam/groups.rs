@@ -24,7 +24,7 @@ pub(super) async fn list_groups(ctx: ToolContext, a: ListArgs) -> Result<GroupsO
         .set_marker(a.marker)
         .send()
         .await
-        .map_err(|e| aws_error("iam:ListGroups", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(GroupsOut {
         groups: out.groups.iter().map(GroupOut::from).collect(),
         is_truncated: out.is_truncated,
@@ -53,7 +53,7 @@ pub(super) async fn get_group(ctx: ToolContext, a: GroupArgs) -> Result<GroupDet
         .set_marker(a.marker)
         .send()
         .await
-        .map_err(|e| aws_error("iam:GetGroup", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     let group = out
         .group
         .as_ref()
@@ -115,7 +115,7 @@ pub(super) async fn create_group(
         .set_path(a.path)
         .send()
         .await
-        .map_err(|e| aws_error("iam:CreateGroup", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     out.group
         .as_ref()
         .map(GroupOut::from)
@@ -196,7 +196,7 @@ pub(super) async fn delete_group(
         .group_name(g)
         .send()
         .await
-        .map_err(|e| aws_error("iam:DeleteGroup", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(Deleted {
         deleted: format!("group/{g}"),
         also_removed: removed,
@@ -228,7 +228,7 @@ pub(super) async fn add_user_to_group(
         .user_name(&a.user_name)
         .send()
         .await
-        .map_err(|e| aws_error("iam:AddUserToGroup", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "added",
         format!("group/{}", a.group_name),
@@ -248,7 +248,7 @@ pub(super) async fn remove_user_from_group(
         .user_name(&a.user_name)
         .send()
         .await
-        .map_err(|e| aws_error("iam:RemoveUserFromGroup", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "removed",
         format!("group/{}", a.group_name),

@@ -58,7 +58,7 @@ pub(super) async fn put_user_policy(
         .policy_document(doc)
         .send()
         .await
-        .map_err(|e| aws_error("iam:PutUserPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "put",
         format!("user/{}", a.user_name),
@@ -80,7 +80,7 @@ pub(super) async fn put_role_policy(
         .policy_document(doc)
         .send()
         .await
-        .map_err(|e| aws_error("iam:PutRolePolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "put",
         format!("role/{}", a.role_name),
@@ -138,7 +138,7 @@ pub(super) async fn get_user_policy(
         .policy_name(&a.policy_name)
         .send()
         .await
-        .map_err(|e| aws_error("iam:GetUserPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(InlinePolicyOut {
         owner: format!("user/{}", out.user_name),
         policy_name: out.policy_name,
@@ -159,7 +159,7 @@ pub(super) async fn get_role_policy(
         .policy_name(&a.policy_name)
         .send()
         .await
-        .map_err(|e| aws_error("iam:GetRolePolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(InlinePolicyOut {
         owner: format!("role/{}", out.role_name),
         policy_name: out.policy_name,
@@ -179,7 +179,7 @@ pub(super) async fn delete_user_policy(
         .policy_name(&a.policy_name)
         .send()
         .await
-        .map_err(|e| aws_error("iam:DeleteUserPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "deleted",
         format!("user/{}", a.user_name),
@@ -199,7 +199,7 @@ pub(super) async fn delete_role_policy(
         .policy_name(&a.policy_name)
         .send()
         .await
-        .map_err(|e| aws_error("iam:DeleteRolePolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "deleted",
         format!("role/{}", a.role_name),
@@ -230,7 +230,7 @@ pub(super) async fn list_user_policies(
         .set_marker(a.marker)
         .send()
         .await
-        .map_err(|e| aws_error("iam:ListUserPolicies", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(PolicyNamesOut {
         policy_names: out.policy_names,
         is_truncated: out.is_truncated,
@@ -252,7 +252,7 @@ pub(super) async fn list_role_policies(
         .set_marker(a.marker)
         .send()
         .await
-        .map_err(|e| aws_error("iam:ListRolePolicies", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(PolicyNamesOut {
         policy_names: out.policy_names,
         is_truncated: out.is_truncated,

@@ -69,7 +69,7 @@ pub(super) async fn list_policies(
         .set_marker(a.marker)
         .send()
         .await
-        .map_err(|e| aws_error("iam:ListPolicies", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(PoliciesOut {
         policies: out.policies().iter().map(PolicyOut::from).collect(),
         is_truncated: out.is_truncated,
@@ -125,7 +125,7 @@ pub(super) async fn get_managed_policy_document(
         .version_id(&version)
         .send()
         .await
-        .map_err(|e| aws_error("iam:GetPolicyVersion", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     let v = out
         .policy_version
         .ok_or_else(|| ToolError::Internal("GetPolicyVersion returned no version".into()))?;
@@ -194,7 +194,7 @@ pub(super) async fn attach_user_policy(
         .policy_arn(&a.policy_arn)
         .send()
         .await
-        .map_err(|e| aws_error("iam:AttachUserPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "attached",
         format!("user/{}", a.user_name),
@@ -214,7 +214,7 @@ pub(super) async fn detach_user_policy(
         .policy_arn(&a.policy_arn)
         .send()
         .await
-        .map_err(|e| aws_error("iam:DetachUserPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "detached",
         format!("user/{}", a.user_name),
@@ -234,7 +234,7 @@ pub(super) async fn attach_role_policy(
         .policy_arn(&a.policy_arn)
         .send()
         .await
-        .map_err(|e| aws_error("iam:AttachRolePolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "attached",
         format!("role/{}", a.role_name),
@@ -254,7 +254,7 @@ pub(super) async fn detach_role_policy(
         .policy_arn(&a.policy_arn)
         .send()
         .await
-        .map_err(|e| aws_error("iam:DetachRolePolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "detached",
         format!("role/{}", a.role_name),
@@ -274,7 +274,7 @@ pub(super) async fn attach_group_policy(
         .policy_arn(&a.policy_arn)
         .send()
         .await
-        .map_err(|e| aws_error("iam:AttachGroupPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "attached",
         format!("group/{}", a.group_name),
@@ -294,7 +294,7 @@ pub(super) async fn detach_group_policy(
         .policy_arn(&a.policy_arn)
         .send()
         .await
-        .map_err(|e| aws_error("iam:DetachGroupPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "detached",
         format!("group/{}", a.group_name),
@@ -340,7 +340,7 @@ pub(super) async fn create_access_key(
         .user_name(&a.user_name)
         .send()
         .await
-        .map_err(|e| aws_error("iam:CreateAccessKey", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     let key = out
         .access_key
         .ok_or_else(|| ToolError::Internal("CreateAccessKey returned no key".into()))?;
@@ -383,7 +383,7 @@ pub(super) async fn delete_access_key(
         .access_key_id(&a.access_key_id)
         .send()
         .await
-        .map_err(|e| aws_error("iam:DeleteAccessKey", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(changed(
         "deleted",
         format!("user/{}", a.user_name),
@@ -479,7 +479,7 @@ pub(super) async fn simulate_principal_policy(
         .set_context_entries(entries)
         .send()
         .await
-        .map_err(|e| aws_error("iam:SimulatePrincipalPolicy", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(SimulationOut {
         evaluation_results: out
             .evaluation_results()

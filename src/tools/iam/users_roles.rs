@@ -24,7 +24,7 @@ pub(super) async fn list_users(ctx: ToolContext, a: ListArgs) -> Result<UsersOut
         .set_marker(a.marker)
         .send()
         .await
-        .map_err(|e| aws_error("iam:ListUsers", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(UsersOut {
         users: out.users.iter().map(UserOut::from).collect(),
         is_truncated: out.is_truncated,
@@ -50,7 +50,7 @@ pub(super) async fn get_user(ctx: ToolContext, a: UserArgs) -> Result<UserDetail
         .user_name(&a.user_name)
         .send()
         .await
-        .map_err(|e| aws_error("iam:GetUser", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     let user = user
         .user
         .as_ref()
@@ -135,7 +135,7 @@ pub(super) async fn create_user(ctx: ToolContext, a: CreateUserArgs) -> Result<U
         .set_permissions_boundary(a.permissions_boundary)
         .send()
         .await
-        .map_err(|e| aws_error("iam:CreateUser", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     out.user
         .as_ref()
         .map(UserOut::from)
@@ -248,7 +248,7 @@ pub(super) async fn delete_user(ctx: ToolContext, a: DeleteUserArgs) -> Result<D
         .user_name(u)
         .send()
         .await
-        .map_err(|e| aws_error("iam:DeleteUser", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(Deleted {
         deleted: format!("user/{u}"),
         also_removed: removed,
@@ -277,7 +277,7 @@ pub(super) async fn list_roles(ctx: ToolContext, a: ListArgs) -> Result<RolesOut
         .set_marker(a.marker)
         .send()
         .await
-        .map_err(|e| aws_error("iam:ListRoles", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(RolesOut {
         roles: out.roles.iter().map(RoleOut::from).collect(),
         is_truncated: out.is_truncated,
@@ -336,7 +336,7 @@ pub(super) async fn create_role(ctx: ToolContext, a: CreateRoleArgs) -> Result<R
         .set_permissions_boundary(a.permissions_boundary)
         .send()
         .await
-        .map_err(|e| aws_error("iam:CreateRole", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     out.role
         .as_ref()
         .map(RoleOut::from)

@@ -29,7 +29,7 @@ pub(super) async fn promote(ctx: ToolContext, a: PromoteArgs) -> Result<BrokerId
         .mode(sdk::PromoteMode::from(a.mode.as_str()))
         .send()
         .await
-        .map_err(|e| aws_error("mq:Promote", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(BrokerIdOut {
         broker_id: out.broker_id,
     })
@@ -51,7 +51,7 @@ pub(super) async fn reboot_broker(ctx: ToolContext, a: BrokerArgs) -> Result<Reb
         .broker_id(&a.broker_id)
         .send()
         .await
-        .map_err(|e| aws_error("mq:RebootBroker", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(RebootOut {
         broker_id: a.broker_id,
         reboot_requested: true,
@@ -176,7 +176,7 @@ pub(super) async fn update_broker(
         )
         .send()
         .await
-        .map_err(|e| aws_error("mq:UpdateBroker", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(UpdatedBroker {
         broker_id: out.broker_id.clone(),
         authentication_strategy: out
@@ -246,7 +246,7 @@ pub(super) async fn update_configuration(
         .set_description(a.description)
         .send()
         .await
-        .map_err(|e| aws_error("mq:UpdateConfiguration", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(UpdatedConfiguration {
         arn: out.arn.clone(),
         id: out.id.clone(),
@@ -334,7 +334,7 @@ pub(super) async fn create_broker_user(
         .set_replication_user(a.replication_user)
         .send()
         .await
-        .map_err(|e| aws_error("mq:CreateUser", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(UserChanged {
         broker_id: a.broker_id,
         username: a.username,
@@ -358,7 +358,7 @@ pub(super) async fn update_broker_user(
         .set_replication_user(a.replication_user)
         .send()
         .await
-        .map_err(|e| aws_error("mq:UpdateUser", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(UserChanged {
         broker_id: a.broker_id,
         username: a.username,
@@ -378,7 +378,7 @@ pub(super) async fn delete_broker_user(
         .username(&a.username)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DeleteUser", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(UserChanged {
         broker_id: a.broker_id,
         username: a.username,
@@ -422,7 +422,7 @@ pub(super) async fn create_tags(ctx: ToolContext, a: CreateTagsArgs) -> Result<T
         .set_tags(Some(a.tags.clone()))
         .send()
         .await
-        .map_err(|e| aws_error("mq:CreateTags", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(TagsOut { tags: a.tags })
 }
 
@@ -464,7 +464,7 @@ pub(super) async fn delete_tags(
         .set_tag_keys(Some(a.tag_keys.clone()))
         .send()
         .await
-        .map_err(|e| aws_error("mq:DeleteTags", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(TagKeysOut {
         removed_tag_keys: a.tag_keys,
     })

@@ -149,7 +149,7 @@ pub(super) async fn create_broker(
         .set_tags(a.tags)
         .send()
         .await
-        .map_err(|e| aws_error("mq:CreateBroker", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(CreatedBroker {
         broker_arn: out.broker_arn,
         broker_id: out.broker_id,
@@ -202,7 +202,7 @@ pub(super) async fn create_configuration(
         .set_tags(a.tags)
         .send()
         .await
-        .map_err(|e| aws_error("mq:CreateConfiguration", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(Configuration {
         arn: out.arn,
         id: out.id,
@@ -236,7 +236,7 @@ pub(super) async fn delete_broker(
         .broker_id(&a.broker_id)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DeleteBroker", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(BrokerIdOut {
         broker_id: out.broker_id,
     })
@@ -261,7 +261,7 @@ pub(super) async fn delete_configuration(
         .configuration_id(&a.configuration_id)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DeleteConfiguration", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(ConfigurationIdOnly {
         configuration_id: out.configuration_id,
     })

@@ -11,7 +11,7 @@ pub(super) async fn describe_broker(ctx: ToolContext, a: BrokerArgs) -> Result<B
         .broker_id(&a.broker_id)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DescribeBroker", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     let str_of = |o: Option<&str>| o.map(str::to_string);
     Ok(Broker {
         broker_arn: b.broker_arn.clone(),
@@ -114,7 +114,7 @@ pub(super) async fn describe_broker_engine_types(
         .set_next_token(a.next_token)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DescribeBrokerEngineTypes", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(EngineTypesOut {
         broker_engine_types: out
             .broker_engine_types()
@@ -194,7 +194,7 @@ pub(super) async fn describe_broker_instance_options(
         .set_next_token(a.next_token)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DescribeBrokerInstanceOptions", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(InstanceOptionsOut {
         broker_instance_options: out
             .broker_instance_options()
@@ -232,7 +232,7 @@ pub(super) async fn describe_configuration(
         .configuration_id(&a.configuration_id)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DescribeConfiguration", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(Configuration {
         arn: c.arn,
         id: c.id,
@@ -292,7 +292,7 @@ pub(super) async fn describe_configuration_revision(
         .configuration_revision(&a.configuration_revision)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DescribeConfigurationRevision", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     let decoded = out
         .data
         .as_deref()
@@ -342,7 +342,7 @@ pub(super) async fn describe_shared_resources(
         .set_next_token(a.next_token)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DescribeSharedResources", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(SharedResourcesOut {
         shared_resources: out
             .shared_resources()

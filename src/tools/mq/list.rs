@@ -46,7 +46,7 @@ pub(super) async fn describe_broker_user(
         .username(&a.username)
         .send()
         .await
-        .map_err(|e| aws_error("mq:DescribeUser", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(BrokerUser {
         broker_id: out.broker_id,
         username: out.username,
@@ -78,7 +78,7 @@ pub(super) async fn list_brokers(ctx: ToolContext, a: PageArgs) -> Result<Broker
         .set_next_token(a.next_token)
         .send()
         .await
-        .map_err(|e| aws_error("mq:ListBrokers", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(BrokersOut {
         broker_summaries: out
             .broker_summaries()
@@ -112,7 +112,7 @@ pub(super) async fn list_configuration_revisions(
         .set_next_token(a.next_token)
         .send()
         .await
-        .map_err(|e| aws_error("mq:ListConfigurationRevisions", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(RevisionsOut {
         configuration_id: out.configuration_id.clone(),
         revisions: out.revisions().iter().map(revision).collect(),
@@ -141,7 +141,7 @@ pub(super) async fn list_configurations(
         .set_next_token(a.next_token)
         .send()
         .await
-        .map_err(|e| aws_error("mq:ListConfigurations", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(ConfigurationsOut {
         configurations: out
             .configurations()
@@ -183,7 +183,7 @@ pub(super) async fn list_tags(ctx: ToolContext, a: ResourceArgs) -> Result<TagsO
         .resource_arn(&a.resource_arn)
         .send()
         .await
-        .map_err(|e| aws_error("mq:ListTags", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(TagsOut {
         tags: out.tags.unwrap_or_default(),
     })
@@ -212,7 +212,7 @@ pub(super) async fn list_broker_users(
         .set_next_token(a.next_token)
         .send()
         .await
-        .map_err(|e| aws_error("mq:ListUsers", e))?;
+        .map_err(|e| ctx.aws_error(e))?;
     Ok(UsersOut {
         broker_id: out.broker_id.clone(),
         users: out.users().iter().map(UserSummary::from).collect(),
