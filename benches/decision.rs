@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group};
 use guarded_aws_mcp::audit::AuditLog;
 use guarded_aws_mcp::aws::{AwsClients, AwsOptions};
 use guarded_aws_mcp::catalogue::Catalogue;
-use guarded_aws_mcp::gate::{CallCtx, Gate, GateOptions};
+use guarded_aws_mcp::gate::{CallCtx, Gate, GateOptions, Request, Verdict, authorize};
 use guarded_aws_mcp::policy::{Caller, CompiledPolicy, load_str};
 use serde_json::{Value, json};
 
@@ -117,6 +117,26 @@ fn benches(c: &mut Criterion) {
         let spec = catalogue.get(name).expect("tool").clone();
         c.bench_function(&format!("decide/{name}"), |b| {
             b.iter(|| black_box(policy.decide(&spec, black_box(&args), &caller)))
+        });
+    }
+
+    // The whole pure decision: hiding, read-only mode, the IAM guard and the policy.
+    let options = GateOptions::default();
+    for (name, args) in cases() {
+        let spec = catalogue.get(name).expect("tool").clone();
+        c.bench_function(&format!("authorize/{name}"), |b| {
+            b.iter(|| {
+                let request = Request {
+                    tool: name,
+                    spec: Some(&spec),
+                    args: Ok(black_box(&args)),
+                    caller: &caller,
+                };
+                black_box(matches!(
+                    authorize(&policy, &options, &request),
+                    Verdict::Allow { .. }
+                ))
+            })
         });
     }
 

@@ -148,6 +148,9 @@ pub struct AuditRecord {
     /// The caller: the HTTP token's principal, or `--principal` on stdio.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
+    /// The caller's roles (so `policy replay` can decide role rules again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
     pub tool: String,
     /// Arguments with secrets redacted.
     pub args: Value,
@@ -377,6 +380,7 @@ mod tests {
             ts: "t".into(),
             session: "s".into(),
             principal: None,
+            roles: Vec::new(),
             tool: format!("t{i}"),
             args: json!({}),
             decision: "allow".into(),

@@ -148,6 +148,7 @@ async fn decide(
                 ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 session: a.session.clone(),
                 principal: Some(a.principal.clone()),
+                roles: Vec::new(),
                 tool: a.tool.clone(),
                 args: a.args.clone(),
                 decision: if approve { "approved" } else { "denied" }.into(),

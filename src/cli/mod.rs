@@ -2,6 +2,8 @@
 //! `audit verify`, `tools`.
 
 mod approvals;
+pub mod policy_test;
+mod replay;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -234,6 +236,30 @@ pub enum PolicyCommand {
     },
     /// Print the JSON Schema of the policy format (policies/policy.schema.json).
     Schema,
+    /// Run policy test files: each case's call must get the decision it expects. No AWS call.
+    /// Exit code 1 when a case fails.
+    Test {
+        files: Vec<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Print the JSON Schema of test files (policies/policy-test.schema.json) instead.
+        #[arg(long)]
+        schema: bool,
+    },
+    /// Re-decide every call of an audit log under a candidate policy and report what would
+    /// change. Exit code 2 when an allowed call would be refused or a refused one allowed.
+    Replay {
+        /// The audit log (JSON Lines) to replay.
+        #[arg(long)]
+        audit: PathBuf,
+        /// The candidate policy.
+        #[arg(long)]
+        policy: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Tokens from `--tokens FILE`, else the text of `GUARDED_AWS_MCP_TOKENS`.
@@ -393,6 +419,19 @@ pub fn main() -> ExitCode {
             println!("{}", crate::transport::tokens::hash(line.trim()));
             ExitCode::SUCCESS
         }
+        Command::Policy(PolicyCommand::Test { schema: true, .. }) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&policy_test::schema()).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Policy(PolicyCommand::Test { files, json, .. }) => policy_test::run(&files, json),
+        Command::Policy(PolicyCommand::Replay {
+            audit,
+            policy,
+            json,
+        }) => replay::run(&audit, &policy, json),
         Command::Policy(PolicyCommand::Schema) => {
             println!(
                 "{}",
@@ -481,6 +520,9 @@ fn explain(
         println!("reason: {}", x.reason);
         for c in &x.conditions {
             println!("condition held: {c}");
+        }
+        for c in &x.considered {
+            println!("considered: {c}");
         }
         for l in &x.limits {
             println!("rate limit: {l}");

@@ -72,6 +72,7 @@ impl<'a> CallCtx<'a> {
 }
 
 mod approve;
+pub mod offline;
 mod refusal;
 mod refusals;
 #[cfg(test)]
@@ -112,6 +113,9 @@ pub struct Explanation {
     pub reason: String,
     pub conditions: Vec<String>,
     pub limits: Vec<String>,
+    /// Every rule considered, in order (exact name first, then globs in file order), and
+    /// whether it matched.
+    pub considered: Vec<String>,
 }
 
 impl Gate {
@@ -193,6 +197,7 @@ impl Gate {
             ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             session: "server".into(),
             principal: None,
+            roles: Vec::new(),
             tool: "policy_reload".into(),
             args: serde_json::json!({ "file": file }),
             decision: if accepted { "reloaded" } else { "refused" }.into(),
@@ -480,6 +485,7 @@ impl Gate {
             reason,
             conditions: Vec::new(),
             limits: Vec::new(),
+            considered: Vec::new(),
         };
         let decision = match authorize(&policy, &self.options, &request) {
             // A rule denied it: explain the rule (its conditions), as for any decision.
@@ -503,6 +509,10 @@ impl Gate {
             reason: decision.reason,
             conditions: decision.conditions,
             limits: decision.limits.iter().map(|l| describe_limit(l)).collect(),
+            considered: match request.args {
+                Ok(args) => policy.considered(name, args, caller),
+                Err(_) => Vec::new(),
+            },
         }
     }
 }
@@ -547,6 +557,7 @@ impl<'a> Call<'a> {
             ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             session: self.cx.session.to_string(),
             principal: Some(self.cx.caller.principal.clone()),
+            roles: self.cx.caller.roles.clone(),
             tool: self.name.to_string(),
             args: self.audited.clone(),
             decision: decision.to_string(),

@@ -92,6 +92,27 @@ impl CompiledPolicy {
         self.rules.get(tool).map(Vec::as_slice).unwrap_or_default()
     }
 
+    /// Every rule considered for a call, in the order it is considered, with whether its
+    /// conditions held (`policy explain`).
+    pub fn considered(&self, tool: &str, args: &Value, caller: &Caller) -> Vec<String> {
+        self.rules_for(tool)
+            .iter()
+            .map(|r| {
+                let held = r.when.iter().all(|c| holds_for(c, args, caller));
+                format!(
+                    "{} {}: {}",
+                    r.location,
+                    r.action.as_str(),
+                    if held {
+                        "matches"
+                    } else {
+                        "conditions do not hold"
+                    }
+                )
+            })
+            .collect()
+    }
+
     /// Decide a call. `args` are the arguments after schema validation, with schema defaults.
     pub fn decide<'p>(&'p self, tool: &ToolSpec, args: &Value, caller: &Caller) -> Decision<'p> {
         if self.is_hidden(tool.name) {

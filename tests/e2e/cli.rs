@@ -229,8 +229,161 @@ fn tokens_new_and_the_examples() {
     );
 }
 
+/// Issue 16: every shipped policy has a test file, and the test command runs them all.
+fn shipped_policies_pass_their_tests() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut files: Vec<String> = std::fs::read_dir(format!("{root}/policies/tests"))
+        .expect("policies/tests")
+        .flatten()
+        .map(|e| e.path().display().to_string())
+        .filter(|p| p.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        5,
+        "one test file per shipped policy: {files:?}"
+    );
+    let args: Vec<&str> = ["policy", "test"]
+        .into_iter()
+        .chain(files.iter().map(String::as_str))
+        .collect();
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+    let (_, json, _) = run(&["policy", "test", "--json", &files[0]]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["failed"], 0);
+}
+
+/// A case whose expectation is wrong fails, names what it got, and the exit code says so.
+fn a_wrong_expectation_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wrong.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "policy: {}/policies/default.yaml\ncases:\n  - name: deletes are allowed (they are not)\n    tool: delete_broker\n    args: {{BrokerId: b-1}}\n    expect: allow\n  - name: the rule is named wrongly\n    tool: list_brokers\n    expect: allow\n    rule: classes.write\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = run(&["policy", "test", file.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL") && out.contains("expected allow, got deny by classes.destructive"),
+        "{out}"
+    );
+    assert!(
+        out.contains("expected rule classes.write, got tools.list_*[0]"),
+        "{out}"
+    );
+    assert!(out.contains("0 passed, 2 failed"), "{out}");
+}
+
+/// `policy replay`: the calls of an audit log under a candidate policy, and what changes.
+fn replay_reports_changes_and_gates_on_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let record = |tool: &str, args: serde_json::Value, decision: &str, rule: &str, status: &str| {
+        serde_json::json!({"ts": "2026-11-28T10:00:00Z", "session": "s", "principal": "alice",
+            "tool": tool, "args": args, "decision": decision, "rule": rule, "reason": "r",
+            "latency_us": 5, "outcome": {"status": status}, "policy": "p", "prev": "x"})
+        .to_string()
+    };
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        lines.push(record(
+            "list_brokers",
+            serde_json::json!({}),
+            "allow",
+            "classes.read",
+            "ok",
+        ));
+    }
+    lines.push(record(
+        "delete_broker",
+        serde_json::json!({"BrokerId": "b-1"}),
+        "deny",
+        "classes.destructive",
+        "denied",
+    ));
+    lines.push(record(
+        "create_broker",
+        serde_json::json!({"broker_name": "x", "password": "[REDACTED]"}),
+        "approved",
+        "tools.create_broker[1]",
+        "started",
+    ));
+    lines.push(record(
+        "create_broker",
+        serde_json::json!({"broker_name": "x", "password": "[REDACTED]"}),
+        "approved",
+        "tools.create_broker[1]",
+        "ok",
+    ));
+    lines.push("not json".into());
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let same = format!("{}/policies/default.yaml", env!("CARGO_MANIFEST_DIR"));
+    let (code, out, err) = run(&[
+        "policy",
+        "replay",
+        "--audit",
+        log.to_str().unwrap(),
+        "--policy",
+        &same,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("no decision changes"), "{out}");
+    assert!(
+        out.contains("7 records, 5 replayed, 5 unchanged, 0 changed"),
+        "{out}"
+    );
+    let stricter = dir.path().join("stricter.yaml");
+    std::fs::write(
+        &stricter,
+        "version: 1\ndefault: deny\nclasses: {read: allow, destructive: allow}\ntools:\n  list_brokers:\n    - action: deny\n      reason: no listing\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(&[
+        "policy",
+        "replay",
+        "--audit",
+        log.to_str().unwrap(),
+        "--policy",
+        stricter.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("list_brokers")
+            && out.contains("allow -> deny")
+            && out.contains("tools.list_brokers[0]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("delete_broker") && out.contains("deny -> allow"),
+        "{out}"
+    );
+    assert!(out.contains("3 newly refused, 1 newly allowed"), "{out}");
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial_sync(
+            "cli::shipped_policies_pass_their_tests",
+            Needs::Nothing,
+            shipped_policies_pass_their_tests,
+        ),
+        trial_sync(
+            "cli::a_wrong_expectation_fails",
+            Needs::Nothing,
+            a_wrong_expectation_fails,
+        ),
+        trial_sync(
+            "cli::replay_reports_changes_and_gates_on_them",
+            Needs::Nothing,
+            replay_reports_changes_and_gates_on_them,
+        ),
         trial_sync(
             "cli::tokens_new_and_the_examples",
             Needs::Nothing,

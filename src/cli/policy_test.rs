@@ -1,0 +1,262 @@
+//! `guarded-aws-mcp policy test FILE...`: a policy's expected decisions, as test cases.
+//!
+//! A test file names the policy it tests (relative to the test file) and lists calls with the
+//! decision each must get. No AWS call is made: the cases go through the same validation and
+//! the same pure `authorize` as the server.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalogue::Catalogue;
+use crate::gate::GateOptions;
+use crate::gate::offline::Decider;
+use crate::policy::Caller;
+use crate::validate::ArgValidator;
+
+/// A policy test file (`policies/tests/*.yaml`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "guarded-aws-mcp policy tests")]
+pub struct TestFile {
+    /// The policy under test, relative to this file.
+    pub policy: PathBuf,
+    /// Decide as the server does with `--read-only`.
+    #[serde(default)]
+    pub read_only: bool,
+    pub cases: Vec<Case>,
+}
+
+/// One call and the decision it must get.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What the case shows, in a sentence.
+    pub name: String,
+    pub tool: String,
+    /// The call's arguments.
+    #[serde(default = "empty_object")]
+    pub args: Value,
+    /// The caller's principal; `local` when omitted.
+    #[serde(default = "local")]
+    pub principal: String,
+    /// The caller's roles.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    pub expect: Expect,
+    /// The deciding rule must be this one (`tools.create_broker[0]`, `classes.read`, `hide`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The reason must contain this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Make this many identical calls first (each must be allowed): with `expect:
+    /// rate_limited`, the call after them must find its limit full.
+    #[serde(default)]
+    pub after: u32,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+fn local() -> String {
+    "local".into()
+}
+
+/// The decision a case expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    Allow,
+    Deny,
+    RequireApproval,
+    /// The arguments are refused before the policy is asked.
+    Invalid,
+    /// The tool is hidden by the policy.
+    Hidden,
+    /// No tool of that name.
+    Unknown,
+    /// Allowed, but its rate limit is full (use with `after`).
+    RateLimited,
+}
+
+impl Expect {
+    fn as_str(self) -> &'static str {
+        match self {
+            Expect::Allow => "allow",
+            Expect::Deny => "deny",
+            Expect::RequireApproval => "require_approval",
+            Expect::Invalid => "invalid",
+            Expect::Hidden => "hidden",
+            Expect::Unknown => "unknown",
+            Expect::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// One case's result, for `--json`.
+#[derive(Debug, Serialize)]
+struct Outcome {
+    file: String,
+    case: String,
+    passed: bool,
+    expected: &'static str,
+    got: &'static str,
+    rule: Option<String>,
+    reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+/// The JSON Schema of test files (policies/policy-test.schema.json).
+pub fn schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(TestFile)).unwrap_or_default()
+}
+
+/// Run test files; exit 1 when a case fails or a file cannot be used.
+pub fn run(files: &[PathBuf], json: bool) -> ExitCode {
+    let catalogue = Catalogue::builtin();
+    let validator = match ArgValidator::new(&catalogue) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut results = Vec::new();
+    let mut broken = 0;
+    for file in files {
+        match run_file(file, &catalogue, &validator) {
+            Ok(mut r) => results.append(&mut r),
+            Err(e) => {
+                broken += 1;
+                eprintln!("{}: {e}", file.display());
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed).count() + broken;
+    let passed = results.iter().filter(|r| r.passed).count();
+    if json {
+        let report = serde_json::json!({"passed": passed, "failed": failed, "cases": results});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        for r in &results {
+            match &r.problem {
+                None => println!("ok   {}: {}", r.file, r.case),
+                Some(p) => println!("FAIL {}: {}: {p}", r.file, r.case),
+            }
+        }
+        println!("policy test: {passed} passed, {failed} failed");
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn run_file(
+    file: &Path,
+    catalogue: &Catalogue,
+    validator: &ArgValidator,
+) -> Result<Vec<Outcome>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot be read: {e}"))?;
+    let tests: TestFile = serde_norway::from_str(&text).map_err(|e| e.to_string())?;
+    let policy_path = file.parent().unwrap_or(Path::new(".")).join(&tests.policy);
+    let policy = super::load_policy(Some(&policy_path), catalogue)?;
+    let options = GateOptions {
+        read_only: tests.read_only,
+        ..GateOptions::default()
+    };
+    let mut decider = Decider::new(catalogue, validator, &policy, options);
+    let name = file.display().to_string();
+    Ok(tests
+        .cases
+        .iter()
+        .map(|case| {
+            decider.reset_limits();
+            check(&decider, case, &name)
+        })
+        .collect())
+}
+
+fn check(decider: &Decider<'_>, case: &Case, file: &str) -> Outcome {
+    let caller = Caller::new(case.principal.clone(), case.roles.clone());
+    let decide = || decider.decide(&case.tool, case.args.clone(), &caller, true);
+    let mut problem = None;
+    for i in 0..case.after {
+        let before = decide();
+        if before.kind != "allow" {
+            problem = Some(format!(
+                "call {} of {} before the case was not allowed: {} by {} ({})",
+                i + 1,
+                case.after,
+                before.kind,
+                before.rule.as_deref().unwrap_or("-"),
+                before.reason
+            ));
+            break;
+        }
+    }
+    let got = decide();
+    let expected = case.expect.as_str();
+    if problem.is_none() {
+        problem = if got.kind != expected {
+            Some(format!(
+                "expected {expected}, got {} by {} ({})",
+                got.kind,
+                got.rule.as_deref().unwrap_or("-"),
+                got.reason
+            ))
+        } else if let Some(rule) = case
+            .rule
+            .as_deref()
+            .filter(|r| got.rule.as_deref() != Some(*r))
+        {
+            Some(format!(
+                "expected rule {rule}, got {}",
+                got.rule.as_deref().unwrap_or("-")
+            ))
+        } else {
+            case.reason
+                .as_deref()
+                .filter(|r| !got.reason.contains(*r))
+                .map(|r| format!("the reason {:?} does not contain {r:?}", got.reason))
+        };
+    }
+    Outcome {
+        file: file.to_string(),
+        case: case.name.clone(),
+        passed: problem.is_none(),
+        expected,
+        got: got.kind,
+        rule: got.rule,
+        reason: got.reason,
+        problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_file_is_current() {
+        let file = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/policies/policy-test.schema.json"
+        ))
+        .expect("policies/policy-test.schema.json");
+        let current = serde_json::to_string_pretty(&super::schema()).expect("json");
+        assert_eq!(
+            file.trim(),
+            current.trim(),
+            "policies/policy-test.schema.json is stale: run `guarded-aws-mcp policy test --schema > policies/policy-test.schema.json`"
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! `guarded-aws-mcp policy replay --audit LOG --policy CANDIDATE`: every call the audit log
+//! records, decided again under a candidate policy, and what would change.
+//!
+//! The log is streamed (constant memory: one line at a time, and one counter per tool and
+//! change). Arguments are taken as recorded: redacted secrets are present as `[REDACTED]`, and
+//! schema validation is skipped (a recorded call already passed it). Calls that never reached
+//! the policy (invalid arguments, unknown tools), `started` records, reloads, operator
+//! decisions and calls whose arguments were too large to record are counted as skipped.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::catalogue::Catalogue;
+use crate::gate::GateOptions;
+use crate::gate::offline::Decider;
+use crate::policy::Caller;
+use crate::validate::ArgValidator;
+
+/// How many calls changed from `old` to `new` for one tool, with the first example.
+#[derive(Debug, Serialize)]
+struct Change {
+    tool: String,
+    old: String,
+    new: String,
+    count: u64,
+    /// The first such record's timestamp and principal.
+    first: String,
+    /// The candidate's deciding rule for the first example.
+    rule: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Totals {
+    records: u64,
+    replayed: u64,
+    unchanged: u64,
+    changed: u64,
+    skipped: u64,
+    unreadable: u64,
+    /// Allowed before, refused now.
+    newly_refused: u64,
+    /// Refused before, allowed now.
+    newly_allowed: u64,
+}
+
+/// The recorded decision, as `policy test` names them; None for records that are not a
+/// policy decision.
+fn old_decision(r: &Value) -> Option<&'static str> {
+    match r["outcome"]["status"].as_str() {
+        Some("started") | Some("approval_decided") => return None,
+        _ => {}
+    }
+    if r["tool"] == "policy_reload" || r["args"]["truncated"] == Value::Bool(true) {
+        return None;
+    }
+    if r["rule"].as_str() == Some("hide") {
+        return Some("hidden");
+    }
+    match r["decision"].as_str()? {
+        "allow" => Some("allow"),
+        "approved" | "require_approval" => Some("require_approval"),
+        "deny" => Some("deny"),
+        _ => None,
+    }
+}
+
+fn refused(kind: &str) -> bool {
+    matches!(kind, "deny" | "hidden" | "require_approval")
+}
+
+pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
+    let catalogue = Catalogue::builtin();
+    let policy = match super::load_policy(Some(candidate), &catalogue) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let validator = match ArgValidator::new(&catalogue) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let file = match std::fs::File::open(audit) {
+        Ok(f) => std::io::BufReader::with_capacity(1 << 20, f),
+        Err(e) => {
+            eprintln!("{}: cannot be read: {e}", audit.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    // Replay ignores rate limits: they count calls in time, which a replay does not repeat.
+    let mut limitless = policy;
+    limitless.limits.clear();
+    let decider = Decider::new(&catalogue, &validator, &limitless, GateOptions::default());
+    let start = Instant::now();
+    let mut totals = Totals::default();
+    let mut changes: BTreeMap<(String, &'static str, &'static str), Change> = BTreeMap::new();
+    for line in file.lines() {
+        let Ok(line) = line else {
+            totals.unreadable += 1;
+            continue;
+        };
+        totals.records += 1;
+        let Ok(r) = serde_json::from_str::<Value>(&line) else {
+            totals.unreadable += 1;
+            continue;
+        };
+        let Some(old) = old_decision(&r) else {
+            totals.skipped += 1;
+            continue;
+        };
+        totals.replayed += 1;
+        let tool = r["tool"].as_str().unwrap_or_default();
+        let roles = r["roles"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let caller = Caller::new(r["principal"].as_str().unwrap_or("local"), roles);
+        let got = decider.decide(tool, r["args"].clone(), &caller, false);
+        let new = match got.kind {
+            "rate_limited" => "allow",
+            k => k,
+        };
+        if new == old {
+            totals.unchanged += 1;
+            continue;
+        }
+        totals.changed += 1;
+        if !refused(old) && refused(new) {
+            totals.newly_refused += 1;
+        }
+        if refused(old) && !refused(new) {
+            totals.newly_allowed += 1;
+        }
+        changes
+            .entry((tool.to_string(), old, new))
+            .or_insert_with(|| Change {
+                tool: tool.to_string(),
+                old: old.into(),
+                new: new.into(),
+                count: 0,
+                first: format!(
+                    "{} by {}",
+                    r["ts"].as_str().unwrap_or("?"),
+                    r["principal"].as_str().unwrap_or("?")
+                ),
+                rule: got.rule.clone(),
+            })
+            .count += 1;
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let rate = (totals.records as f64 / seconds.max(1e-9)) as u64;
+    let changes: Vec<Change> = changes.into_values().collect();
+    if json {
+        let report = serde_json::json!({"totals": totals, "changes": changes,
+            "seconds": seconds, "records_per_second": rate});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print_table(&changes);
+        println!(
+            "replay: {} records, {} replayed, {} unchanged, {} changed ({} newly refused, {} newly allowed), {} skipped, {} unreadable; {:.2}s, {rate} records/s",
+            totals.records,
+            totals.replayed,
+            totals.unchanged,
+            totals.changed,
+            totals.newly_refused,
+            totals.newly_allowed,
+            totals.skipped,
+            totals.unreadable,
+            seconds
+        );
+    }
+    if totals.newly_refused > 0 || totals.newly_allowed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_table(changes: &[Change]) {
+    if changes.is_empty() {
+        println!("no decision changes");
+        return;
+    }
+    println!(
+        "{:<40} {:<34} {:>8}  {:<40} first example",
+        "tool", "old -> new", "count", "deciding rule"
+    );
+    for c in changes {
+        println!(
+            "{:<40} {:<34} {:>8}  {:<40} {}",
+            c.tool,
+            format!("{} -> {}", c.old, c.new),
+            c.count,
+            c.rule.as_deref().unwrap_or("-"),
+            c.first
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! Deciding calls without a server: `policy test` and `policy replay` ask the same pure
+//! [`authorize`] the gate asks, with the same argument validation, and count rate limits in a
+//! private in-memory limiter.
+
+use serde_json::Value;
+
+use super::verdict::{Denial, GateOptions, Request, Verdict, authorize};
+use crate::catalogue::Catalogue;
+use crate::limits::{Limiter, counted};
+use crate::policy::{Caller, CompiledPolicy};
+use crate::validate::ArgValidator;
+
+/// What a call would get, in the words of `policy test`: `allow`, `deny`,
+/// `require_approval`, `invalid`, `hidden`, `unknown` or `rate_limited`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offline {
+    pub kind: &'static str,
+    /// The deciding rule (`tools.create_broker[0]`, `classes.read`, `hide` …).
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+/// A policy with the catalogue and validation, deciding calls offline.
+pub struct Decider<'a> {
+    pub catalogue: &'a Catalogue,
+    pub validator: &'a ArgValidator,
+    pub policy: &'a CompiledPolicy,
+    pub options: GateOptions,
+    limiter: Limiter,
+}
+
+impl<'a> Decider<'a> {
+    pub fn new(
+        catalogue: &'a Catalogue,
+        validator: &'a ArgValidator,
+        policy: &'a CompiledPolicy,
+        options: GateOptions,
+    ) -> Self {
+        Decider {
+            catalogue,
+            validator,
+            policy,
+            options,
+            limiter: Limiter::new(),
+        }
+    }
+
+    /// Forget every counted call.
+    pub fn reset_limits(&mut self) {
+        self.limiter = Limiter::new();
+    }
+
+    /// Decide one call. `validate: false` takes the arguments as they are (replaying audit
+    /// records, whose secrets are redacted). An allowed call takes its rate-limit slots here,
+    /// so repeated calls end `rate_limited` as they would on a server (one session).
+    pub fn decide(&self, tool: &str, args: Value, caller: &Caller, validate: bool) -> Offline {
+        let spec = self.catalogue.get(tool).map(|s| s.as_ref());
+        let checked = match (spec, validate) {
+            (Some(s), true) => Some(
+                super::validate(self.validator, s, args, &self.options.extra_regions)
+                    .map(|(v, _)| v),
+            ),
+            (Some(_), false) => Some(Ok(args)),
+            (None, _) => None,
+        };
+        let request = Request {
+            tool,
+            spec,
+            args: match &checked {
+                Some(Ok(v)) => Ok(v),
+                Some(Err(e)) => Err(e),
+                None => Ok(&Value::Null),
+            },
+            caller,
+        };
+        match authorize(self.policy, &self.options, &request) {
+            Verdict::Deny(d) => Offline {
+                kind: match d {
+                    Denial::UnknownTool { .. } => "unknown",
+                    Denial::Invalid(_) => "invalid",
+                    Denial::Hidden { .. } => "hidden",
+                    _ => "deny",
+                },
+                rule: d.basis(),
+                reason: d.reason().unwrap_or_else(|| d.text()),
+            },
+            Verdict::RequireApproval(d) => Offline {
+                kind: "require_approval",
+                rule: Some(d.basis.to_string()),
+                reason: d.reason,
+            },
+            Verdict::Allow { decision, shadowed } => {
+                let rule = Some(decision.basis.to_string());
+                let counters = counted(&decision.limits, "offline", &caller.principal);
+                match self
+                    .limiter
+                    .try_acquire(&counters, std::time::Instant::now())
+                {
+                    Ok(_) => Offline {
+                        kind: "allow",
+                        rule,
+                        reason: match shadowed {
+                            Some(w) => format!("shadow mode, not enforced: {}", w.text()),
+                            None => decision.reason,
+                        },
+                    },
+                    Err(e) => Offline {
+                        kind: "rate_limited",
+                        rule: Some(e.limit_id.clone()),
+                        reason: format!(
+                            "limit {} allows {} calls per {}s",
+                            e.limit_id,
+                            e.max,
+                            e.window.as_secs()
+                        ),
+                    },
+                }
+            }
+        }
+    }
+}
