@@ -209,8 +209,14 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Check a policy file against the tool catalogue; print every error with its location.
-    Validate { file: PathBuf },
+    /// Check a policy file against the tool catalogue; print every error with its location,
+    /// and warnings about rules and limits that never take effect.
+    Validate {
+        file: PathBuf,
+        /// Warnings are errors (exit code 1).
+        #[arg(long)]
+        strict: bool,
+    },
     /// Print the decision the gate would take for a call, and why, without calling AWS.
     Explain {
         /// Policy file; the built-in default when omitted.
@@ -359,18 +365,27 @@ pub fn main() -> ExitCode {
     init_tracing();
     match cli.command {
         Command::Serve(args) => serve(*args),
-        Command::Policy(PolicyCommand::Validate { file }) => {
+        Command::Policy(PolicyCommand::Validate { file, strict }) => {
             let catalogue = Catalogue::builtin();
             match load_policy(Some(&file), &catalogue) {
                 Ok(p) => {
+                    let warnings = crate::policy::lint::lint(&p, &catalogue);
+                    for w in &warnings {
+                        println!("{}: warning: {w}", file.display());
+                    }
                     println!(
-                        "{}: ok ({} tools with rules, {} hidden, {} limits)",
+                        "{}: ok ({} tools with rules, {} hidden, {} limits, {} warnings)",
                         file.display(),
                         p.rules.len(),
                         p.hidden.len(),
-                        p.limits.len()
+                        p.limits.len(),
+                        warnings.len()
                     );
-                    ExitCode::SUCCESS
+                    if strict && !warnings.is_empty() {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    }
                 }
                 Err(e) => {
                     println!("{e}");

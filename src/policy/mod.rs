@@ -3,6 +3,7 @@
 
 pub mod compile;
 pub mod eval;
+pub mod lint;
 pub mod model;
 
 pub use compile::{CompiledLimit, CompiledPolicy, load_str, parse_window, policy_json_schema};

@@ -257,6 +257,37 @@ fn shipped_policies_pass_their_tests() {
 }
 
 /// A case whose expectation is wrong fails, names what it got, and the exit code says so.
+/// Lint: a rule that can never decide is a warning, and an error with --strict.
+fn validate_lints_and_strict_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shadowed.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\ntools:\n  create_broker:\n    - action: allow\n  \"create_*\":\n    - action: deny\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out, _) = run(&["policy", "validate", path]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("warning: tools.create_broker[0]: can never decide: tools.create_*[0]"),
+        "{out}"
+    );
+    let (code, _, _) = run(&["policy", "validate", "--strict", path]);
+    assert_eq!(code, 1);
+    for shipped in [
+        "default",
+        "team",
+        "production-strict",
+        "dev-permissive",
+        "read-only",
+    ] {
+        let p = format!("{}/policies/{shipped}.yaml", env!("CARGO_MANIFEST_DIR"));
+        let (code, out, _) = run(&["policy", "validate", "--strict", &p]);
+        assert_eq!(code, 0, "{out}");
+    }
+}
+
 fn a_wrong_expectation_fails() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("wrong.yaml");
@@ -373,6 +404,11 @@ pub fn trials() -> Vec<Trial> {
             "cli::shipped_policies_pass_their_tests",
             Needs::Nothing,
             shipped_policies_pass_their_tests,
+        ),
+        trial_sync(
+            "cli::validate_lints_and_strict_fails",
+            Needs::Nothing,
+            validate_lints_and_strict_fails,
         ),
         trial_sync(
             "cli::a_wrong_expectation_fails",
