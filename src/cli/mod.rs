@@ -2,6 +2,7 @@
 //! `audit verify`, `tools`.
 
 mod approvals;
+pub mod init;
 pub mod policy_test;
 mod replay;
 
@@ -242,6 +243,12 @@ pub enum PolicyCommand {
     },
     /// Print the JSON Schema of the policy format (policies/policy.schema.json).
     Schema,
+    /// Print a commented starting policy: every tool by family and risk class, with the
+    /// class defaults of a profile. It validates and passes lint.
+    Init {
+        #[arg(long, value_enum, default_value = "cautious")]
+        profile: init::Profile,
+    },
     /// Run policy test files: each case's call must get the decision it expects. No AWS call.
     /// Exit code 1 when a case fails.
     Test {
@@ -432,6 +439,10 @@ pub fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             println!("{}", crate::transport::tokens::hash(line.trim()));
+            ExitCode::SUCCESS
+        }
+        Command::Policy(PolicyCommand::Init { profile }) => {
+            print!("{}", init::policy(profile, &Catalogue::builtin()));
             ExitCode::SUCCESS
         }
         Command::Policy(PolicyCommand::Test { schema: true, .. }) => {
