@@ -275,6 +275,16 @@ fn validate_lints_and_strict_fails() {
     );
     let (code, _, _) = run(&["policy", "validate", "--strict", path]);
     assert_eq!(code, 1);
+    // `policy init` writes policies that validate and pass lint, for every profile.
+    for profile in ["read-only", "cautious", "permissive"] {
+        let (code, text, _) = run(&["policy", "init", "--profile", profile]);
+        assert_eq!(code, 0);
+        let f = dir.path().join(format!("{profile}.yaml"));
+        std::fs::write(&f, text).unwrap();
+        let (code, out, _) = run(&["policy", "validate", "--strict", f.to_str().unwrap()]);
+        assert_eq!(code, 0, "{profile}: {out}");
+        assert!(out.contains("0 warnings"), "{out}");
+    }
     for shipped in [
         "default",
         "team",
