@@ -2,6 +2,7 @@
 //! `audit verify`, `tools`.
 
 mod approvals;
+pub mod import;
 pub mod init;
 pub mod policy_test;
 mod replay;
@@ -249,6 +250,17 @@ pub enum PolicyCommand {
         #[arg(long, value_enum, default_value = "cautious")]
         profile: init::Profile,
     },
+    /// Convert a PolicyLayer Intercept policy to this server's format: print it, with a
+    /// warning (on stderr and as a comment) for everything that cannot be said exactly.
+    Import {
+        /// The source format.
+        #[arg(long, value_parser = ["intercept"])]
+        from: String,
+        /// The AWS Labs server the policy was written for (its tool names map to ours).
+        #[arg(long, value_enum, default_value = "mq")]
+        server: import::Server,
+        file: PathBuf,
+    },
     /// Run policy test files: each case's call must get the decision it expects. No AWS call.
     /// Exit code 1 when a case fails.
     Test {
@@ -440,6 +452,28 @@ pub fn main() -> ExitCode {
             }
             println!("{}", crate::transport::tokens::hash(line.trim()));
             ExitCode::SUCCESS
+        }
+        Command::Policy(PolicyCommand::Import { server, file, .. }) => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("{}: cannot be read: {e}", file.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            match import::convert(&text, server, &Catalogue::builtin()) {
+                Ok((yaml, warnings)) => {
+                    for w in &warnings {
+                        eprintln!("warning: {w}");
+                    }
+                    print!("{yaml}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", file.display());
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Policy(PolicyCommand::Init { profile }) => {
             print!("{}", init::policy(profile, &Catalogue::builtin()));

@@ -298,6 +298,51 @@ fn validate_lints_and_strict_fails() {
     }
 }
 
+/// `policy import --from intercept`: an Intercept policy for the AWS Labs Amazon MQ server
+/// becomes one that validates, with warnings for what changes.
+fn imports_an_intercept_policy() {
+    let src = format!(
+        "{}/examples/intercept-amazon-mq.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, out, err) = run(&[
+        "policy",
+        "import",
+        "--from",
+        "intercept",
+        "--server",
+        "mq",
+        &src,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("renamed to `list_broker_users`"), "{err}");
+    assert!(err.contains("calendar-aligned"), "{err}");
+    assert!(
+        out.contains("rabbitmq_broker_delete_queue") && out.contains("policy_generation_start"),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let converted = dir.path().join("converted.yaml");
+    std::fs::write(&converted, &out).unwrap();
+    let (code, text, _) = run(&["policy", "validate", converted.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    let (_, explained, _) = run(&[
+        "policy",
+        "explain",
+        "--policy",
+        converted.to_str().unwrap(),
+        "--tool",
+        "delete_broker",
+        "--args",
+        r#"{"BrokerId":"b-1"}"#,
+    ]);
+    assert!(
+        explained.contains("decision: deny")
+            && explained.contains("Broker deletion is not permitted"),
+        "{explained}"
+    );
+}
+
 fn a_wrong_expectation_fails() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("wrong.yaml");
@@ -414,6 +459,11 @@ pub fn trials() -> Vec<Trial> {
             "cli::shipped_policies_pass_their_tests",
             Needs::Nothing,
             shipped_policies_pass_their_tests,
+        ),
+        trial_sync(
+            "cli::imports_an_intercept_policy",
+            Needs::Nothing,
+            imports_an_intercept_policy,
         ),
         trial_sync(
             "cli::validate_lints_and_strict_fails",
