@@ -5,8 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use super::compile::CompiledPolicy;
-use super::model::Action;
+use serde_json::Value;
+
+use super::compile::{CompiledPolicy, Operand, Subject};
+use super::model::{Action, Approver, Op};
 use crate::catalogue::Catalogue;
 
 /// One warning: where, and why.
@@ -26,6 +28,8 @@ impl std::fmt::Display for Warning {
 pub fn lint(policy: &CompiledPolicy, catalogue: &Catalogue) -> Vec<Warning> {
     let mut warnings = Vec::new();
     never_decides(policy, catalogue, &mut warnings);
+    values_outside_the_enum(policy, catalogue, &mut warnings);
+    client_only_approvals(policy, &mut warnings);
     limits_that_never_count(policy, catalogue, &mut warnings);
     warnings.sort_by(|a, b| a.location.cmp(&b.location));
     warnings.dedup();
@@ -68,6 +72,103 @@ fn never_decides(policy: &CompiledPolicy, catalogue: &Catalogue, out: &mut Vec<W
                 location: location.to_string(),
                 message: why.remove(location).unwrap_or_default(),
             });
+        }
+    }
+}
+
+/// The values an argument's schema allows, when it is an enum (following a `$ref`).
+fn enum_values(spec: &crate::catalogue::ToolSpec, param: &str) -> Option<Vec<Value>> {
+    let schema = spec.input_schema.get("properties")?.get(param)?;
+    let resolve = |v: &Value| -> Option<Value> {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => spec
+                .input_schema
+                .get("$defs")?
+                .get(r.strip_prefix("#/$defs/")?)
+                .cloned(),
+            None => Some(v.clone()),
+        }
+    };
+    let node = resolve(schema)?;
+    let node = match node.get("anyOf").and_then(Value::as_array) {
+        Some(branches) => branches
+            .iter()
+            .find_map(resolve)
+            .filter(|b| b.get("enum").is_some())?,
+        None => node,
+    };
+    if let Some(values) = node.get("enum").and_then(Value::as_array) {
+        return Some(values.clone());
+    }
+    // schemars writes a documented enum as oneOf of consts.
+    let consts: Vec<Value> = node
+        .get("oneOf")?
+        .as_array()?
+        .iter()
+        .filter_map(|b| b.get("const").cloned())
+        .collect();
+    (!consts.is_empty()).then_some(consts)
+}
+
+/// `eq` / `in` values an enum argument can never take: the condition never holds (or, for
+/// `ne` / `not_in`, always holds).
+fn values_outside_the_enum(
+    policy: &CompiledPolicy,
+    catalogue: &crate::catalogue::Catalogue,
+    out: &mut Vec<Warning>,
+) {
+    for spec in catalogue.iter() {
+        for r in policy.rules_for(spec.name) {
+            for (k, c) in r.when.iter().enumerate() {
+                if c.subject != Subject::Args || c.path.len() != 1 {
+                    continue;
+                }
+                let Some(allowed) = enum_values(spec, &c.path[0]) else {
+                    continue;
+                };
+                let given: Vec<&Value> = match (&c.op, &c.operand) {
+                    (Op::Eq | Op::Ne, Operand::Value(v)) => vec![v],
+                    (Op::In | Op::NotIn, Operand::List(items)) => items.iter().collect(),
+                    _ => continue,
+                };
+                let outside: Vec<String> = given
+                    .iter()
+                    .filter(|v| !allowed.contains(v))
+                    .map(|v| v.to_string())
+                    .collect();
+                if !outside.is_empty() {
+                    out.push(Warning {
+                        location: format!("{}.when[{k}]", r.location),
+                        message: format!(
+                            "`{}` of `{}` is one of {}; {} can never be given",
+                            c.text,
+                            spec.name,
+                            allowed
+                                .iter()
+                                .map(Value::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            outside.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// `approver: client` refuses every call from a client without elicitation, with no
+/// out-of-band way to approve: worth knowing before it surprises someone.
+fn client_only_approvals(policy: &CompiledPolicy, out: &mut Vec<Warning>) {
+    let mut seen = std::collections::BTreeSet::new();
+    for rules in policy.rules.values() {
+        for r in rules {
+            if r.approver == Some(Approver::Client) && seen.insert(r.location.clone()) {
+                out.push(Warning {
+                    location: r.location.clone(),
+                    message: "approver: client — calls from MCP clients without elicitation (and the out-of-band `approvals` command) can never approve it".into(),
+                });
+            }
         }
     }
 }
@@ -141,6 +242,24 @@ mod tests {
         );
         assert!(
             w.iter().any(|w| w.starts_with("limits[0]: counts no call")),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn finds_enum_values_that_can_never_be_given_and_client_only_approvals() {
+        let w = warnings(
+            "version: 1\ntools:\n  create_broker:\n    - action: deny\n      when: [{path: args.engine_type, op: in, value: [RABBITMQ, KAFKA]}]\n    - action: require_approval\n      approver: client\n",
+        );
+        assert!(
+            w.iter()
+                .any(|w| w.starts_with("tools.create_broker[0].when[0]")
+                    && w.contains("\"KAFKA\" can never be given")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter()
+                .any(|w| w.starts_with("tools.create_broker[1]: approver: client")),
             "{w:?}"
         );
     }
