@@ -71,6 +71,52 @@ pub fn check_region(args: &serde_json::Value, extra: &[String]) -> Result<(), Ar
     ))
 }
 
+/// A paged Amazon MQ list tool's arguments: the fields given, then `MaxResults` and
+/// `NextToken`, written once here.
+macro_rules! mq_paged {
+    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $f:ident : $t:ty,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fm])* pub $f: $t,)*
+            /// Page size, 1 to 100.
+            #[schemars(range(min = 1, max = 100))]
+            #[serde(rename = "MaxResults", default)]
+            pub max_results: Option<i32>,
+            /// The `NextToken` of the previous page.
+            #[schemars(length(min = 1, max = 4096))]
+            #[serde(rename = "NextToken", default)]
+            pub next_token: Option<String>,
+        }
+        impl $crate::catalogue::CheckArgs for $name {}
+    };
+}
+pub(crate) use mq_paged;
+
+/// A paged IAM list tool's arguments: the fields given, then `max_items` and `marker`,
+/// written once here.
+macro_rules! iam_paged {
+    ($(#[$m:meta])* pub struct $name:ident { $($(#[$fm:meta])* pub $f:ident : $t:ty,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fm])* pub $f: $t,)*
+            /// Page size, 1 to 1000 (AWS default 100).
+            #[schemars(range(min = 1, max = 1000))]
+            #[serde(default)]
+            pub max_items: Option<i32>,
+            /// The `Marker` of the previous page.
+            #[schemars(length(min = 1, max = 320))]
+            #[serde(default)]
+            pub marker: Option<String>,
+        }
+        impl $crate::catalogue::CheckArgs for $name {}
+    };
+}
+pub(crate) use iam_paged;
+
 /// A timestamp as ISO 8601 text.
 pub fn ts(d: Option<&DateTime>) -> Option<String> {
     d.and_then(|d| d.fmt(Format::DateTime).ok())

@@ -1,6 +1,7 @@
 //! Result and argument types shared by the IAM tools.
 
 use super::*;
+use crate::tools::common::iam_paged;
 
 // ---------------------------------------------------------------- outputs
 
@@ -176,24 +177,15 @@ pub(super) fn changed(action: &str, target: String, subject: Option<String>) -> 
 
 // ---------------------------------------------------------------- argument shapes
 
+iam_paged! {
 /// A list of entities, one page.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListArgs {
-    /// Only entities whose path starts with this (`/division/`).
-    #[schemars(regex(pattern = PATH_PREFIX))]
-    #[serde(default)]
-    pub path_prefix: Option<String>,
-    /// Page size, 1 to 1000 (AWS default 100).
-    #[schemars(range(min = 1, max = 1000))]
-    #[serde(default)]
-    pub max_items: Option<i32>,
-    /// The `Marker` of the previous page.
-    #[schemars(length(min = 1, max = 320))]
-    #[serde(default)]
-    pub marker: Option<String>,
+    pub struct ListArgs {
+        /// Only entities whose path starts with this (`/division/`).
+        #[schemars(regex(pattern = PATH_PREFIX))]
+        #[serde(default)]
+        pub path_prefix: Option<String>,
+    }
 }
-impl CheckArgs for ListArgs {}
 
 /// One user.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -205,49 +197,27 @@ pub struct UserArgs {
 }
 impl CheckArgs for UserArgs {}
 
+iam_paged! {
 /// One user's inline policy names, one page.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UserPageArgs {
-    #[schemars(regex(pattern = USER_NAME))]
-    pub user_name: String,
-    #[schemars(range(min = 1, max = 1000))]
-    #[serde(default)]
-    pub max_items: Option<i32>,
-    #[schemars(length(min = 1, max = 320))]
-    #[serde(default)]
-    pub marker: Option<String>,
+    pub struct UserPageArgs {
+        #[schemars(regex(pattern = USER_NAME))]
+        pub user_name: String,
+    }
 }
-impl CheckArgs for UserPageArgs {}
 
+iam_paged! {
 /// One role's inline policy names, one page.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RolePageArgs {
-    #[schemars(regex(pattern = ROLE_NAME))]
-    pub role_name: String,
-    #[schemars(range(min = 1, max = 1000))]
-    #[serde(default)]
-    pub max_items: Option<i32>,
-    #[schemars(length(min = 1, max = 320))]
-    #[serde(default)]
-    pub marker: Option<String>,
+    pub struct RolePageArgs {
+        #[schemars(regex(pattern = ROLE_NAME))]
+        pub role_name: String,
+    }
 }
-impl CheckArgs for RolePageArgs {}
 
+iam_paged! {
 /// One group.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GroupArgs {
-    /// Group name: 1–128 letters, digits and `+=,.@_-`.
-    #[schemars(regex(pattern = GROUP_NAME))]
-    pub group_name: String,
-    /// Members to read (page size), 1 to 1000.
-    #[schemars(range(min = 1, max = 1000))]
-    #[serde(default)]
-    pub max_items: Option<i32>,
-    #[schemars(length(min = 1, max = 320))]
-    #[serde(default)]
-    pub marker: Option<String>,
+    pub struct GroupArgs {
+        /// Group name: 1–128 letters, digits and `+=,.@_-`.
+        #[schemars(regex(pattern = GROUP_NAME))]
+        pub group_name: String,
+    }
 }
-impl CheckArgs for GroupArgs {}

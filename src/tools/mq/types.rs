@@ -1,6 +1,7 @@
 //! Argument and result types shared by the Amazon MQ tools.
 
 use super::*;
+use crate::tools::common::mq_paged;
 
 // ---------------------------------------------------------------- shared input shapes
 
@@ -326,24 +327,15 @@ impl From<&sdk::Configuration> for Configuration {
 
 // ---------------------------------------------------------------- argument types
 
+mq_paged! {
 /// Only a region.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PageArgs {
-    /// AWS region for this call; the server's default region when omitted.
-    #[schemars(regex(pattern = REGION))]
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Page size, 1 to 100.
-    #[schemars(range(min = 1, max = 100))]
-    #[serde(rename = "MaxResults", default)]
-    pub max_results: Option<i32>,
-    /// The `NextToken` of the previous page.
-    #[schemars(length(min = 1, max = 4096))]
-    #[serde(rename = "NextToken", default)]
-    pub next_token: Option<String>,
+    pub struct PageArgs {
+        /// AWS region for this call; the server's default region when omitted.
+        #[schemars(regex(pattern = REGION))]
+        #[serde(default)]
+        pub region: Option<String>,
+    }
 }
-impl CheckArgs for PageArgs {}
 
 /// A broker.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -360,28 +352,19 @@ pub struct BrokerArgs {
 }
 impl CheckArgs for BrokerArgs {}
 
+mq_paged! {
 /// A broker, paged.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BrokerPageArgs {
-    /// AWS region for this call; the server's default region when omitted.
-    #[schemars(regex(pattern = REGION))]
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Broker ID (on AWS, `b-` followed by a UUID).
-    #[schemars(regex(pattern = BROKER_ID))]
-    #[serde(rename = "BrokerId")]
-    pub broker_id: String,
-    /// Page size, 1 to 100.
-    #[schemars(range(min = 1, max = 100))]
-    #[serde(rename = "MaxResults", default)]
-    pub max_results: Option<i32>,
-    /// The `NextToken` of the previous page.
-    #[schemars(length(min = 1, max = 4096))]
-    #[serde(rename = "NextToken", default)]
-    pub next_token: Option<String>,
+    pub struct BrokerPageArgs {
+        /// AWS region for this call; the server's default region when omitted.
+        #[schemars(regex(pattern = REGION))]
+        #[serde(default)]
+        pub region: Option<String>,
+        /// Broker ID (on AWS, `b-` followed by a UUID).
+        #[schemars(regex(pattern = BROKER_ID))]
+        #[serde(rename = "BrokerId")]
+        pub broker_id: String,
+    }
 }
-impl CheckArgs for BrokerPageArgs {}
 
 /// A configuration.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -398,25 +381,16 @@ pub struct ConfigurationArgs {
 }
 impl CheckArgs for ConfigurationArgs {}
 
+mq_paged! {
 /// A configuration, paged.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigurationPageArgs {
-    /// AWS region for this call; the server's default region when omitted.
-    #[schemars(regex(pattern = REGION))]
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Configuration ID (on AWS, `c-` followed by a UUID).
-    #[schemars(regex(pattern = CONFIGURATION_ID))]
-    #[serde(rename = "ConfigurationId")]
-    pub configuration_id: String,
-    /// Page size, 1 to 100.
-    #[schemars(range(min = 1, max = 100))]
-    #[serde(rename = "MaxResults", default)]
-    pub max_results: Option<i32>,
-    /// The `NextToken` of the previous page.
-    #[schemars(length(min = 1, max = 4096))]
-    #[serde(rename = "NextToken", default)]
-    pub next_token: Option<String>,
+    pub struct ConfigurationPageArgs {
+        /// AWS region for this call; the server's default region when omitted.
+        #[schemars(regex(pattern = REGION))]
+        #[serde(default)]
+        pub region: Option<String>,
+        /// Configuration ID (on AWS, `c-` followed by a UUID).
+        #[schemars(regex(pattern = CONFIGURATION_ID))]
+        #[serde(rename = "ConfigurationId")]
+        pub configuration_id: String,
+    }
 }
-impl CheckArgs for ConfigurationPageArgs {}
