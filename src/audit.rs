@@ -175,6 +175,8 @@ pub struct AuditRecord {
 pub struct AuditLog {
     path: Option<PathBuf>,
     file: Option<Mutex<Chain>>,
+    /// The last write failed (`/readyz` reports it until a write succeeds).
+    failing: std::sync::atomic::AtomicBool,
 }
 
 /// The open file and the hash of its last record.
@@ -233,6 +235,7 @@ impl AuditLog {
         Ok(AuditLog {
             path: Some(path.to_path_buf()),
             file: Some(Mutex::new(Chain { file, last })),
+            failing: Default::default(),
         })
     }
 
@@ -241,7 +244,13 @@ impl AuditLog {
         AuditLog {
             path: None,
             file: None,
+            failing: Default::default(),
         }
+    }
+
+    /// False while the last write failed.
+    pub fn writable(&self) -> bool {
+        !self.failing.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -271,7 +280,10 @@ impl AuditLog {
         })?;
         let hash = sha256_hex(&line);
         line.push(b'\n');
-        match chain.file.write_all(&line) {
+        let written = chain.file.write_all(&line);
+        self.failing
+            .store(written.is_err(), std::sync::atomic::Ordering::Relaxed);
+        match written {
             Ok(()) => {
                 chain.last = hash;
                 Ok(())

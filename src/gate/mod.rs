@@ -160,6 +160,23 @@ impl Gate {
         self
     }
 
+    /// Whether the gate can take calls (`/readyz`): a policy is loaded (always, once built),
+    /// the audit log's last write succeeded, and the state store answers. Each problem named.
+    pub async fn readiness(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if !self.audit.writable() {
+            problems.push("the audit log cannot be written".to_string());
+        }
+        if let Err(e) = self.store.ping().await {
+            problems.push(e.to_string());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
+    }
+
     /// Forget what a session kept (its RabbitMQ connection and credentials) when it ends.
     pub fn end_session(&self, session: &str) {
         self.rabbit.remove(session);

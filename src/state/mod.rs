@@ -194,6 +194,14 @@ impl Store {
     }
 
     /// Record a single-use nonce; true the first time it is seen within `ttl`.
+    /// Whether the store can be reached (`/readyz`); the memory store always can.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Redis(r) => r.ping().await,
+        }
+    }
+
     pub async fn use_nonce(&self, nonce: &str, ttl: Duration) -> Result<bool, StoreError> {
         match self {
             Store::Memory(m) => Ok(m.use_nonce(nonce, ttl)),

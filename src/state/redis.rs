@@ -298,6 +298,16 @@ impl RedisStore {
         Ok(done == 1)
     }
 
+    /// Whether Redis answers (`/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(())
+    }
+
     pub async fn use_nonce(&self, nonce: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
         let set: Option<String> = redis::cmd("SET")

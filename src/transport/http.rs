@@ -49,6 +49,7 @@ pub fn app(
     if !allowed_hosts.is_empty() {
         config = config.with_allowed_hosts(allowed_hosts);
     }
+    let health_gate = gate.clone();
     let sessions = Arc::new(Sessions {
         gate: gate.clone(),
         by_id: Mutex::default(),
@@ -65,11 +66,42 @@ pub fn app(
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect(),
     );
-    axum::Router::new()
+    let mcp = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(sessions, bind_session))
         .layer(axum::middleware::from_fn_with_state(tokens, authenticate))
-        .layer(axum::middleware::from_fn_with_state(origins, check_origin))
+        .layer(axum::middleware::from_fn_with_state(origins, check_origin));
+    // Health checks for load balancers: no token, no MCP, nothing about the calls.
+    let health = axum::Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/readyz", axum::routing::get(readyz))
+        .with_state(health_gate);
+    mcp.merge(health)
+}
+
+/// The process is up.
+async fn healthz() -> Response {
+    (
+        StatusCode::OK,
+        axum::Json(serde_json::json!({"status": "ok"})),
+    )
+        .into_response()
+}
+
+/// The server can take calls: the audit log is writable and the state store answers.
+async fn readyz(State(gate): State<Arc<Gate>>) -> Response {
+    match gate.readiness().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "ready"})),
+        )
+            .into_response(),
+        Err(problems) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "not ready", "problems": problems})),
+        )
+            .into_response(),
+    }
 }
 
 /// The spec's MUST against DNS rebinding: a request whose `Origin` is present and not allowed

@@ -332,6 +332,53 @@ async fn foreign_origins_are_refused() {
     s.stop().await;
 }
 
+/// Issue 17 (3): `/healthz` says the process is up; `/readyz` goes not-ready when the state
+/// store is down and ready again when it returns. Neither needs a token.
+async fn health_and_readiness_follow_the_state_store() {
+    let mut redis = Redis::start().await;
+    let fake = fake_mq().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\n".into(),
+        tokens: people(),
+        endpoint: fake.url.clone(),
+        state: Some(redis.url()),
+        args: Vec::new(),
+    })
+    .await;
+    let base = s.url.trim_end_matches("/mcp").to_string();
+    let get = |path: &'static str| {
+        let url = format!("{base}{path}");
+        async move {
+            let r = reqwest::get(url).await.expect("answered");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(get("/healthz").await.0, 200);
+    assert_eq!(
+        get("/readyz").await,
+        (200, "{\"status\":\"ready\"}".to_string())
+    );
+    redis.down();
+    let (status, body) = get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("not ready") && body.contains("redis"),
+        "{body}"
+    );
+    assert_eq!(get("/healthz").await.0, 200, "the process is still up");
+    redis.up().await;
+    let mut ready = false;
+    for _ in 0..50 {
+        if get("/readyz").await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready again once Redis is back");
+    s.stop().await;
+}
+
 const TEAM_POLICY: &str = r#"
 version: 1
 default: deny
@@ -642,6 +689,11 @@ async fn redis_down_fails_closed_then_recovers() {
 
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "http::health_and_readiness_follow_the_state_store",
+            Needs::Redis,
+            health_and_readiness_follow_the_state_store,
+        ),
         trial(
             "http::a_2025_client_over_http_is_asked_by_elicitation",
             Needs::Nothing,
