@@ -257,6 +257,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        /// An approval is never spent twice, however many identical calls race for it.
+        #[test]
+        fn an_approval_is_spent_once(racers in 1usize..8) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = std::sync::Arc::new(MemoryStore::new(dir.path().join("a")));
+            let a = approval("k", 60);
+            store.create_approval(&a).unwrap();
+            store.decide_approval(&a.id, true, "op").unwrap();
+            let spent = (0..racers)
+                .map(|_| {
+                    let store = store.clone();
+                    let id = a.id.clone();
+                    std::thread::spawn(move || store.consume_approval(&id).unwrap())
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .filter(|used| *used)
+                .count();
+            proptest::prop_assert_eq!(spent, 1);
+            proptest::prop_assert!(!store.consume_approval(&a.id).unwrap());
+        }
+    }
+
     #[test]
     fn approve_and_deny_race_has_one_winner() {
         // Issue 11 (12): approve and deny of one approval could both succeed.
