@@ -15,6 +15,7 @@ pub mod error;
 pub mod gate;
 pub mod iam_guard;
 pub mod limits;
+pub mod metrics;
 pub mod policy;
 pub mod reload;
 pub mod server;

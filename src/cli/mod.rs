@@ -162,6 +162,10 @@ pub struct ServeArgs {
     /// this listener's own loopback origins; requests with any other Origin get 403.
     #[arg(long = "allowed-origin")]
     pub allowed_origins: Vec<String>,
+    /// Serve Prometheus metrics (and /healthz, /readyz) at http://ADDR/metrics, with stdio
+    /// or HTTP.
+    #[arg(long, value_name = "ADDR", env = "GUARDED_AWS_MCP_METRICS")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// HTTP connections served at once; more are closed at once.
     #[arg(
         long,
@@ -739,6 +743,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         },
         None => None,
     };
+    if let Some(addr) = args.metrics {
+        let gate = gate.clone();
+        runtime.spawn(async move {
+            if let Err(e) = crate::transport::metrics::serve(gate, addr).await {
+                tracing::error!(error = %e, %addr, "cannot serve metrics");
+            }
+        });
+    }
     if let (Some(addr), Some(tokens)) = (args.http, tokens) {
         return match runtime.block_on(crate::transport::http::serve(
             gate,

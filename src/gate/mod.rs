@@ -99,6 +99,7 @@ pub struct Gate {
     rabbit: Arc<crate::tools::rabbitmq::Connections>,
     /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
     refusals: refusals::RefusalBudget,
+    metrics: crate::metrics::Metrics,
     options: GateOptions,
 }
 
@@ -143,6 +144,7 @@ impl Gate {
             aws,
             rabbit: Default::default(),
             refusals: Default::default(),
+            metrics: Default::default(),
             options,
         })
     }
@@ -158,6 +160,11 @@ impl Gate {
     pub fn with_rabbitmq(mut self, connections: crate::tools::rabbitmq::Connections) -> Self {
         self.rabbit = Arc::new(connections);
         self
+    }
+
+    /// The server's metrics (`serve --metrics`).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// Whether the gate can take calls (`/readyz`): a policy is loaded (always, once built),
@@ -209,6 +216,7 @@ impl Gate {
 
     /// Record a policy reload (or its refusal) in the audit log.
     pub fn audit_reload(&self, file: &str, accepted: bool, detail: String) {
+        self.metrics.reload(accepted);
         let policy = self.policy();
         let _ = self.audit.write(AuditRecord {
             ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -570,6 +578,12 @@ impl<'a> Call<'a> {
         reason: Option<String>,
         outcome: Outcome,
     ) -> std::io::Result<()> {
+        if outcome != Outcome::Started {
+            let seconds = self.start.elapsed().as_secs_f64();
+            self.gate
+                .metrics
+                .call(self.name, decision, &outcome, seconds);
+        }
         self.gate.audit.write(AuditRecord {
             ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             session: self.cx.session.to_string(),

@@ -80,7 +80,7 @@ pub fn app(
 }
 
 /// The process is up.
-async fn healthz() -> Response {
+pub(crate) async fn healthz() -> Response {
     (
         StatusCode::OK,
         axum::Json(serde_json::json!({"status": "ok"})),
@@ -89,7 +89,7 @@ async fn healthz() -> Response {
 }
 
 /// The server can take calls: the audit log is writable and the state store answers.
-async fn readyz(State(gate): State<Arc<Gate>>) -> Response {
+pub(crate) async fn readyz(State(gate): State<Arc<Gate>>) -> Response {
     match gate.readiness().await {
         Ok(()) => (
             StatusCode::OK,

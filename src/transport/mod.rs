@@ -19,6 +19,7 @@ use crate::server::GuardedServer;
 
 pub mod http;
 pub mod listener;
+pub mod metrics;
 pub mod tokens;
 
 /// The largest JSON-RPC message accepted on stdio.

@@ -406,8 +406,71 @@ async fn a_policy_is_loaded_only_when_its_write_is_finished() {
     s.stop().await;
 }
 
+/// Issue 17 (2): `--metrics ADDR` with stdio: after known traffic, the Prometheus endpoint
+/// counts it exactly, by tool, decision and outcome.
+async fn metrics_count_the_calls_exactly() {
+    let fake = fake_mq().await;
+    let s = Server::start(Options {
+        policy: Some(
+            "version: 1\ndefault: allow\ntools:\n  delete_broker:\n    - action: deny\n  list_brokers:\n    - action: allow\n      limit: {max: 2, window: 1h, per: session}\n".into(),
+        ),
+        endpoint: Some(fake.url.clone()),
+        args: vec!["--metrics".into(), "127.0.0.1:0".into()],
+        ..Options::default()
+    })
+    .await;
+    let mut url = None;
+    for _ in 0..100 {
+        let log = std::fs::read_to_string(&s.stderr).unwrap_or_default();
+        if let Some(l) = log
+            .lines()
+            .find(|l| l.contains("metrics on http://") && l.ends_with("/metrics"))
+        {
+            url = l.split("metrics on ").nth(1).map(str::to_string);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let url = url.expect("the metrics address on stderr");
+    for _ in 0..3 {
+        s.call("list_brokers", json!({})).await;
+    }
+    s.call("delete_broker", json!({"BrokerId": "b-1"})).await;
+    s.call("describe_broker", json!({"BrokerId": "b 1"})).await;
+    let text = reqwest::get(&url)
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .unwrap_or_default();
+    for line in [
+        r#"mcp_tool_calls_total{decision="allow",outcome="ok",tool="list_brokers"} 2"#,
+        r#"mcp_tool_calls_total{decision="allow",outcome="rate_limited",tool="list_brokers"} 1"#,
+        r#"mcp_tool_calls_total{decision="deny",outcome="denied",tool="delete_broker"} 1"#,
+        r#"mcp_tool_calls_total{decision="none",outcome="invalid",tool="describe_broker"} 1"#,
+        r#"guarded_rate_limit_refusals_total{limit="tools.list_brokers[0].limit"} 1"#,
+        r#"mcp_tool_call_duration_seconds_count{decision="allow"} 3"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+    }
+    assert!(
+        !text.contains("b-1") && !text.contains("local"),
+        "no argument or principal values as labels"
+    );
+    let ready = reqwest::get(url.replace("/metrics", "/readyz"))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    s.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "hardening::metrics_count_the_calls_exactly",
+            Needs::Nothing,
+            metrics_count_the_calls_exactly,
+        ),
         trial(
             "hardening::a_policy_is_loaded_only_when_its_write_is_finished",
             Needs::Nothing,
