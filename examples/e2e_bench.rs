@@ -4,7 +4,10 @@
 //! Run with `scripts/bench.sh` (builds the release binary, starts moto on 127.0.0.1, runs this).
 //! Reports, for a refused call, `list_brokers`, `describe_broker` and IAM `list_users`: p50 / p99
 //! latency over N calls, calls per second, the time from process start to the first
-//! `tools/list` answer, and the server's peak RSS.
+//! `tools/list` answer, and the server's peak RSS. The refused call is also measured against a
+//! null server — this program started again as a minimal rmcp stdio server that answers every
+//! `tools/call` at once — under the same client in the same run: the floor of any stdio MCP
+//! server, so "added over the null server" is what this server's gate and handling cost.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +16,41 @@ use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, JsonObject};
 use rmcp::transport::TokioChildProcess;
 use serde_json::json;
+
+/// The null server: every tools/call answered at once with a tool error, nothing listed.
+#[derive(Clone)]
+struct NullServer;
+
+impl rmcp::ServerHandler for NullServer {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        rmcp::model::ServerConfig::new(
+            rmcp::model::ServerCapabilities::builder()
+                .enable_tools()
+                .build(),
+        )
+    }
+
+    async fn call_tool(
+        &self,
+        _request: CallToolRequestParams,
+        _context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        Ok(
+            rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text("refused")])
+                .into(),
+        )
+    }
+}
+
+/// Run as the null server (this program, started with `GUARDED_NULL_SERVER=1`).
+async fn null_server() -> Result<(), Box<dyn std::error::Error>> {
+    NullServer
+        .serve(rmcp::transport::stdio())
+        .await?
+        .waiting()
+        .await?;
+    Ok(())
+}
 
 const POLICY: &str = "version: 1\ndefault: allow\ntools:\n  delete_broker:\n    - action: deny\n      reason: benchmark refusal\n";
 
@@ -94,6 +132,9 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var_os("GUARDED_NULL_SERVER").is_some() {
+        return null_server().await;
+    }
     let endpoint = std::env::var("GUARDED_BENCH_ENDPOINT")
         .map_err(|_| "set GUARDED_BENCH_ENDPOINT (scripts/bench.sh does)")?;
     let bin = std::env::var("GUARDED_BENCH_BIN").unwrap_or_else(|_| {
@@ -216,13 +257,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rss = peak_rss_kib(pid);
     client.cancel().await?;
 
+    // The floor of any stdio MCP server, under the same client: the null server.
+    let mut null_cmd = tokio::process::Command::new(std::env::current_exe()?);
+    null_cmd.env("GUARDED_NULL_SERVER", "1");
+    let null_client = ().serve(TokioChildProcess::new(null_cmd)?).await?;
+    let null_call = || {
+        let client = &null_client;
+        async move {
+            let r = client
+                .call_tool(
+                    CallToolRequestParams::new("delete_broker").with_arguments(
+                        json!({"BrokerId": "b-1"})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
+                )
+                .await
+                .expect("tools/call");
+            std::hint::black_box(r);
+        }
+    };
+    let null_refused = time_n(n, null_call).await;
+    let (null_idle, _) = paired(n, null_call, || async {
+        tokio::time::sleep(Duration::from_millis(4)).await
+    })
+    .await;
+    null_client.cancel().await?;
+
     println!(
         "guarded-aws-mcp end-to-end, {n} sequential calls per row, {} tools listed",
         tools.len()
     );
     println!(
         "{:<22} {:>10} {:>10} {:>10} {:>12} {:>12} {:>14}",
-        "call", "p50", "p99", "calls/s", "SDK p50", "SDK p99", "added at p50"
+        "call", "p50", "p99", "calls/s", "floor p50", "floor p99", "added at p50"
+    );
+    println!(
+        "(floor: the null stdio server for refused calls, the direct SDK call for the others)"
     );
     let row = |name: &str, s: &Stats, floor: Option<&Stats>| {
         let (fp50, fp99, added) = match floor {
@@ -240,8 +312,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             added
         );
     };
-    row("refused (policy)", &refused, None);
-    row("refused, after 4 ms idle", &refused_idle, None);
+    row("refused (policy)", &refused, Some(&null_refused));
+    row("refused, after 4 ms idle", &refused_idle, Some(&null_idle));
     row("list_brokers", &list, Some(&list_floor));
     row("describe_broker", &describe, Some(&describe_floor));
     row("list_users (IAM)", &users, Some(&users_floor));
