@@ -124,10 +124,10 @@ pub(super) async fn connect(
     let rabbit = connections(ctx)?;
     let conn = Connection::build(&url, auth, &rabbit)?;
     let overview = conn
-        .call("rabbitmq:GetOverview", Method::GET, "overview")
+        .call("rabbitmq:GetOverview", Method::GET, &["overview"])
         .await?;
     let whoami = conn
-        .call("rabbitmq:WhoAmI", Method::GET, "whoami")
+        .call("rabbitmq:WhoAmI", Method::GET, &["whoami"])
         .await
         .ok();
     rabbit.set(&ctx.session, conn.clone());

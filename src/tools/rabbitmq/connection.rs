@@ -126,10 +126,6 @@ impl Connections {
     }
 }
 
-pub(super) fn enc(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
-}
-
 /// A RabbitMQ error or transport failure, as a tool error.
 pub(super) fn http_error(
     operation: &'static str,
@@ -184,30 +180,29 @@ impl Connection {
         Ok(Connection { base, auth, http })
     }
 
-    /// Send a request to `api/<path>` (path segments already encoded).
+    /// Send a request to `api/<segments…>`. Each segment is a name as given (`/` and `%` in it
+    /// are percent-encoded); `.` and `..` are refused, so a name never climbs the API path.
     pub(super) async fn send(
         &self,
         operation: &'static str,
         method: Method,
-        path: &str,
+        path: &[&str],
     ) -> Result<(StatusCode, Value), ToolError> {
-        // Segment by segment: a name never becomes a dot-segment that climbs the API path.
         let mut url = self.base.clone();
         {
             let mut segments = url
                 .path_segments_mut()
                 .map_err(|_| ToolError::Internal("management URL cannot take a path".into()))?;
             segments.pop_if_empty().push("api");
-            for seg in path.split('/') {
-                let raw = percent_encoding::percent_decode_str(seg).decode_utf8_lossy();
-                if raw == "." || raw == ".." {
+            for seg in path {
+                if *seg == "." || *seg == ".." {
                     return Err(ArgError::rule(
                         "name",
                         "`.` and `..` are path segments, not RabbitMQ names",
                     )
                     .into());
                 }
-                segments.push(&raw);
+                segments.push(seg);
             }
         }
         let req = self.http.request(method, url);
@@ -244,7 +239,7 @@ impl Connection {
         &self,
         operation: &'static str,
         method: Method,
-        path: &str,
+        path: &[&str],
     ) -> Result<Value, ToolError> {
         let (status, value) = self.send(operation, method, path).await?;
         if status.is_success() {
@@ -276,7 +271,7 @@ pub(super) async fn api(
     ctx: &ToolContext,
     operation: &'static str,
     method: Method,
-    path: &str,
+    path: &[&str],
 ) -> Result<Value, ToolError> {
     connections(ctx)?
         .get(&ctx.session)?

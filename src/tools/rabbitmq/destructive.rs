@@ -13,7 +13,7 @@ pub struct Done {
 }
 
 pub(super) async fn delete_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, ToolError> {
-    let path = format!("queues/{}/{}", enc(&a.vhost), enc(&a.queue));
+    let path = ["queues", &a.vhost, &a.queue];
     api(&ctx, "rabbitmq:DeleteQueue", Method::DELETE, &path).await?;
     Ok(Done {
         action: "deleted queue".into(),
@@ -23,7 +23,7 @@ pub(super) async fn delete_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done,
 }
 
 pub(super) async fn purge_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, ToolError> {
-    let path = format!("queues/{}/{}/contents", enc(&a.vhost), enc(&a.queue));
+    let path = ["queues", &a.vhost, &a.queue, "contents"];
     api(&ctx, "rabbitmq:PurgeQueue", Method::DELETE, &path).await?;
     Ok(Done {
         action: "purged queue".into(),
@@ -33,7 +33,7 @@ pub(super) async fn purge_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, 
 }
 
 pub(super) async fn delete_exchange(ctx: ToolContext, a: ExchangeArgs) -> Result<Done, ToolError> {
-    let path = format!("exchanges/{}/{}", enc(&a.vhost), enc(&a.exchange));
+    let path = ["exchanges", &a.vhost, &a.exchange];
     api(&ctx, "rabbitmq:DeleteExchange", Method::DELETE, &path).await?;
     Ok(Done {
         action: "deleted exchange".into(),

@@ -138,12 +138,12 @@ pub struct QueuesOut {
 }
 
 pub(super) async fn list_queues(ctx: ToolContext, _a: NoArgs) -> Result<QueuesOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListQueues", Method::GET, "queues").await?;
+    let v = api(&ctx, "rabbitmq:ListQueues", Method::GET, &["queues"]).await?;
     Ok(QueuesOut { queues: items(v) })
 }
 
 pub(super) async fn get_queue_info(ctx: ToolContext, a: QueueArgs) -> Result<Queue, ToolError> {
-    let path = format!("queues/{}/{}", enc(&a.vhost), enc(&a.queue));
+    let path = ["queues", &a.vhost, &a.queue];
     let v = api(&ctx, "rabbitmq:GetQueue", Method::GET, &path).await?;
     one("rabbitmq:GetQueue", v)
 }
@@ -175,7 +175,7 @@ pub(super) async fn list_exchanges(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<ExchangesOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListExchanges", Method::GET, "exchanges").await?;
+    let v = api(&ctx, "rabbitmq:ListExchanges", Method::GET, &["exchanges"]).await?;
     Ok(ExchangesOut {
         exchanges: items(v),
     })
@@ -207,15 +207,18 @@ pub(super) async fn get_exchange_info(
     a: ExchangeReadArgs,
 ) -> Result<ExchangeInfo, ToolError> {
     let conn = connections(&ctx)?.get(&ctx.session)?;
-    let base = format!("exchanges/{}/{}", enc(&a.vhost), enc(&a.exchange));
     let v = conn
-        .call("rabbitmq:GetExchange", Method::GET, &base)
+        .call(
+            "rabbitmq:GetExchange",
+            Method::GET,
+            &["exchanges", &a.vhost, &a.exchange],
+        )
         .await?;
     let b = conn
         .call(
             "rabbitmq:GetExchangeBindings",
             Method::GET,
-            &format!("{base}/bindings/source"),
+            &["exchanges", &a.vhost, &a.exchange, "bindings", "source"],
         )
         .await?;
     Ok(ExchangeInfo {
@@ -243,7 +246,7 @@ pub struct VhostsOut {
 }
 
 pub(super) async fn list_vhosts(ctx: ToolContext, _a: NoArgs) -> Result<VhostsOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListVhosts", Method::GET, "vhosts").await?;
+    let v = api(&ctx, "rabbitmq:ListVhosts", Method::GET, &["vhosts"]).await?;
     Ok(VhostsOut { vhosts: items(v) })
 }
 
@@ -288,7 +291,7 @@ pub(super) fn strip_uri_credentials(v: &mut Value) {
 }
 
 pub(super) async fn list_shovels(ctx: ToolContext, _a: NoArgs) -> Result<ShovelsOut, ToolError> {
-    let mut v = api(&ctx, "rabbitmq:ListShovels", Method::GET, "shovels").await?;
+    let mut v = api(&ctx, "rabbitmq:ListShovels", Method::GET, &["shovels"]).await?;
     strip_uri_credentials(&mut v);
     Ok(ShovelsOut { shovels: items(v) })
 }
@@ -312,16 +315,12 @@ pub(super) async fn get_shovel_info(
         .call(
             "rabbitmq:GetShovel",
             Method::GET,
-            &format!("parameters/shovel/{}/{}", enc(&a.vhost), enc(&a.name)),
+            &["parameters", "shovel", &a.vhost, &a.name],
         )
         .await?;
     strip_uri_credentials(&mut def);
     let mut statuses = conn
-        .call(
-            "rabbitmq:ListShovels",
-            Method::GET,
-            &format!("shovels/{}", enc(&a.vhost)),
-        )
+        .call("rabbitmq:ListShovels", Method::GET, &["shovels", &a.vhost])
         .await?;
     strip_uri_credentials(&mut statuses);
     let status = items::<ShovelStatus>(statuses)
@@ -373,7 +372,7 @@ pub(super) async fn get_cluster_nodes_info(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<NodesOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListNodes", Method::GET, "nodes").await?;
+    let v = api(&ctx, "rabbitmq:ListNodes", Method::GET, &["nodes"]).await?;
     Ok(NodesOut { nodes: items(v) })
 }
 
@@ -405,7 +404,13 @@ pub(super) async fn list_connections(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<ConnectionsOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListConnections", Method::GET, "connections").await?;
+    let v = api(
+        &ctx,
+        "rabbitmq:ListConnections",
+        Method::GET,
+        &["connections"],
+    )
+    .await?;
     Ok(ConnectionsOut {
         connections: items(v),
     })
@@ -432,7 +437,7 @@ pub(super) async fn list_consumers(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<ConsumersOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListConsumers", Method::GET, "consumers").await?;
+    let v = api(&ctx, "rabbitmq:ListConsumers", Method::GET, &["consumers"]).await?;
     let list = v.as_array().cloned().unwrap_or_default();
     Ok(ConsumersOut {
         consumers: list
@@ -477,7 +482,7 @@ pub struct UsersOut {
 }
 
 pub(super) async fn list_users(ctx: ToolContext, _a: NoArgs) -> Result<UsersOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListUsers", Method::GET, "users").await?;
+    let v = api(&ctx, "rabbitmq:ListUsers", Method::GET, &["users"]).await?;
     Ok(UsersOut { users: items(v) })
 }
 
@@ -495,7 +500,7 @@ pub struct HealthOut {
 pub(super) async fn health(
     ctx: &ToolContext,
     operation: &'static str,
-    path: &str,
+    path: &[&str],
     detail: &str,
 ) -> Result<HealthOut, ToolError> {
     let (status, v) = connections(ctx)?
@@ -529,7 +534,7 @@ pub(super) async fn is_in_alarm(ctx: ToolContext, _a: NoArgs) -> Result<HealthOu
     health(
         &ctx,
         "rabbitmq:HealthAlarms",
-        "health/checks/alarms",
+        &["health", "checks", "alarms"],
         "alarms",
     )
     .await
@@ -542,7 +547,7 @@ pub(super) async fn is_quorum_critical(
     health(
         &ctx,
         "rabbitmq:HealthQuorumCritical",
-        "health/checks/node-is-quorum-critical",
+        &["health", "checks", "node-is-quorum-critical"],
         "queues",
     )
     .await
@@ -567,7 +572,13 @@ pub(super) async fn get_broker_definition(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<DefinitionsOut, ToolError> {
-    let mut v = api(&ctx, "rabbitmq:GetDefinitions", Method::GET, "definitions").await?;
+    let mut v = api(
+        &ctx,
+        "rabbitmq:GetDefinitions",
+        Method::GET,
+        &["definitions"],
+    )
+    .await?;
     if let Some(Value::Array(users)) = v.get_mut("users") {
         for u in users.iter_mut() {
             if let Value::Object(map) = u {
