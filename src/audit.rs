@@ -73,14 +73,19 @@ pub const MAX_AUDITED_ARGS_BYTES: usize = 16 * 1024;
 /// [`MAX_AUDITED_ARGS_BYTES`].
 pub fn audited_args(args: &Value) -> Value {
     let redacted = redact(args);
+    oversized(&redacted).unwrap_or(redacted)
+}
+
+/// What an audit record stores instead of redacted arguments larger than
+/// [`MAX_AUDITED_ARGS_BYTES`]: their size and SHA-256. None when they fit.
+pub fn oversized(redacted: &Value) -> Option<Value> {
     let text = redacted.to_string();
-    if text.len() <= MAX_AUDITED_ARGS_BYTES {
-        return redacted;
-    }
-    serde_json::json!({
-        "truncated": true,
-        "bytes": text.len(),
-        "sha256": sha256_hex(text.as_bytes()),
+    (text.len() > MAX_AUDITED_ARGS_BYTES).then(|| {
+        serde_json::json!({
+            "truncated": true,
+            "bytes": text.len(),
+            "sha256": sha256_hex(text.as_bytes()),
+        })
     })
 }
 

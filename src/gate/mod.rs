@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::audit::{AuditLog, AuditRecord, Outcome, audited_args, redact};
+use crate::audit::{AuditLog, AuditRecord, Outcome, oversized, redact};
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, Extensions, Prepared, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, Reached, ToolError};
@@ -551,21 +551,22 @@ struct Call<'a> {
     policy: Arc<CompiledPolicy>,
     /// The arguments with secrets redacted (approval prompts and records).
     redacted: Value,
-    /// What the audit record stores of the arguments (redacted, capped).
-    audited: Value,
+    /// What the audit record stores instead of the redacted arguments when they are too large.
+    oversized: Option<Value>,
     budget_key: String,
 }
 
 impl<'a> Call<'a> {
     fn new(gate: &'a Gate, cx: &'a CallCtx<'a>, name: &'a str, raw: &Value) -> Self {
+        let redacted = redact(raw);
         Call {
             gate,
             cx,
             name,
             start: Instant::now(),
             policy: gate.policy(),
-            redacted: redact(raw),
-            audited: audited_args(raw),
+            oversized: oversized(&redacted),
+            redacted,
             budget_key: format!("{}|{}", cx.session, cx.caller.principal),
         }
     }
@@ -590,7 +591,7 @@ impl<'a> Call<'a> {
             principal: Some(self.cx.caller.principal.clone()),
             roles: self.cx.caller.roles.clone(),
             tool: self.name.to_string(),
-            args: self.audited.clone(),
+            args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
             decision: decision.to_string(),
             rule: basis,
             reason,
