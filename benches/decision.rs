@@ -127,9 +127,8 @@ fn benches(c: &mut Criterion) {
         c.bench_function(&format!("authorize/{name}"), |b| {
             b.iter(|| {
                 let request = Request {
-                    tool: name,
-                    spec: Some(&spec),
-                    args: Ok(black_box(&args)),
+                    name,
+                    tool: Some((&spec, Ok(black_box(&args)))),
                     caller: &caller,
                 };
                 black_box(matches!(

@@ -283,15 +283,9 @@ impl Gate {
         }
         let spec = self.catalogue.get(name).cloned();
         let validated = spec.as_deref().map(|s| self.validate(s, raw));
-        let args: Result<&Value, &ArgError> = match &validated {
-            Some(Ok((v, _))) => Ok(v),
-            Some(Err(e)) => Err(e),
-            None => Ok(&Value::Null),
-        };
         let request = Request {
-            tool: name,
-            spec: spec.as_deref(),
-            args,
+            name,
+            tool: spec.as_deref().zip(args_of(&validated)),
             caller: cx.caller,
         };
         let (decision, shadowed, approved) = match authorize(&call.policy, &self.options, &request)
@@ -299,7 +293,7 @@ impl Gate {
             Verdict::Deny(d) => return call.refuse(Refusal::Denied(d)),
             Verdict::Allow { decision, shadowed } => (decision, shadowed, None),
             Verdict::RequireApproval(decision) => {
-                let (Some(spec), Ok(args)) = (&spec, args) else {
+                let Some((spec, Ok(args))) = request.tool else {
                     return call.fail("approval without a tool");
                 };
                 match self
@@ -489,13 +483,8 @@ impl Gate {
         let class = spec.as_ref().map(|s| s.class);
         let validated = spec.as_deref().map(|s| self.validate(s, args));
         let request = Request {
-            tool: name,
-            spec: spec.as_deref(),
-            args: match &validated {
-                Some(Ok((v, _))) => Ok(v),
-                Some(Err(e)) => Err(e),
-                None => Ok(&Value::Null),
-            },
+            name,
+            tool: spec.as_deref().zip(args_of(&validated)),
             caller,
         };
         let refused = |d: &Denial, reason: String| Explanation {
@@ -514,8 +503,8 @@ impl Gate {
         };
         let decision = match authorize(&policy, &self.options, &request) {
             // A rule denied it: explain the rule (its conditions), as for any decision.
-            Verdict::Deny(Denial::Rule { .. }) => match (&spec, request.args) {
-                (Some(spec), Ok(args)) => policy.decide(spec, args, caller),
+            Verdict::Deny(Denial::Rule { .. }) => match request.tool {
+                Some((spec, Ok(args))) => policy.decide(spec, args, caller),
                 _ => unreachable_decision(&policy),
             },
             Verdict::Deny(d) => return refused(&d, d.text()),
@@ -534,9 +523,9 @@ impl Gate {
             reason: decision.reason,
             conditions: decision.conditions,
             limits: decision.limits.iter().map(|l| describe_limit(l)).collect(),
-            considered: match request.args {
-                Ok(args) => policy.considered(name, args, caller),
-                Err(_) => Vec::new(),
+            considered: match request.tool {
+                Some((_, Ok(args))) => policy.considered(name, args, caller),
+                _ => Vec::new(),
             },
         }
     }
@@ -643,6 +632,11 @@ impl<'a> Call<'a> {
         );
         CallToolResult::error(vec![ContentBlock::text(message)]).into()
     }
+}
+
+/// The validated arguments of a call, as [`authorize`] reads them.
+fn args_of(validated: &Option<Result<(Value, Prepared), ArgError>>) -> Option<verdict::Args<'_>> {
+    validated.as_ref().map(|r| r.as_ref().map(|(v, _)| v))
 }
 
 /// A call's arguments against the tool's schema, AWS's rules and the known regions, then

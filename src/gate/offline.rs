@@ -64,13 +64,8 @@ impl<'a> Decider<'a> {
             (None, _) => None,
         };
         let request = Request {
-            tool,
-            spec,
-            args: match &checked {
-                Some(Ok(v)) => Ok(v),
-                Some(Err(e)) => Err(e),
-                None => Ok(&Value::Null),
-            },
+            name: tool,
+            tool: spec.zip(checked.as_ref().map(|r| r.as_ref())),
             caller,
         };
         match authorize(self.policy, &self.options, &request) {

@@ -38,13 +38,8 @@ fn outcome(
     let spec = catalogue().get(tool).map(|s| s.as_ref());
     let validated = spec.map(|s| super::validate(validator(), s, args, &options.extra_regions));
     let request = Request {
-        tool,
-        spec,
-        args: match &validated {
-            Some(Ok((v, _))) => Ok(v),
-            Some(Err(e)) => Err(e),
-            None => Ok(&Value::Null),
-        },
+        name: tool,
+        tool: spec.zip(validated.as_ref().map(|r| r.as_ref().map(|(v, _)| v))),
         caller: who,
     };
     match authorize(p, options, &request) {
@@ -367,7 +362,7 @@ proptest! {
         let spec = catalogue().get(tool).expect("tool");
         let args = args_for(tool);
         let args = validator().validate(spec, args).expect("valid arguments");
-        let request = Request { tool, spec: Some(spec), args: Ok(&args), caller: &who };
+        let request = Request { name: tool, tool: Some((spec, Ok(&args))), caller: &who };
         let verdict = authorize(&p, &options, &request);
         let decision = p.decide(spec, &args, &who);
         if p.is_hidden(tool) {

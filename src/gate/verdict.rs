@@ -27,13 +27,15 @@ pub struct GateOptions {
 /// One call, as [`authorize`] sees it.
 pub struct Request<'a> {
     /// The tool name as the client sent it.
-    pub tool: &'a str,
-    /// The catalogue's tool of that name.
-    pub spec: Option<&'a ToolSpec>,
-    /// The arguments after validation (schema defaults applied), or why they are invalid.
-    pub args: Result<&'a Value, &'a ArgError>,
+    pub name: &'a str,
+    /// The catalogue's tool of that name (None: no such tool), with its arguments after
+    /// validation (schema defaults applied), or why they are invalid.
+    pub tool: Option<(&'a ToolSpec, Args<'a>)>,
     pub caller: &'a Caller,
 }
+
+/// Validated arguments, or why they are invalid.
+pub type Args<'a> = Result<&'a Value, &'a ArgError>;
 
 /// Why a call is refused before it is counted or run.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,9 +170,9 @@ pub fn authorize<'p>(
     options: &GateOptions,
     req: &Request<'_>,
 ) -> Verdict<'p> {
-    let Some(spec) = req.spec else {
+    let Some((spec, args)) = req.tool else {
         return Verdict::Deny(Denial::UnknownTool {
-            name: req.tool.to_string(),
+            name: req.name.to_string(),
         });
     };
     let shadow = options.shadow || policy.shadow;
@@ -196,7 +198,7 @@ pub fn authorize<'p>(
             class: spec.class,
         });
     }
-    let args = match req.args {
+    let args = match args {
         Ok(a) => a,
         Err(e) => return Verdict::Deny(Denial::Invalid(e.clone())),
     };
