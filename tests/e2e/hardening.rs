@@ -419,19 +419,9 @@ async fn metrics_count_the_calls_exactly() {
         ..Options::default()
     })
     .await;
-    let mut url = None;
-    for _ in 0..100 {
-        let log = std::fs::read_to_string(&s.stderr).unwrap_or_default();
-        if let Some(l) = log
-            .lines()
-            .find(|l| l.contains("metrics on http://") && l.ends_with("/metrics"))
-        {
-            url = l.split("metrics on ").nth(1).map(str::to_string);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let url = url.expect("the metrics address on stderr");
+    let url = crate::support::address_on_stderr(&s.stderr, "metrics on ", "/metrics")
+        .await
+        .expect("the metrics address on stderr");
     for _ in 0..3 {
         s.call("list_brokers", json!({})).await;
     }

@@ -295,6 +295,28 @@ impl<H: ClientHandler> Server<H> {
     }
 }
 
+/// The address a server prints on stderr after `announce` (`listening on `, `metrics on `),
+/// ending with `suffix`; waits up to 10 s for the whole line (a half-written one would give a
+/// cut address).
+pub async fn address_on_stderr(
+    stderr: &std::path::Path,
+    announce: &str,
+    suffix: &str,
+) -> Option<String> {
+    for _ in 0..200 {
+        let log = std::fs::read_to_string(stderr).unwrap_or_default();
+        let found = log.lines().find_map(|l| {
+            let (_, url) = l.split_once(announce)?;
+            (url.starts_with("http://") && url.ends_with(suffix)).then(|| url.to_string())
+        });
+        if found.is_some() {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
+
 /// The records of an audit log other than `started` ones.
 pub fn finished(audit: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(audit)
@@ -528,19 +550,7 @@ impl HttpServer {
             .stderr(Stdio::from(std::fs::File::create(&stderr).expect("stderr")))
             .kill_on_drop(true);
         let child = cmd.spawn().expect("spawn HTTP server");
-        let mut url = None;
-        for _ in 0..200 {
-            let log = std::fs::read_to_string(&stderr).unwrap_or_default();
-            // Only a whole line: a half-written one would give a cut address.
-            if let Some(line) = log
-                .lines()
-                .find(|l| l.contains("listening on http://") && l.ends_with("/mcp"))
-            {
-                url = line.split("listening on ").nth(1).map(str::to_string);
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let url = address_on_stderr(&stderr, "listening on ", "/mcp").await;
         let url = url.unwrap_or_else(|| {
             panic!(
                 "HTTP server did not start: {}",
