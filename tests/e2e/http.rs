@@ -31,28 +31,48 @@ fn lists(fake: &FakeAws) -> usize {
         .count()
 }
 
-async fn post(url: &str, token: Option<&str>) -> (u16, String, Option<String>) {
-    let client = reqwest::Client::new();
-    let mut req = client
+/// A raw JSON-RPC POST with these headers: the status, the body and the response headers.
+async fn raw_post(
+    url: &str,
+    headers: &[(&str, String)],
+    body: &serde_json::Value,
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let mut req = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
-        .body(
-            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "0"}}})
-            .to_string(),
-        );
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
+        .body(body.to_string());
+    for (name, value) in headers {
+        req = req.header(*name, value);
     }
     let r = req.send().await.expect("HTTP answered");
     let status = r.status().as_u16();
-    let www = r
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap_or_default().to_string());
-    (status, r.text().await.unwrap_or_default(), www)
+    let response_headers = r.headers().clone();
+    (status, r.text().await.unwrap_or_default(), response_headers)
+}
+
+fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| v.to_str().unwrap_or_default().to_string())
+}
+
+fn initialize() -> serde_json::Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}})
+}
+
+fn bearer(token: Option<&str>) -> Vec<(&'static str, String)> {
+    token
+        .map(|t| vec![("authorization", format!("Bearer {t}"))])
+        .unwrap_or_default()
+}
+
+/// `initialize` with a token or none: status, body, WWW-Authenticate.
+async fn post(url: &str, token: Option<&str>) -> (u16, String, Option<String>) {
+    let (status, body, headers) = raw_post(url, &bearer(token), &initialize()).await;
+    (status, body, header(&headers, "www-authenticate"))
 }
 
 async fn tokens_valid_missing_and_wrong() {
@@ -101,23 +121,13 @@ async fn rpc(
     session: Option<&str>,
     body: serde_json::Value,
 ) -> (u16, String, Option<String>) {
-    let mut req = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .header("authorization", format!("Bearer {token}"))
-        .body(body.to_string());
+    let mut headers = bearer(Some(token));
+    headers.push(("mcp-protocol-version", "2025-11-25".into()));
     if let Some(id) = session {
-        req = req.header("mcp-session-id", id);
+        headers.push(("mcp-session-id", id.into()));
     }
-    let r = req.send().await.expect("HTTP answered");
-    let status = r.status().as_u16();
-    let issued = r
-        .headers()
-        .get("mcp-session-id")
-        .map(|v| v.to_str().unwrap_or_default().to_string());
-    (status, r.text().await.unwrap_or_default(), issued)
+    let (status, body, response) = raw_post(url, &headers, &body).await;
+    (status, body, header(&response, "mcp-session-id"))
 }
 
 /// Issue 11 (2): the session was whatever `Mcp-Session-Id` the client sent. Bob, denied the
@@ -134,8 +144,7 @@ async fn sessions_are_issued_and_bound_to_their_principal() {
         args: Vec::new(),
     })
     .await;
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let init = initialize();
     let (status, body, issued) = rpc(&s.url, ALICE, None, init.clone()).await;
     assert_eq!(status, 200, "{body}");
     let alice = issued.expect("the server issues a session id");
@@ -300,21 +309,15 @@ async fn foreign_origins_are_refused() {
         args: vec!["--allowed-origin".into(), "https://app.example.com".into()],
     })
     .await;
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let init = initialize();
     let send = |origin: Option<&'static str>, token: Option<&'static str>| {
-        let mut req = reqwest::Client::new()
-            .post(&s.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(init.to_string());
+        let mut headers = bearer(token);
         if let Some(o) = origin {
-            req = req.header("origin", o);
+            headers.push(("origin", o.to_string()));
         }
-        if let Some(t) = token {
-            req = req.header("authorization", format!("Bearer {t}"));
-        }
-        async move { req.send().await.expect("answered").status().as_u16() }
+        let url = s.url.clone();
+        let init = init.clone();
+        async move { raw_post(&url, &headers, &init).await.0 }
     };
     assert_eq!(send(Some("http://evil.example"), Some(ALICE)).await, 403);
     assert_eq!(
