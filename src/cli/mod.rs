@@ -720,18 +720,15 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut rabbit_hosts: Vec<String> = crate::tools::rabbitmq::DEFAULT_ALLOWED_HOSTS
-        .iter()
-        .map(|h| h.to_string())
-        .collect();
-    rabbit_hosts.extend(args.rabbitmq_allowed_hosts.iter().cloned());
-    let gate = match crate::tools::rabbitmq::Connections::with_allowed_hosts(&rabbit_hosts) {
-        Ok(c) => Arc::new(gate.with_rabbitmq(c)),
-        Err(e) => {
-            eprintln!("guarded-aws-mcp: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let gate =
+        match crate::tools::rabbitmq::Connections::with_allowed_hosts(&args.rabbitmq_allowed_hosts)
+        {
+            Ok(c) => Arc::new(gate.with_rabbitmq(c)),
+            Err(e) => {
+                eprintln!("guarded-aws-mcp: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     // Hot reload of a policy file (the built-in default cannot change).
     let _watcher = match &args.policy {
         Some(path) => match crate::reload::watch(gate.clone(), path.clone()) {

@@ -44,12 +44,9 @@ pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
 ];
 
 impl Default for Connections {
+    /// The default hosts only (they are valid globs; were they not, no host would be allowed).
     fn default() -> Self {
-        let hosts: Vec<String> = DEFAULT_ALLOWED_HOSTS
-            .iter()
-            .map(|h| h.to_string())
-            .collect();
-        Connections::with_allowed_hosts(&hosts).unwrap_or_else(|_| Connections {
+        Connections::with_allowed_hosts(&[]).unwrap_or_else(|_| Connections {
             by_session: Mutex::default(),
             allowed_hosts: Vec::new(),
         })
@@ -63,11 +60,13 @@ impl std::fmt::Debug for Connections {
 }
 
 impl Connections {
-    /// Connections that may reach only these management hosts (globs such as
-    /// `*.mq.eu-west-1.amazonaws.com`, `rabbit.internal`, `10.0.0.*`).
-    pub fn with_allowed_hosts(hosts: &[String]) -> Result<Self, String> {
-        let allowed_hosts = hosts
+    /// Connections that may reach only the default hosts ([`DEFAULT_ALLOWED_HOSTS`]) and these
+    /// (globs such as `*.mq.eu-west-1.amazonaws.com`, `rabbit.internal`, `10.0.0.*`).
+    pub fn with_allowed_hosts(extra: &[String]) -> Result<Self, String> {
+        let allowed_hosts = DEFAULT_ALLOWED_HOSTS
             .iter()
+            .copied()
+            .chain(extra.iter().map(String::as_str))
             .map(|h| {
                 globset::GlobBuilder::new(&h.to_ascii_lowercase())
                     .literal_separator(false)
