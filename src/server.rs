@@ -76,16 +76,9 @@ impl ServerHandler for GuardedServer {
         .with_instructions(INSTRUCTIONS)
     }
 
-    /// An HTTP session (protocol 2025-11-25 and earlier) hears of reloads that change the tool
-    /// list on its GET stream, as stdio sessions do on stdout.
+    /// A session with a handshake (protocol 2025-11-25 and earlier, stdio or HTTP) hears of
+    /// reloads that change the tool list: on stdout, or on its HTTP GET stream.
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        if context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .is_none()
-        {
-            return; // stdio: the transport sends them (transport::serve_framed)
-        }
         let mut listing = self.gate.listing_changes();
         let peer = context.peer.clone();
         tokio::spawn(async move {

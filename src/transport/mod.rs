@@ -43,7 +43,6 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let mut listing = gate.listing_changes();
     let server = GuardedServer::with_caller(gate, caller);
     tracing::info!(session = server.session_id(), "serving MCP on stdio");
     let (ours, theirs) = tokio::io::duplex(1 << 20);
@@ -51,18 +50,10 @@ where
     let (errors_tx, errors_rx) = mpsc::channel::<String>(64);
     let reader = tokio::spawn(frame_input(BufReader::new(input), to_rmcp, errors_tx));
     let writer = tokio::spawn(merge_output(BufReader::new(from_rmcp), errors_rx, output));
+    // A reload that hides or shows tools tells the client to list them again: the server does
+    // it for every session, stdio or HTTP (GuardedServer::on_initialized).
     let running = server.serve(tokio::io::split(theirs)).await?;
-    // A reload that hides or shows tools tells the client to list them again.
-    let peer = running.peer().clone();
-    let notifier = tokio::spawn(async move {
-        while listing.changed().await.is_ok() {
-            if let Err(e) = peer.notify_tool_list_changed().await {
-                tracing::debug!(error = %e, "could not send tools/list_changed");
-            }
-        }
-    });
     let result = running.waiting().await;
-    notifier.abort();
     reader.abort();
     let _ = writer.await;
     result?;
