@@ -29,9 +29,6 @@ pub struct AwsOptions {
     pub connect_timeout: Duration,
     /// Upper bound for one API call, retries included.
     pub operation_timeout: Duration,
-    /// Attempts per call; the SDK's standard retry (3) when None. Non-idempotent mutations use
-    /// 1: a retry after a lost answer could do the change twice.
-    pub max_attempts: Option<u32>,
 }
 
 impl Default for AwsOptions {
@@ -42,7 +39,6 @@ impl Default for AwsOptions {
             endpoint_url: None,
             connect_timeout: Duration::from_secs(3),
             operation_timeout: Duration::from_secs(30),
-            max_attempts: None,
         }
     }
 }
@@ -54,7 +50,11 @@ const MAX_CACHED_REGIONS: usize = 64;
 #[derive(Debug)]
 pub struct AwsClients {
     options: AwsOptions,
-    base: OnceCell<SdkConfig>,
+    /// Loaded once, shared with the single-attempt clients.
+    base: std::sync::Arc<OnceCell<SdkConfig>>,
+    /// Attempts per call; the SDK's standard retry when None. Non-idempotent mutations use 1:
+    /// a retry after a lost answer could do the change twice.
+    attempts: Option<u32>,
     mq: Mutex<HashMap<String, aws_sdk_mq::Client>>,
     iam: OnceCell<aws_sdk_iam::Client>,
     access_analyzer: Mutex<HashMap<String, aws_sdk_accessanalyzer::Client>>,
@@ -64,7 +64,8 @@ impl AwsClients {
     pub fn new(options: AwsOptions) -> Self {
         AwsClients {
             options,
-            base: OnceCell::new(),
+            base: Default::default(),
+            attempts: None,
             mq: Mutex::new(HashMap::new()),
             iam: OnceCell::new(),
             access_analyzer: Mutex::new(HashMap::new()),
@@ -72,11 +73,28 @@ impl AwsClients {
     }
 
     /// The same AWS settings, making each call once (no retries): for non-idempotent mutations.
+    /// The configuration is loaded once and shared; only the clients differ.
     pub fn single_attempt(&self) -> Self {
-        AwsClients::new(AwsOptions {
-            max_attempts: Some(1),
-            ..self.options.clone()
-        })
+        AwsClients {
+            base: self.base.clone(),
+            attempts: Some(1),
+            ..AwsClients::new(self.options.clone())
+        }
+    }
+
+    /// The configuration a client is built from: the shared one, with this set's attempts and,
+    /// when given, another region.
+    fn client_config(&self, base: &SdkConfig, region: Option<&str>) -> SdkConfig {
+        let mut b = base.to_builder();
+        if let Some(r) = region {
+            b = b.region(Region::new(r.to_string()));
+        }
+        if let Some(n) = self.attempts {
+            b = b.retry_config(
+                aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(n),
+            );
+        }
+        b.build()
     }
 
     /// The shared SDK configuration, loaded on first use (so start-up never waits on it).
@@ -92,11 +110,6 @@ impl AwsClients {
                 );
                 if let Some(r) = &o.region {
                     loader = loader.region(Region::new(r.clone()));
-                }
-                if let Some(n) = o.max_attempts {
-                    loader = loader.retry_config(
-                        aws_smithy_types::retry::RetryConfig::standard().with_max_attempts(n),
-                    );
                 }
                 if let Some(p) = &o.profile {
                     loader = loader.profile_name(p);
@@ -120,11 +133,7 @@ impl AwsClients {
         if let Some(c) = lock(cache).get(&key) {
             return c.clone();
         }
-        let base = self.config().await;
-        let client = match region {
-            Some(r) => make(&base.to_builder().region(Region::new(r.to_string())).build()),
-            None => make(base),
-        };
+        let client = make(&self.client_config(self.config().await, region));
         let mut cache = lock(cache);
         // Regions are checked against a known list, so this bound is a second line of defence.
         if cache.len() >= MAX_CACHED_REGIONS && !cache.contains_key(&key) {
@@ -142,7 +151,9 @@ impl AwsClients {
     /// The IAM client (IAM is global: one client).
     pub async fn iam(&self) -> aws_sdk_iam::Client {
         self.iam
-            .get_or_init(|| async { aws_sdk_iam::Client::new(self.config().await) })
+            .get_or_init(|| async {
+                aws_sdk_iam::Client::new(&self.client_config(self.config().await, None))
+            })
             .await
             .clone()
     }
