@@ -156,6 +156,12 @@ pub struct AuditRecord {
     /// The caller's roles (so `policy replay` can decide role rules again).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roles: Vec<String>,
+    /// The identity provider's token the caller presented: its issuer and `jti`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenRecord>,
+    /// The AWS identity the call ran as, when the caller acts as its own role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_identity: Option<AwsIdentityRecord>,
     pub tool: String,
     /// Arguments with secrets redacted.
     pub args: Value,
@@ -173,6 +179,24 @@ pub struct AuditRecord {
     pub mode: Option<String>,
     /// SHA-256 of the previous record's line; [`GENESIS`] for the first. Set by the writer.
     pub prev: String,
+}
+
+/// Which identity-provider token authenticated a call (never the token).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenRecord {
+    pub issuer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+}
+
+/// The assumed role a call ran as (what CloudTrail shows for it).
+#[derive(Debug, Clone, Serialize)]
+pub struct AwsIdentityRecord {
+    pub role_arn: String,
+    /// `arn:aws:sts::…:assumed-role/<role>/<session>`.
+    pub assumed_arn: String,
+    pub session_name: String,
+    pub source_identity: String,
 }
 
 /// Where records go.
@@ -398,6 +422,8 @@ mod tests {
             session: "s".into(),
             principal: None,
             roles: Vec::new(),
+            token: None,
+            aws_identity: None,
             tool: format!("t{i}"),
             args: json!({}),
             decision: "allow".into(),

@@ -57,6 +57,7 @@ pub struct AwsClients {
     attempts: Option<u32>,
     mq: Mutex<HashMap<String, aws_sdk_mq::Client>>,
     iam: OnceCell<aws_sdk_iam::Client>,
+    sts: OnceCell<aws_sdk_sts::Client>,
     access_analyzer: Mutex<HashMap<String, aws_sdk_accessanalyzer::Client>>,
 }
 
@@ -68,7 +69,26 @@ impl AwsClients {
             attempts: None,
             mq: Mutex::new(HashMap::new()),
             iam: OnceCell::new(),
+            sts: OnceCell::new(),
             access_analyzer: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The same AWS settings acting with other credentials (an assumed role's): the server's
+    /// configuration with its credentials replaced. `attempts` as in this set.
+    pub async fn with_credentials(&self, credentials: aws_credential_types::Credentials) -> Self {
+        let config = self
+            .config()
+            .await
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+            )
+            .build();
+        AwsClients {
+            base: std::sync::Arc::new(OnceCell::new_with(Some(config))),
+            attempts: self.attempts,
+            ..AwsClients::new(self.options.clone())
         }
     }
 
@@ -153,6 +173,16 @@ impl AwsClients {
         self.iam
             .get_or_init(|| async {
                 aws_sdk_iam::Client::new(&self.client_config(self.config().await, None))
+            })
+            .await
+            .clone()
+    }
+
+    /// The STS client (AssumeRole, GetCallerIdentity), in the default region.
+    pub async fn sts(&self) -> aws_sdk_sts::Client {
+        self.sts
+            .get_or_init(|| async {
+                aws_sdk_sts::Client::new(&self.client_config(self.config().await, None))
             })
             .await
             .clone()

@@ -2,7 +2,7 @@
 //!
 //! Layout: [`catalogue`] (the tools), [`tools`] (one module per AWS service), [`policy`] (the
 //! policy model, loading and the pure decision), [`validate`] (argument checks), [`limits`]
-//! (rate limits), [`state`] (counters and approvals: memory or Redis), [`approval`] (human
+//! (rate limits), [`identity`] (OAuth tokens and per-caller AWS roles), [`state`] (counters and approvals: memory or Redis), [`approval`] (human
 //! approval), [`gate`] (enforcement: the one place every call passes), [`audit`], [`aws`]
 //! (clients and error mapping), [`server`] and [`transport`] (MCP over stdio and HTTP), [`cli`].
 
@@ -14,6 +14,7 @@ pub mod cli;
 pub mod error;
 pub mod gate;
 pub mod iam_guard;
+pub mod identity;
 pub mod limits;
 pub mod metrics;
 pub mod policy;

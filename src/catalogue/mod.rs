@@ -99,6 +99,9 @@ pub struct ToolContext {
     pub session: Arc<str>,
     /// The deciding policy rule allows secrets (a new secret access key) in the result.
     pub reveal_secrets: bool,
+    /// The IAM role the call runs as, when the caller acts as its own role (`--aws-roles`);
+    /// None when it runs with the server's own credentials.
+    pub acting_as: Option<Arc<str>>,
 }
 
 impl ToolContext {
@@ -152,6 +155,8 @@ pub struct ToolSpec {
     pub params: BTreeMap<String, Vec<String>>,
     /// Arguments that carry IAM policy documents or managed-policy ARNs, for the IAM guard.
     pub documents: Vec<(&'static str, DocKind)>,
+    /// AWS actions the handler needs besides those `aws_api` names (see [`ToolSpec::aws_actions`]).
+    also_calls: &'static [&'static str],
     prepare: Arc<PrepareFn>,
     handler: Arc<HandlerFn>,
 }
@@ -269,6 +274,7 @@ where
         output_schema,
         params,
         documents: Vec::new(),
+        also_calls: &[],
         prepare: Arc::new(prepare),
         handler: Arc::new(run),
     }
@@ -285,6 +291,36 @@ impl ToolSpec {
     pub fn with_documents(mut self, docs: &[(&'static str, DocKind)]) -> Self {
         self.documents = docs.to_vec();
         self
+    }
+
+    /// Name the AWS actions the handler calls besides its main operation (a get that also
+    /// lists attached policies, a delete that first detaches them).
+    pub fn also_calls(mut self, actions: &'static [&'static str]) -> Self {
+        self.also_calls = actions;
+        self
+    }
+
+    /// Every IAM action the handler may need (`mq:DescribeBroker`, `iam:GetUser`, ...): the
+    /// ones `aws_api` names and those of [`ToolSpec::also_calls`]. Empty for a tool that calls
+    /// no AWS API (the RabbitMQ management tools). Per-tool session policies allow exactly these.
+    pub fn aws_actions(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = self
+            .aws_api
+            .split([',', '+', ' '])
+            .filter(|t| {
+                t.split_once(':').is_some_and(|(svc, action)| {
+                    matches!(svc, "mq" | "iam" | "access-analyzer" | "sts")
+                        && !action.is_empty()
+                        && action.chars().all(|c| c.is_ascii_alphanumeric())
+                })
+            })
+            .collect();
+        for a in self.also_calls {
+            if !out.contains(a) {
+                out.push(a);
+            }
+        }
+        out
     }
 }
 

@@ -149,6 +149,8 @@ async fn decide(
                 session: a.session.clone(),
                 principal: Some(a.principal.clone()),
                 roles: Vec::new(),
+                token: None,
+                aws_identity: None,
                 tool: a.tool.clone(),
                 args: a.args.clone(),
                 decision: if approve { "approved" } else { "denied" }.into(),

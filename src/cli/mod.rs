@@ -1,11 +1,14 @@
-//! The command line: `serve`, `policy validate|explain|schema`, `approvals`, `tokens`,
-//! `audit verify`, `tools`.
+//! The command line: `serve` (in [`serve`]), `policy validate|explain|schema`, `approvals`,
+//! `tokens`, `audit verify`, `tools`.
 
 mod approvals;
 pub mod import;
 pub mod init;
 pub mod policy_test;
 mod replay;
+mod serve;
+
+pub use serve::ServeArgs;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -45,12 +48,23 @@ pub enum Command {
     /// Make bearer tokens for `serve --http`.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Check an AWS roles file (`serve --aws-roles`), or print its JSON Schema.
+    #[command(subcommand)]
+    AwsRoles(AwsRolesCommand),
     /// List the tool catalogue: name, risk class, MCP annotations, AWS API.
     Tools {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AwsRolesCommand {
+    /// Check a roles file; print what each listed principal and role acts as.
+    Validate { file: PathBuf },
+    /// Print the JSON Schema of the roles file (policies/aws-roles.schema.json).
+    Schema,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,85 +140,6 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         Err(_) => crate::policy::model::Window::Text(text.to_string()),
     };
     crate::policy::parse_window(&w)
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Policy file; without it the built-in policies/default.yaml is used.
-    #[arg(long, env = "GUARDED_AWS_MCP_POLICY")]
-    pub policy: Option<PathBuf>,
-    /// Refuse every tool that is not a read, whatever the policy says.
-    #[arg(long, env = "GUARDED_AWS_MCP_READ_ONLY")]
-    pub read_only: bool,
-    /// Shadow mode: evaluate and audit every call with the decision it would get, and allow it.
-    #[arg(long, env = "GUARDED_AWS_MCP_SHADOW")]
-    pub shadow: bool,
-    /// Default AWS region (else AWS_REGION or the profile's).
-    #[arg(long, env = "GUARDED_AWS_MCP_REGION")]
-    pub region: Option<String>,
-    /// AWS profile (else AWS_PROFILE or the default chain).
-    #[arg(long, env = "GUARDED_AWS_MCP_PROFILE")]
-    pub profile: Option<String>,
-    /// AWS endpoint for every service, for a local fake (else AWS_ENDPOINT_URL).
-    #[arg(long, env = "GUARDED_AWS_MCP_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
-    /// Audit log file (JSON Lines); default: the user's state folder,
-    /// ~/.local/state/guarded-aws-mcp/audit.jsonl on Linux.
-    #[arg(long, env = "GUARDED_AWS_MCP_AUDIT_LOG")]
-    pub audit_log: Option<PathBuf>,
-    /// Serve MCP over streamable HTTP at ADDR (`127.0.0.1:8080`) instead of stdio; needs tokens.
-    #[arg(long, value_name = "ADDR")]
-    pub http: Option<std::net::SocketAddr>,
-    /// Bearer tokens file for --http (YAML: principal, roles, sha256 of the token).
-    #[arg(long, env = "GUARDED_AWS_MCP_TOKENS_FILE")]
-    pub tokens: Option<PathBuf>,
-    /// A browser Origin allowed to call the HTTP server (`https://app.example.com`), besides
-    /// this listener's own loopback origins; requests with any other Origin get 403.
-    #[arg(long = "allowed-origin")]
-    pub allowed_origins: Vec<String>,
-    /// Serve Prometheus metrics (and /healthz, /readyz) at http://ADDR/metrics, with stdio
-    /// or HTTP.
-    #[arg(long, value_name = "ADDR", env = "GUARDED_AWS_MCP_METRICS")]
-    pub metrics: Option<std::net::SocketAddr>,
-    /// HTTP connections served at once; more are closed at once.
-    #[arg(
-        long,
-        default_value_t = 1024,
-        env = "GUARDED_AWS_MCP_HTTP_MAX_CONNECTIONS"
-    )]
-    pub http_max_connections: usize,
-    /// Time a client has to send a request's headers (`10s`, `1m`).
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub http_header_timeout: std::time::Duration,
-    /// An HTTP connection silent in both directions this long is closed.
-    #[arg(long, default_value = "120s", value_parser = parse_duration)]
-    pub http_idle_timeout: std::time::Duration,
-    /// Extra Host names accepted over HTTP (loopback names always are).
-    #[arg(long = "allowed-host")]
-    pub allowed_hosts: Vec<String>,
-    /// More RabbitMQ management hosts the connect tools may send credentials to (globs, repeat
-    /// the flag), besides loopback and Amazon MQ brokers (`*.mq.*.amazonaws.com`).
-    #[arg(
-        long = "rabbitmq-allowed-host",
-        env = "GUARDED_AWS_MCP_RABBITMQ_ALLOWED_HOSTS",
-        value_delimiter = ','
-    )]
-    pub rabbitmq_allowed_hosts: Vec<String>,
-    /// Regions newer than this build's list, accepted in `region` arguments (repeat the flag).
-    #[arg(
-        long = "extra-region",
-        env = "GUARDED_AWS_MCP_EXTRA_REGIONS",
-        value_delimiter = ','
-    )]
-    pub extra_regions: Vec<String>,
-    /// The caller's principal on stdio, for policy rules and per-principal limits.
-    #[arg(long, env = "GUARDED_AWS_MCP_PRINCIPAL", default_value = "local")]
-    pub principal: String,
-    /// The stdio caller's roles (repeat the flag).
-    #[arg(long = "role", env = "GUARDED_AWS_MCP_ROLES", value_delimiter = ',')]
-    pub roles: Vec<String>,
-    #[command(flatten)]
-    pub state: StateArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -291,24 +226,6 @@ pub enum PolicyCommand {
     },
 }
 
-/// Tokens from `--tokens FILE`, else the text of `GUARDED_AWS_MCP_TOKENS`.
-fn load_tokens(file: Option<&Path>) -> Result<crate::transport::tokens::Tokens, String> {
-    use crate::transport::tokens::Tokens;
-    match file {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            Tokens::parse(&text, &p.display().to_string())
-        }
-        None => match std::env::var("GUARDED_AWS_MCP_TOKENS") {
-            Ok(text) => Tokens::parse(&text, "GUARDED_AWS_MCP_TOKENS"),
-            Err(_) => Err(
-                "pass --tokens FILE (or set GUARDED_AWS_MCP_TOKENS_FILE or GUARDED_AWS_MCP_TOKENS); make one with `guarded-aws-mcp tokens new --principal NAME`".into(),
-            ),
-        },
-    }
-}
-
 /// Load a policy file, or the built-in default.
 pub fn load_policy(path: Option<&Path>, catalogue: &Catalogue) -> Result<CompiledPolicy, String> {
     match path {
@@ -387,7 +304,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     match cli.command {
-        Command::Serve(args) => serve(*args),
+        Command::Serve(args) => serve::serve(*args),
         Command::Policy(PolicyCommand::Validate { file, strict }) => {
             let catalogue = Catalogue::builtin();
             match load_policy(Some(&file), &catalogue) {
@@ -526,6 +443,33 @@ pub fn main() -> ExitCode {
             print_tools(json);
             ExitCode::SUCCESS
         }
+        Command::AwsRoles(AwsRolesCommand::Schema) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::identity::aws_roles::schema())
+                    .unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Command::AwsRoles(AwsRolesCommand::Validate { file }) => {
+            match serve::load_aws_roles(&file) {
+                Ok(f) => {
+                    println!("{}: ok", file.display());
+                    for (p, arn) in &f.principals {
+                        println!("  principal {p} -> {arn}");
+                    }
+                    for e in &f.roles {
+                        println!("  role {} -> {}", e.role, e.role_arn);
+                    }
+                    println!("  anyone else -> {}", f.default);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 
@@ -642,138 +586,5 @@ fn print_tools(json: bool) {
             t.aws_api,
             hints.join(",")
         );
-    }
-}
-
-fn serve(args: ServeArgs) -> ExitCode {
-    let catalogue = Arc::new(Catalogue::builtin());
-    let compiled = match load_policy(args.policy.as_deref(), &catalogue) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("guarded-aws-mcp: refusing to start on an invalid policy:\n{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let audit_path = args.audit_log.clone().or_else(AuditLog::default_path);
-    let audit = match &audit_path {
-        Some(p) => match AuditLog::open(p) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!(
-                    "guarded-aws-mcp: cannot open the audit log {}: {e}",
-                    p.display()
-                );
-                return ExitCode::FAILURE;
-            }
-        },
-        None => {
-            eprintln!("guarded-aws-mcp: no state folder for the audit log; pass --audit-log FILE");
-            return ExitCode::FAILURE;
-        }
-    };
-    let aws = Arc::new(AwsClients::new(AwsOptions {
-        region: args.region.clone(),
-        profile: args.profile.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        ..AwsOptions::default()
-    }));
-    tracing::info!(
-        policy = %compiled.source_name,
-        policy_sha256 = %compiled.hash,
-        audit_log = ?audit.path(),
-        read_only = args.read_only,
-        "starting"
-    );
-    // One stdio session: a current-thread runtime avoids the hand-offs between worker threads
-    // (measured: 0.36–0.50 ms added over a direct SDK call at p50, against 0.67–0.86 ms with the
-    // multi-thread runtime; see the README's performance section). HTTP serves many clients.
-    let (runtime, store) = match runtime_and_store(args.http.is_some(), &args.state) {
-        Ok((r, s)) => (r, Arc::new(s)),
-        Err(e) => {
-            eprintln!("guarded-aws-mcp: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!(state = %store.describe(), "state store");
-    let tokens = match args.http.map(|_| load_tokens(args.tokens.as_deref())) {
-        None => None,
-        Some(Ok(t)) => Some(Arc::new(t)),
-        Some(Err(e)) => {
-            eprintln!("guarded-aws-mcp: --http needs bearer tokens: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let gate = match Gate::new(
-        catalogue,
-        compiled,
-        audit,
-        aws,
-        GateOptions {
-            read_only: args.read_only,
-            shadow: args.shadow,
-            extra_regions: args.extra_regions.clone(),
-        },
-    ) {
-        Ok(g) => g.with_store(store),
-        Err(e) => {
-            eprintln!("guarded-aws-mcp: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let gate =
-        match crate::tools::rabbitmq::Connections::with_allowed_hosts(&args.rabbitmq_allowed_hosts)
-        {
-            Ok(c) => Arc::new(gate.with_rabbitmq(c)),
-            Err(e) => {
-                eprintln!("guarded-aws-mcp: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-    // Hot reload of a policy file (the built-in default cannot change).
-    let _watcher = match &args.policy {
-        Some(path) => match crate::reload::watch(gate.clone(), path.clone()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot watch the policy file; changes need a restart");
-                None
-            }
-        },
-        None => None,
-    };
-    if let Some(addr) = args.metrics {
-        let gate = gate.clone();
-        runtime.spawn(async move {
-            if let Err(e) = crate::transport::metrics::serve(gate, addr).await {
-                tracing::error!(error = %e, %addr, "cannot serve metrics");
-            }
-        });
-    }
-    if let (Some(addr), Some(tokens)) = (args.http, tokens) {
-        return match runtime.block_on(crate::transport::http::serve(
-            gate,
-            tokens,
-            addr,
-            args.allowed_hosts.clone(),
-            args.allowed_origins.clone(),
-            crate::transport::listener::Limits {
-                max_connections: args.http_max_connections.max(1),
-                header_read_timeout: args.http_header_timeout,
-                idle_timeout: args.http_idle_timeout,
-            },
-        )) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("guarded-aws-mcp: cannot serve HTTP on {addr}: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let caller = crate::policy::Caller::new(args.principal.clone(), args.roles.clone());
-    match runtime.block_on(crate::transport::serve_stdio(gate, caller)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "MCP session ended with an error");
-            ExitCode::FAILURE
-        }
     }
 }

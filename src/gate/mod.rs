@@ -2,8 +2,9 @@
 //!
 //! [`Gate::call`] is orchestration only: validate the arguments → [`authorize`] (pure: every
 //! reason a call can be refused before it runs) → ask a human if the verdict says so
-//! (`approve`) → reserve rate-limit slots → write the `started` audit record → run the
-//! handler → write the outcome. Each refusal is a typed [`Refusal`] that knows its text and
+//! (`approve`) → reserve rate-limit slots → the AWS identity the call runs as (the caller's
+//! own role under `--aws-roles`) → write the `started` audit record → run the handler → write
+//! the outcome. Each refusal is a typed [`Refusal`] that knows its text and
 //! its audit record. Handlers are reachable only through [`Gate::call`].
 
 use std::sync::{Arc, RwLock};
@@ -18,10 +19,13 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::audit::{AuditLog, AuditRecord, Outcome, oversized, redact};
+use crate::audit::{
+    AuditLog, AuditRecord, AwsIdentityRecord, Outcome, TokenRecord, oversized, redact,
+};
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, Extensions, Prepared, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, Reached, ToolError};
+use crate::identity::assume::{Acting, AwsIdentities, IdentityError};
 use crate::policy::{Caller, CompiledLimit, CompiledPolicy, Decision, Scope};
 use crate::state::{Reservation, StateSpec, Store, counted};
 use crate::validate::ArgValidator;
@@ -37,6 +41,7 @@ pub mod prefix {
     pub const STATE: &str = "State store unavailable:";
     pub const AUDIT: &str = "Audit log unavailable:";
     pub const AWS: &str = "AWS error";
+    pub const IDENTITY: &str = "No AWS identity:";
 }
 
 /// Who calls, from which session, and how a human can be asked for approval.
@@ -97,6 +102,8 @@ pub struct Gate {
     aws_once: Arc<AwsClients>,
     /// RabbitMQ connections of every session this gate serves.
     rabbit: Arc<crate::tools::rabbitmq::Connections>,
+    /// Each caller's own AWS role (`--aws-roles`); the server's credentials for all when None.
+    identities: Option<Arc<AwsIdentities>>,
     /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
     refusals: refusals::RefusalBudget,
     metrics: crate::metrics::Metrics,
@@ -143,6 +150,7 @@ impl Gate {
             aws_once: Arc::new(aws.single_attempt()),
             aws,
             rabbit: Default::default(),
+            identities: None,
             refusals: Default::default(),
             metrics: Default::default(),
             options,
@@ -160,6 +168,17 @@ impl Gate {
     pub fn with_rabbitmq(mut self, connections: crate::tools::rabbitmq::Connections) -> Self {
         self.rabbit = Arc::new(connections);
         self
+    }
+
+    /// Make each caller's AWS calls as the role the AWS roles file gives it.
+    pub fn with_identities(mut self, identities: AwsIdentities) -> Self {
+        self.identities = Some(Arc::new(identities));
+        self
+    }
+
+    /// The per-caller AWS identities in force, if any.
+    pub fn identities(&self) -> Option<&AwsIdentities> {
+        self.identities.as_deref()
     }
 
     /// The server's metrics (`serve --metrics`).
@@ -223,6 +242,8 @@ impl Gate {
             session: "server".into(),
             principal: None,
             roles: Vec::new(),
+            token: None,
+            aws_identity: None,
             tool: "policy_reload".into(),
             args: serde_json::json!({ "file": file }),
             decision: if accepted { "reloaded" } else { "refused" }.into(),
@@ -315,6 +336,10 @@ impl Gate {
             Ok(r) => r,
             Err(r) => return call.refuse(r),
         };
+        if let Err(r) = self.acting_as(&call, &spec, &decision).await {
+            self.store.release(reservation).await;
+            return call.refuse(r);
+        }
         if let Err(stop) = self
             .before_run(&call, &spec, &decision, approved.as_ref())
             .await
@@ -325,6 +350,52 @@ impl Gate {
         let audit = audit_basis(shadowed.as_ref(), approved, &decision);
         self.run(&call, &spec, prepared, &decision, reservation, audit)
             .await
+    }
+
+    /// The AWS identity the call will run as: the caller's own role under `--aws-roles`
+    /// (assumed now if not cached), else the server's. Kept on the call for the handler and
+    /// the audit records. No role, or an STS failure, refuses the call before any other AWS
+    /// call.
+    async fn acting_as(
+        &self,
+        call: &Call<'_>,
+        spec: &ToolSpec,
+        decision: &Decision<'_>,
+    ) -> Result<(), Refusal> {
+        let Some(ids) = &self.identities else {
+            return Ok(());
+        };
+        match ids.for_call(call.cx.caller, spec).await {
+            Ok(acting) => {
+                let _ = call.acting.set(acting);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(tool = call.name, error = %e, "no AWS identity for the caller");
+                let outcome = match &e {
+                    IdentityError::NoRole { .. } => Outcome::Denied,
+                    // STS answered; the tool's own AWS call was never made.
+                    IdentityError::AssumeRole {
+                        source:
+                            ToolError::Aws {
+                                code, request_id, ..
+                            },
+                        ..
+                    } => Outcome::AwsError {
+                        code: code.clone(),
+                        request_id: request_id.clone(),
+                        reached_aws: Reached::No,
+                    },
+                    IdentityError::AssumeRole { source, .. } => tool_outcome(source),
+                };
+                Err(Refusal::Identity {
+                    decision: decision.action.as_str(),
+                    basis: decision.basis.to_string(),
+                    reason: e.to_string(),
+                    outcome,
+                })
+            }
+        }
     }
 
     /// A session that keeps sending invalid calls is refused unread for a while, and audited
@@ -440,12 +511,17 @@ impl Gate {
         // A mutation that is not idempotent is sent once: a retry after a lost answer could
         // make the change twice (and past the rate limit).
         let once = spec.class != RiskClass::Read && !spec.idempotent;
+        let (aws, aws_once, acting_as) = match call.acting.get() {
+            None | Some(Acting::Server) => (&self.aws, &self.aws_once, None),
+            Some(Acting::Assumed(a)) => (&a.clients, &a.once, Some(a.role_arn.as_str().into())),
+        };
         let ctx = ToolContext {
-            aws: if once { &self.aws_once } else { &self.aws }.clone(),
+            aws: if once { aws_once } else { aws }.clone(),
             extensions: Extensions::default().with(self.rabbit.clone()),
             operation: spec.aws_api,
             session: call.cx.session.into(),
             reveal_secrets: decision.reveal_secrets,
+            acting_as,
         };
         match spec.run(ctx, prepared).await {
             Ok(value) => {
@@ -543,6 +619,8 @@ struct Call<'a> {
     /// What the audit record stores instead of the redacted arguments when they are too large.
     oversized: Option<Value>,
     budget_key: String,
+    /// The AWS identity the call runs as, once known (unset: the server's own).
+    acting: std::sync::OnceLock<Acting>,
 }
 
 impl<'a> Call<'a> {
@@ -557,6 +635,7 @@ impl<'a> Call<'a> {
             oversized: oversized(&redacted),
             redacted,
             budget_key: format!("{}|{}", cx.session, cx.caller.principal),
+            acting: std::sync::OnceLock::new(),
         }
     }
 
@@ -579,6 +658,19 @@ impl<'a> Call<'a> {
             session: self.cx.session.to_string(),
             principal: Some(self.cx.caller.principal.clone()),
             roles: self.cx.caller.roles.clone(),
+            token: self.cx.caller.token.as_ref().map(|t| TokenRecord {
+                issuer: t.issuer.clone(),
+                jti: t.id.clone(),
+            }),
+            aws_identity: match self.acting.get() {
+                Some(Acting::Assumed(a)) => Some(AwsIdentityRecord {
+                    role_arn: a.role_arn.clone(),
+                    assumed_arn: a.assumed_arn.clone(),
+                    session_name: a.session_name.clone(),
+                    source_identity: a.source_identity.clone(),
+                }),
+                _ => None,
+            },
             tool: self.name.to_string(),
             args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
             decision: decision.to_string(),

@@ -23,6 +23,13 @@ pub enum Refusal {
         limit: String,
         reason: String,
     },
+    /// The caller has no AWS identity (the roles file refuses it, or AssumeRole failed).
+    Identity {
+        decision: &'static str,
+        basis: String,
+        reason: String,
+        outcome: Outcome,
+    },
     /// The state store (rate limits, approvals) cannot be reached: fail closed.
     StoreDown {
         decision: &'static str,
@@ -57,6 +64,9 @@ impl Refusal {
                 format!("{} rule {basis}: {reason}", prefix::APPROVAL)
             }
             Refusal::RateLimited { reason, .. } => format!("{} {reason}", prefix::RATE_LIMITED),
+            Refusal::Identity { reason, .. } => {
+                format!("{} {reason}; no AWS call was made", prefix::IDENTITY)
+            }
             Refusal::StoreDown { .. } => {
                 format!("{} {}", prefix::STATE, self.reason().unwrap_or_default())
             }
@@ -69,7 +79,7 @@ impl Refusal {
             Refusal::Denied(d) => d.decision(),
             Refusal::Approval { .. } => "require_approval",
             Refusal::RateLimited { .. } => "allow",
-            Refusal::StoreDown { decision, .. } => decision,
+            Refusal::StoreDown { decision, .. } | Refusal::Identity { decision, .. } => decision,
         }
     }
 
@@ -79,6 +89,7 @@ impl Refusal {
             Refusal::Denied(d) => d.basis(),
             Refusal::Approval { basis, .. }
             | Refusal::RateLimited { basis, .. }
+            | Refusal::Identity { basis, .. }
             | Refusal::StoreDown { basis, .. } => Some(basis.clone()),
         }
     }
@@ -87,9 +98,9 @@ impl Refusal {
     pub fn reason(&self) -> Option<String> {
         match self {
             Refusal::Denied(d) => d.reason(),
-            Refusal::Approval { reason, .. } | Refusal::RateLimited { reason, .. } => {
-                Some(reason.clone())
-            }
+            Refusal::Approval { reason, .. }
+            | Refusal::RateLimited { reason, .. }
+            | Refusal::Identity { reason, .. } => Some(reason.clone()),
             Refusal::StoreDown { error, .. } => Some(format!(
                 "{error}; calls that need rate limits or approvals are refused until it is back (no AWS call was made)"
             )),
@@ -100,7 +111,9 @@ impl Refusal {
     pub fn outcome(&self) -> Outcome {
         match self {
             Refusal::Denied(d) => d.outcome(),
-            Refusal::Approval { outcome, .. } => outcome.clone(),
+            Refusal::Approval { outcome, .. } | Refusal::Identity { outcome, .. } => {
+                outcome.clone()
+            }
             Refusal::RateLimited { limit, .. } => Outcome::RateLimited {
                 limit: limit.clone(),
             },

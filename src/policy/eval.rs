@@ -35,12 +35,26 @@ impl fmt::Display for Basis {
     }
 }
 
-/// Who is calling: the principal of the HTTP bearer token, or of `--principal` on stdio.
+/// Who is calling: the principal of the HTTP bearer token (a tokens-file entry or an identity
+/// provider's access token), or of `--principal` on stdio.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: String,
     pub roles: Vec<String>,
+    /// The identity provider's token the caller presented, when it was one.
+    pub token: Option<std::sync::Arc<TokenFacts>>,
     name_value: Value,
+}
+
+/// What an identity provider's access token said about its holder (never the token itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenFacts {
+    /// The token's `iss`.
+    pub issuer: String,
+    /// The token's `jti`, when it has one.
+    pub id: Option<String>,
+    /// Every claim of the token, for caller templates.
+    pub claims: serde_json::Map<String, Value>,
 }
 
 impl Caller {
@@ -50,7 +64,14 @@ impl Caller {
             name_value: Value::String(principal.clone()),
             principal,
             roles,
+            token: None,
         }
+    }
+
+    /// A caller authenticated by an identity provider's token.
+    pub fn with_token(mut self, token: TokenFacts) -> Self {
+        self.token = Some(std::sync::Arc::new(token));
+        self
     }
 }
 

@@ -7,7 +7,7 @@ pub mod lint;
 pub mod model;
 
 pub use compile::{CompiledLimit, CompiledPolicy, load_str, parse_window, policy_json_schema};
-pub use eval::{Basis, Caller, DEFAULT_APPROVAL_TIMEOUT, Decision};
+pub use eval::{Basis, Caller, DEFAULT_APPROVAL_TIMEOUT, Decision, TokenFacts};
 pub use model::{Action, Approver, Op, PolicyFile, Scope};
 
 /// The policy compiled into the binary, used when no `--policy` is given.

@@ -59,9 +59,11 @@ pub struct StartArgs {
     #[schemars(regex(pattern = REGION_PATTERN))]
     #[serde(default)]
     pub region: Option<String>,
-    /// The user or role whose activity the policy is generated from.
+    /// The user or role whose activity the policy is generated from; when omitted, the AWS
+    /// identity this call runs as (the caller's assumed role, or the server's own identity).
     #[schemars(regex(pattern = PRINCIPAL_ARN))]
-    pub principal_arn: String,
+    #[serde(default)]
+    pub principal_arn: Option<String>,
     #[serde(default)]
     pub cloud_trail: Option<CloudTrailArgs>,
     /// Idempotency token: a retry with the same token starts no second job.
@@ -99,11 +101,62 @@ impl CheckArgs for StartArgs {
 #[serde(rename_all = "PascalCase")]
 pub struct Started {
     pub job_id: String,
+    /// The user or role the policy is generated for.
+    pub principal_arn: String,
+}
+
+/// The IAM ARN of the identity a call runs as: the assumed role's when the caller acts as one,
+/// else STS GetCallerIdentity's answer (an assumed-role session becomes its role's ARN).
+async fn own_principal_arn(ctx: &ToolContext) -> Result<String, ToolError> {
+    if let Some(role) = &ctx.acting_as {
+        return Ok(role.to_string());
+    }
+    let me = ctx
+        .aws
+        .sts()
+        .await
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| crate::aws::aws_error("sts:GetCallerIdentity", e))?;
+    let arn = me.arn().unwrap_or_default();
+    iam_arn_of(arn).ok_or_else(|| {
+        ToolError::Arg(ArgError::rule(
+            "principal_arn",
+            format!(
+                "the server's AWS identity ({arn}) is not an IAM user or role; name the principal"
+            ),
+        ))
+    })
+}
+
+/// `arn:aws:sts::123456789012:assumed-role/app/session` is role `app`; user and role ARNs stay.
+fn iam_arn_of(arn: &str) -> Option<String> {
+    let re = regex::Regex::new(PRINCIPAL_ARN).ok()?;
+    if re.is_match(arn) {
+        return Some(arn.to_string());
+    }
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (partition, service, _, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let role = resource.strip_prefix("assumed-role/")?.split('/').next()?;
+    (service == "sts" && !role.is_empty())
+        .then(|| format!("arn:{partition}:iam::{account}:role/{role}"))
 }
 
 async fn policy_generation_start(ctx: ToolContext, a: StartArgs) -> Result<Started, ToolError> {
+    let principal_arn = match a.principal_arn {
+        Some(p) => p,
+        None => own_principal_arn(&ctx).await?,
+    };
     let details = sdk::PolicyGenerationDetails::builder()
-        .principal_arn(&a.principal_arn)
+        .principal_arn(&principal_arn)
         .build()
         .map_err(|e| ToolError::Internal(e.to_string()))?;
     let cloud_trail = match &a.cloud_trail {
@@ -148,7 +201,10 @@ async fn policy_generation_start(ctx: ToolContext, a: StartArgs) -> Result<Start
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
-    Ok(Started { job_id: out.job_id })
+    Ok(Started {
+        job_id: out.job_id,
+        principal_arn,
+    })
 }
 
 /// Arguments of `policy_generation_get`.
@@ -353,7 +409,8 @@ pub fn tools() -> Vec<ToolSpec> {
                 "Start an IAM Access Analyzer job that drafts a least-privilege policy for a user or role from its CloudTrail activity. Returns the job id.",
             ),
             policy_generation_start,
-        ),
+        )
+        .also_calls(&["sts:GetCallerIdentity", "iam:PassRole"]),
         tool(
             info(
                 "policy_generation_get",
@@ -385,4 +442,25 @@ pub fn tools() -> Vec<ToolSpec> {
             policy_generation_cancel,
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_callers_own_arn_is_its_user_or_its_roles() {
+        use super::iam_arn_of;
+        assert_eq!(
+            iam_arn_of("arn:aws:sts::123456789012:assumed-role/agent-alice/alice").as_deref(),
+            Some("arn:aws:iam::123456789012:role/agent-alice")
+        );
+        assert_eq!(
+            iam_arn_of("arn:aws:iam::123456789012:user/ci").as_deref(),
+            Some("arn:aws:iam::123456789012:user/ci")
+        );
+        assert_eq!(iam_arn_of("arn:aws:iam::123456789012:root"), None);
+        assert_eq!(
+            iam_arn_of("arn:aws:sts::123456789012:federated-user/x"),
+            None
+        );
+    }
 }

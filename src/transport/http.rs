@@ -1,7 +1,8 @@
 //! MCP over streamable HTTP (`serve --http ADDR`). Every request must carry
-//! `Authorization: Bearer <token>`; a missing or unknown token gets 401 and never reaches the
-//! MCP service (so no session is made). The token's caller travels in the request's extensions
-//! to [`crate::server::GuardedServer::call_tool`], where the gate sees it.
+//! `Authorization: Bearer <token>` (a tokens-file token or an identity provider's access token,
+//! [`super::auth`]); a missing or invalid token gets 401 and never reaches the MCP service (so
+//! no session is made). The token's caller travels in the request's extensions to
+//! [`crate::server::GuardedServer::call_tool`], where the gate sees it.
 //!
 //! Sessions: a client on protocol 2025-11-25 or earlier gets a session issued by the server at
 //! `initialize` (`Mcp-Session-Id`), bound to the principal that opened it: the same id presented
@@ -18,14 +19,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use super::tokens::Tokens;
+use super::auth::{Authenticator, authenticate, resource_metadata, unauthenticated};
 use crate::gate::Gate;
 use crate::policy::Caller;
 use crate::server::{GuardedServer, SESSION_HEADER, session_key};
@@ -36,7 +37,7 @@ pub const MAX_BODY_BYTES: usize = super::MAX_MESSAGE_BYTES;
 /// The axum app: `/mcp` behind bearer-token authentication.
 pub fn app(
     gate: Arc<Gate>,
-    tokens: Arc<Tokens>,
+    auth: Arc<Authenticator>,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
     ct: CancellationToken,
@@ -69,14 +70,28 @@ pub fn app(
     let mcp = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(sessions, bind_session))
-        .layer(axum::middleware::from_fn_with_state(tokens, authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            auth.clone(),
+            authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(origins, check_origin));
     // Health checks for load balancers: no token, no MCP, nothing about the calls.
     let health = axum::Router::new()
         .route("/healthz", axum::routing::get(healthz))
         .route("/readyz", axum::routing::get(readyz))
         .with_state(health_gate);
-    mcp.merge(health)
+    // RFC 9728: where clients learn which identity provider issues tokens for this server.
+    let metadata = axum::Router::new()
+        .route(
+            "/.well-known/oauth-protected-resource",
+            axum::routing::get(resource_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{*resource}",
+            axum::routing::get(resource_metadata),
+        )
+        .with_state(auth);
+    mcp.merge(health).merge(metadata)
 }
 
 /// The process is up.
@@ -176,7 +191,7 @@ async fn bind_session(State(sessions): State<Arc<Sessions>>, req: Request, next:
         .get::<Caller>()
         .map(|c| c.principal.clone())
     else {
-        return unauthorized("missing bearer token: send `Authorization: Bearer <token>`");
+        return unauthenticated();
     };
     let presented = req
         .headers()
@@ -226,7 +241,7 @@ fn refusal(status: StatusCode, message: &'static str) -> Response {
 /// Serve until Ctrl-C (or SIGTERM).
 pub async fn serve(
     gate: Arc<Gate>,
-    tokens: Arc<Tokens>,
+    auth: Arc<Authenticator>,
     addr: SocketAddr,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
@@ -252,8 +267,10 @@ pub async fn serve(
         format!("http://localhost:{port}"),
         format!("http://[::1]:{port}"),
     ]);
-    let app = app(gate, tokens.clone(), hosts, origins, ct.child_token());
-    tracing::info!(address = %local, principals = tokens.len(), ?limits, "serving MCP over streamable HTTP at /mcp");
+    let principals = auth.tokens.as_ref().map_or(0, |t| t.len());
+    let issuer = auth.oauth.as_ref().map(|o| o.config().issuer.clone());
+    let app = app(gate, auth, hosts, origins, ct.child_token());
+    tracing::info!(address = %local, principals, ?issuer, ?limits, "serving MCP over streamable HTTP at /mcp");
     // Tests and scripts read this line to learn the port when ADDR ends in :0.
     eprintln!("guarded-aws-mcp: listening on http://{local}/mcp");
     super::listener::serve(listener, app, limits, async move {
@@ -283,44 +300,4 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Let a request through only with a known bearer token; attach its caller.
-async fn authenticate(State(tokens): State<Arc<Tokens>>, mut req: Request, next: Next) -> Response {
-    let presented = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    let Some(presented) = presented else {
-        tracing::info!(path = %req.uri().path(), "HTTP request without a bearer token refused");
-        return unauthorized("missing bearer token: send `Authorization: Bearer <token>`");
-    };
-    match tokens.check(presented) {
-        Some(caller) => {
-            tracing::debug!(principal = %caller.principal, "HTTP request authenticated");
-            req.extensions_mut().insert(caller);
-            next.run(req).await
-        }
-        None => {
-            tracing::info!(path = %req.uri().path(), "HTTP request with an unknown bearer token refused");
-            unauthorized("invalid bearer token")
-        }
-    }
-}
-
-fn unauthorized(message: &'static str) -> Response {
-    let mut r = (
-        StatusCode::UNAUTHORIZED,
-        axum::Json(serde_json::json!({ "error": "unauthorized", "message": message })),
-    )
-        .into_response();
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"guarded-aws-mcp\""),
-    );
-    r
 }

@@ -1,5 +1,6 @@
 //! Transports. stdio is the default: stdout carries the protocol, so all logging goes to
-//! stderr. Streamable HTTP with bearer tokens is in [`http`], the tokens in [`tokens`].
+//! stderr. Streamable HTTP is in [`http`], its authentication in [`auth`], the tokens file in
+//! [`tokens`].
 //!
 //! Between stdin/stdout and rmcp sits a small framing layer: every line is checked to be one
 //! JSON value of at most [`MAX_MESSAGE_BYTES`] before rmcp sees it; a line that is not JSON gets
@@ -17,6 +18,7 @@ use crate::gate::Gate;
 use crate::policy::Caller;
 use crate::server::GuardedServer;
 
+pub mod auth;
 pub mod http;
 pub mod listener;
 pub mod metrics;

@@ -8,46 +8,7 @@ use std::sync::Arc;
 use libtest_mimic::Trial;
 use serde_json::{Value, json};
 
-use crate::support::{BIN, Needs, Options, Server, text, trial, unique};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A moto server of this test's own, so it can be stopped and started again.
-struct OwnMoto {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl OwnMoto {
-    fn start(port: u16) -> OwnMoto {
-        let bin = std::env::var("GUARDED_TEST_MOTO_BIN")
-            .expect("GUARDED_TEST_MOTO_BIN (set by scripts/test.sh)");
-        let child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto");
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        OwnMoto { child, port }
-    }
-
-    fn stop(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::{BIN, Needs, Options, OwnMoto, Server, free_port, text, trial, unique};
 
 async fn aws_fake_stopped_mid_run() {
     let port = free_port();

@@ -32,7 +32,7 @@ fn lists(fake: &FakeAws) -> usize {
 }
 
 /// A raw JSON-RPC POST with these headers: the status, the body and the response headers.
-async fn raw_post(
+pub(crate) async fn raw_post(
     url: &str,
     headers: &[(&str, String)],
     body: &serde_json::Value,
@@ -51,13 +51,13 @@ async fn raw_post(
     (status, r.text().await.unwrap_or_default(), response_headers)
 }
 
-fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn header(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .map(|v| v.to_str().unwrap_or_default().to_string())
 }
 
-fn initialize() -> serde_json::Value {
+pub(crate) fn initialize() -> serde_json::Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
         "clientInfo": {"name": "raw", "version": "0"}}})

@@ -14,6 +14,7 @@ mod gate;
 mod hardening;
 mod http;
 mod iam_tools;
+mod identity;
 mod mq_tools;
 mod rabbitmq_tools;
 mod support;
@@ -29,6 +30,7 @@ fn main() {
     trials.extend(hardening::trials());
     trials.extend(http::trials());
     trials.extend(iam_tools::trials());
+    trials.extend(identity::trials());
     trials.extend(mq_tools::trials());
     trials.extend(rabbitmq_tools::trials());
     libtest_mimic::run(&args, trials).exit();

@@ -190,8 +190,7 @@ impl<H: ClientHandler> Server<H> {
             cmd.arg("--read-only");
         }
         cmd.env_remove("GUARDED_AWS_MCP_POLICY")
-            .env("RUST_LOG", "trace")
-            .envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            .env("RUST_LOG", "trace");
         if target() == "aws" && opts.endpoint.is_none() {
             // A real account: the caller's own credential chain and region, no endpoint.
             if let Some(r) = &opts.region {
@@ -213,6 +212,8 @@ impl<H: ClientHandler> Server<H> {
                     opts.endpoint.clone().unwrap_or_else(aws_endpoint),
                 );
         }
+        // The test's own variables last: they may replace the defaults (credentials).
+        cmd.envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let log = std::fs::File::create(&stderr).expect("stderr file");
         let (transport, _) = TokioChildProcess::builder(cmd)
             .stderr(Stdio::from(log))
@@ -370,6 +371,27 @@ pub struct Request {
     pub path: String,
     pub query: String,
     pub body: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// A header's value (name in lower case).
+    #[allow(dead_code)]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The access key id a SigV4-signed request was signed with.
+    #[allow(dead_code)]
+    pub fn access_key_id(&self) -> Option<&str> {
+        let auth = self.header("authorization")?;
+        let cred = auth.split("Credential=").nth(1)?;
+        cred.split('/').next()
+    }
 }
 
 pub type Responder = dyn Fn(&Request) -> (u16, String) + Send + Sync;
@@ -448,10 +470,14 @@ async fn read_request(sock: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Op
     let mut first = lines.next()?.split_whitespace();
     let method = first.next()?.to_string();
     let target = first.next()?.to_string();
-    let len: usize = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse().ok())
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
     while buf.len() < head_end + len {
         let mut chunk = [0u8; 4096];
@@ -472,6 +498,7 @@ async fn read_request(sock: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> Op
         path,
         query,
         body,
+        headers,
     })
 }
 
@@ -518,12 +545,11 @@ impl HttpServer {
         )
         .expect("write tokens");
         let mut cmd = tokio::process::Command::new(BIN);
-        cmd.arg("serve")
-            .arg("--http")
-            .arg("127.0.0.1:0")
-            .arg("--tokens")
-            .arg(&tokens)
-            .arg("--policy")
+        cmd.arg("serve").arg("--http").arg("127.0.0.1:0");
+        if !o.tokens.is_empty() {
+            cmd.arg("--tokens").arg(&tokens);
+        }
+        cmd.arg("--policy")
             .arg(&policy)
             .arg("--audit-log")
             .arg(&audit)
@@ -700,5 +726,63 @@ impl Redis {
 impl Drop for Redis {
     fn drop(&mut self) {
         self.down();
+    }
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A moto server of a test's own (so it can be stopped and started again, or run with
+/// settings of its own such as IAM enforcement).
+pub struct OwnMoto {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl OwnMoto {
+    pub fn start(port: u16) -> OwnMoto {
+        OwnMoto::start_with(port, &[])
+    }
+
+    /// With more environment for moto (`INITIAL_NO_AUTH_ACTION_COUNT`).
+    pub fn start_with(port: u16, env: &[(&str, &str)]) -> OwnMoto {
+        let bin = std::env::var("GUARDED_TEST_MOTO_BIN")
+            .expect("GUARDED_TEST_MOTO_BIN (set by scripts/test.sh)");
+        let child = std::process::Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        OwnMoto { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

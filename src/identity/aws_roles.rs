@@ -1,0 +1,304 @@
+//! The AWS roles file (`serve --aws-roles FILE`): which AWS role each caller acts as. Pure: the
+//! choice, the session name, the source identity, the session tags and the per-tool session
+//! policy are computed here without I/O; [`super::assume`] makes the STS calls.
+//!
+//! ```yaml
+//! default: server          # server (the server's own credentials) | refuse | a role ARN
+//! session_policy: per_tool # none | per_tool: each AssumeRole allows only the tool's actions
+//! duration_seconds: 3600   # 900 ..= 43200
+//! principals:              # by principal first
+//!   alice@example.com: arn:aws:iam::111122223333:role/agent-alice
+//! roles:                   # then the first entry whose role the caller has
+//!   - role: ops
+//!     role_arn: arn:aws:iam::111122223333:role/agent-ops
+//! ```
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Caller;
+
+const ROLE_ARN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$";
+
+/// The roles file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsRolesFile {
+    /// What a caller that no entry names acts as: `server` (the server's own AWS credentials),
+    /// `refuse` (its calls are refused), or a role ARN.
+    #[serde(default = "server")]
+    pub default: String,
+    /// `per_tool`: every AssumeRole carries an inline session policy that allows only the
+    /// AWS actions of the tool being called.
+    #[serde(default)]
+    pub session_policy: SessionPolicy,
+    /// How long assumed credentials last (they are refreshed 5 minutes before they end).
+    #[serde(default = "hour")]
+    #[schemars(range(min = 900, max = 43200))]
+    pub duration_seconds: u32,
+    /// The external id the roles' trust policies require, if any.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Role ARN by principal (checked first).
+    #[serde(default)]
+    pub principals: BTreeMap<String, String>,
+    /// Role ARN by caller role, in order: the first role the caller has wins.
+    #[serde(default)]
+    pub roles: Vec<RoleEntry>,
+}
+
+fn server() -> String {
+    "server".into()
+}
+
+fn hour() -> u32 {
+    3600
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleEntry {
+    pub role: String,
+    pub role_arn: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionPolicy {
+    #[default]
+    None,
+    PerTool,
+}
+
+/// What one caller acts as.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Choice {
+    /// The server's own AWS credentials.
+    Server,
+    /// No AWS identity: the call is refused.
+    Refuse,
+    /// This role; `by` names the entry that chose it.
+    Assume { role_arn: String, by: String },
+}
+
+impl AwsRolesFile {
+    /// Parse and check a roles file; `source` names it in errors.
+    pub fn parse(text: &str, source: &str) -> Result<Self, String> {
+        let file: AwsRolesFile = serde_norway::from_str(text)
+            .map_err(|e| format!("{source}: not an AWS roles file: {e}"))?;
+        let arn = regex::Regex::new(ROLE_ARN).map_err(|e| e.to_string())?;
+        let check = |place: String, v: &str| {
+            if v.len() <= 2048 && arn.is_match(v) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{source}: {place} must be an IAM role ARN (arn:aws:iam::123456789012:role/name), not {v:?}"
+                ))
+            }
+        };
+        if !matches!(file.default.as_str(), "server" | "refuse") {
+            check("default".into(), &file.default)?;
+        }
+        for (p, a) in &file.principals {
+            check(format!("principals.{p}"), a)?;
+        }
+        for (i, e) in file.roles.iter().enumerate() {
+            check(format!("roles[{i}].role_arn"), &e.role_arn)?;
+        }
+        if !(900..=43200).contains(&file.duration_seconds) {
+            return Err(format!(
+                "{source}: duration_seconds must be between 900 and 43200"
+            ));
+        }
+        if let Some(x) = &file.external_id
+            && !(2..=1224).contains(&x.len())
+        {
+            return Err(format!(
+                "{source}: external_id must be 2 to 1224 characters"
+            ));
+        }
+        Ok(file)
+    }
+
+    /// The role a caller acts as.
+    pub fn choose(&self, caller: &Caller) -> Choice {
+        if let Some(arn) = self.principals.get(&caller.principal) {
+            return Choice::Assume {
+                role_arn: arn.clone(),
+                by: format!("principals.{}", caller.principal),
+            };
+        }
+        if let Some((i, e)) = self
+            .roles
+            .iter()
+            .enumerate()
+            .find(|(_, e)| caller.roles.contains(&e.role))
+        {
+            return Choice::Assume {
+                role_arn: e.role_arn.clone(),
+                by: format!("roles[{i}] ({})", e.role),
+            };
+        }
+        match self.default.as_str() {
+            "server" => Choice::Server,
+            "refuse" => Choice::Refuse,
+            arn => Choice::Assume {
+                role_arn: arn.to_string(),
+                by: "default".into(),
+            },
+        }
+    }
+}
+
+/// The JSON Schema of the roles file (policies/aws-roles.schema.json).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(AwsRolesFile)).unwrap_or_default()
+}
+
+/// Keep the characters `allowed` accepts, others become `-`; cut to `max` characters and pad
+/// to 2 (STS names are 2 to 64 characters).
+fn sanitize(s: &str, max: usize, allowed: fn(char) -> bool) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| if allowed(c) { c } else { '-' })
+        .take(max)
+        .collect();
+    while out.chars().count() < 2 {
+        out.push('-');
+    }
+    out
+}
+
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// The `RoleSessionName`: the principal, in STS's characters (CloudTrail shows it).
+pub fn session_name(principal: &str) -> String {
+    sanitize(principal, 64, name_char)
+}
+
+/// The `SourceIdentity`: the principal, as IAM conditions on `aws:SourceIdentity` see it.
+/// (STS refuses values starting with `aws:`, which these characters cannot spell.)
+pub fn source_identity(principal: &str) -> String {
+    sanitize(principal, 64, name_char)
+}
+
+fn tag_char(c: char) -> bool {
+    c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
+}
+
+/// Session tags: `principal` and `roles` (joined with spaces), in the characters tags allow.
+pub fn session_tags(caller: &Caller) -> Vec<(String, String)> {
+    let mut tags = vec![(
+        "principal".to_string(),
+        sanitize(&caller.principal, 256, tag_char),
+    )];
+    if !caller.roles.is_empty() {
+        tags.push((
+            "roles".to_string(),
+            sanitize(&caller.roles.join(" "), 256, tag_char),
+        ));
+    }
+    tags
+}
+
+/// The inline session policy that allows only `actions` (a tool's AWS actions).
+pub fn session_policy_for(actions: &[&str]) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "OnlyThisTool",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }]
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "default: refuse\nsession_policy: per_tool\nprincipals:\n  alice: arn:aws:iam::111122223333:role/agent-alice\nroles:\n  - role: ops\n    role_arn: arn:aws:iam::111122223333:role/agent-ops\n  - role: dev\n    role_arn: arn:aws:iam::111122223333:role/team/agent-dev\n";
+
+    #[test]
+    fn principal_first_then_the_first_role_then_the_default() {
+        let f = AwsRolesFile::parse(FILE, "r.yaml").unwrap();
+        let who = |p: &str, r: &[&str]| {
+            f.choose(&Caller::new(p, r.iter().map(|s| s.to_string()).collect()))
+        };
+        assert_eq!(
+            who("alice", &["ops"]),
+            Choice::Assume {
+                role_arn: "arn:aws:iam::111122223333:role/agent-alice".into(),
+                by: "principals.alice".into()
+            }
+        );
+        assert!(
+            matches!(who("bob", &["dev", "ops"]), Choice::Assume { by, .. } if by == "roles[0] (ops)")
+        );
+        assert_eq!(who("carol", &["guest"]), Choice::Refuse);
+        assert_eq!(f.session_policy, SessionPolicy::PerTool);
+        let server = AwsRolesFile::parse("principals: {}\n", "r").unwrap();
+        assert_eq!(server.choose(&Caller::default()), Choice::Server);
+    }
+
+    #[test]
+    fn the_shipped_schema_is_current() {
+        let shipped: serde_json::Value =
+            serde_json::from_str(include_str!("../../policies/aws-roles.schema.json")).unwrap();
+        assert_eq!(
+            shipped,
+            schema(),
+            "policies/aws-roles.schema.json is stale: run `guarded-aws-mcp aws-roles schema > policies/aws-roles.schema.json`"
+        );
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        AwsRolesFile::parse(include_str!("../../examples/aws-roles.yaml"), "example").unwrap();
+    }
+
+    #[test]
+    fn bad_files_name_the_place() {
+        let e = AwsRolesFile::parse("principals:\n  alice: arn:aws:iam::1:user/x\n", "r.yaml")
+            .unwrap_err();
+        assert!(e.contains("principals.alice"), "{e}");
+        let e = AwsRolesFile::parse("default: nobody\n", "r.yaml").unwrap_err();
+        assert!(e.contains("default"), "{e}");
+        assert!(AwsRolesFile::parse("duration_seconds: 60\n", "r").is_err());
+        assert!(
+            AwsRolesFile::parse("role: x\n", "r").is_err(),
+            "unknown fields refused"
+        );
+    }
+
+    #[test]
+    fn names_and_tags_use_only_what_sts_accepts() {
+        assert_eq!(session_name("alice smith/ops"), "alice-smith-ops");
+        assert_eq!(session_name("a"), "a-");
+        assert_eq!(session_name(&"x".repeat(100)).len(), 64);
+        assert_eq!(source_identity("aws:root"), "aws-root");
+        let tags = session_tags(&Caller::new(
+            "alice@example.com",
+            vec!["ops".into(), "a,b".into()],
+        ));
+        assert_eq!(
+            tags,
+            vec![
+                ("principal".to_string(), "alice@example.com".to_string()),
+                ("roles".to_string(), "ops a-b".to_string())
+            ]
+        );
+        let p: serde_json::Value =
+            serde_json::from_str(&session_policy_for(&["mq:ListBrokers"])).unwrap();
+        assert_eq!(
+            p["Statement"][0]["Action"],
+            serde_json::json!(["mq:ListBrokers"])
+        );
+    }
+}
