@@ -549,6 +549,7 @@ fn print_tools(json: bool) {
                     "name": t.name,
                     "class": t.class,
                     "aws_api": t.aws_api,
+                    "aws_actions": t.aws_actions(),
                     "annotations": t.annotations(),
                     "description": t.description,
                 })

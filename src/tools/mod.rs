@@ -52,4 +52,28 @@ mod tests {
         let e = Catalogue::new(unguarded).err().expect("refused");
         assert!(e.contains("`policy_document` is a PolicyDocument"), "{e}");
     }
+
+    /// Per-tool session policies allow exactly a tool's actions: every tool that calls AWS
+    /// names at least one, each well formed; tools that call no AWS API name none.
+    #[test]
+    fn every_aws_tool_names_its_iam_actions() {
+        let well_formed =
+            regex::Regex::new(r"^(mq|iam|access-analyzer|sts):[A-Z][A-Za-z]+$").unwrap();
+        for t in Catalogue::builtin().iter() {
+            let actions = t.aws_actions();
+            let calls_aws = !t.name.starts_with("rabbitmq_broker_") || t.aws_api.contains("mq:");
+            assert_eq!(!actions.is_empty(), calls_aws, "{}: {:?}", t.name, actions);
+            for a in &actions {
+                assert!(well_formed.is_match(a), "{}: {a}", t.name);
+            }
+        }
+        let delete_user = Catalogue::builtin()
+            .get("delete_user")
+            .unwrap()
+            .aws_actions();
+        assert!(
+            delete_user.contains(&"iam:DeleteUser")
+                && delete_user.contains(&"iam:DeleteLoginProfile")
+        );
+    }
 }
