@@ -120,6 +120,23 @@ fn benches(c: &mut Criterion) {
         });
     }
 
+    // Deciding on the resource's facts: the owner template and a tag, as the shipped
+    // dev-permissive policy does (the facts are looked up before; this is the decision alone).
+    let owned = load_str(
+        "version: 1\ndefault: allow\ntools:\n  delete_broker:\n    - action: deny\n      when: [{path: resource.tags.env, op: ne, value: dev}]\n    - action: deny\n      when: [{path: resource.tags.owner, op: ne, value: \"${principal}\"}]\n",
+        "bench",
+        &catalogue,
+    )
+    .expect("policy");
+    let spec = catalogue.get("delete_broker").expect("tool").clone();
+    let args = json!({"BrokerId": "b-1234567890"});
+    let facts = json!({"id": "b-1234567890", "state": "RUNNING", "tags": {"env": "dev", "owner": "bench", "team": "payments"}});
+    c.bench_function("decide/delete_broker_with_resource_facts", |b| {
+        b.iter(|| {
+            black_box(owned.decide_with(&spec, black_box(&args), &caller, Some(black_box(&facts))))
+        })
+    });
+
     // The whole pure decision: hiding, read-only mode, the IAM guard and the policy.
     let options = GateOptions::default();
     for (name, args) in cases() {
@@ -130,6 +147,7 @@ fn benches(c: &mut Criterion) {
                     name,
                     tool: Some((&spec, Ok(black_box(&args)))),
                     caller: &caller,
+                    resource: None,
                 };
                 black_box(matches!(
                     authorize(&policy, &options, &request),

@@ -52,7 +52,9 @@ async fn null_server() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-const POLICY: &str = "version: 1\ndefault: allow\ntools:\n  delete_broker:\n    - action: deny\n      reason: benchmark refusal\n";
+/// delete_broker is refused; list_broker_users reads the broker's tags (a DescribeBroker
+/// lookup before each decision: the server runs with `--resource-cache-ttl 0s`).
+const POLICY: &str = "version: 1\ndefault: allow\ntools:\n  delete_broker:\n    - action: deny\n      reason: benchmark refusal\n  list_broker_users:\n    - action: deny\n      reason: only the benchmark's broker\n      when: [{path: resource.tags.env, op: ne, value: bench}]\n";
 
 struct Stats {
     p50: Duration,
@@ -168,6 +170,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .host_instance_type("mq.t3.micro")
         .publicly_accessible(false)
         .auto_minor_version_upgrade(true)
+        .tags("env", "bench")
         .users(
             aws_sdk_mq::types::User::builder()
                 .username("admin")
@@ -194,6 +197,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .arg(dir.path().join("audit.jsonl"))
         .arg("--endpoint-url")
         .arg(&endpoint)
+        .arg("--resource-cache-ttl")
+        .arg("0s")
         .env("RUST_LOG", "warn");
     let transport = TokioChildProcess::new(cmd)?;
     let pid = transport.id().ok_or("no pid")?;
@@ -251,6 +256,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         || call("list_users", json!({})),
         || async {
             std::hint::black_box(iam.list_users().send().await.expect("ListUsers"));
+        },
+    )
+    .await;
+    // A call whose policy reads the broker's tags: one DescribeBroker lookup, then ListUsers.
+    let (looked_up, looked_up_floor) = paired(
+        n,
+        || call("list_broker_users", json!({"BrokerId": broker})),
+        || async {
+            std::hint::black_box(
+                mq.list_users()
+                    .broker_id(&broker)
+                    .send()
+                    .await
+                    .expect("ListUsers"),
+            );
         },
     )
     .await;
@@ -317,6 +337,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     row("list_brokers", &list, Some(&list_floor));
     row("describe_broker", &describe, Some(&describe_floor));
     row("list_users (IAM)", &users, Some(&users_floor));
+    row("broker users + lookup", &looked_up, Some(&looked_up_floor));
+    println!(
+        "one resource lookup (DescribeBroker before the decision) adds about {} at p50 \
+         (broker users + lookup, less describe_broker's own overhead over its floor)",
+        us((looked_up.p50.saturating_sub(looked_up_floor.p50))
+            .saturating_sub(describe.p50.saturating_sub(describe_floor.p50)))
+    );
     println!(
         "process start to first tools/list answer: {:.1} ms",
         to_first_list.as_secs_f64() * 1e3

@@ -162,6 +162,9 @@ pub struct AuditRecord {
     /// The AWS identity the call ran as, when the caller acts as its own role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_identity: Option<AwsIdentityRecord>,
+    /// The facts of the call's resource that the policy read (`{"tags.env": "dev"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Value>,
     pub tool: String,
     /// Arguments with secrets redacted.
     pub args: Value,
@@ -424,6 +427,7 @@ mod tests {
             roles: Vec::new(),
             token: None,
             aws_identity: None,
+            resource: None,
             tool: format!("t{i}"),
             args: json!({}),
             decision: "allow".into(),

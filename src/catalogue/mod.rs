@@ -102,9 +102,27 @@ pub struct ToolContext {
     /// The IAM role the call runs as, when the caller acts as its own role (`--aws-roles`);
     /// None when it runs with the server's own credentials.
     pub acting_as: Option<Arc<str>>,
+    /// Tags the policy adds to what the tool creates (`tag_on_create`, templates filled in);
+    /// they win over tags of the same key in the arguments.
+    pub add_tags: Arc<BTreeMap<String, String>>,
 }
 
 impl ToolContext {
+    /// `tags` with the policy's `tag_on_create` tags added over them (theirs win).
+    pub fn with_added_tags(
+        &self,
+        tags: Option<std::collections::HashMap<String, String>>,
+    ) -> Option<std::collections::HashMap<String, String>> {
+        if self.add_tags.is_empty() {
+            return tags;
+        }
+        let mut tags = tags.unwrap_or_default();
+        for (k, v) in self.add_tags.iter() {
+            tags.insert(k.clone(), v.clone());
+        }
+        Some(tags)
+    }
+
     /// An SDK error of this tool's operation, with the AWS error code and request id.
     pub fn aws_error<E>(
         &self,
@@ -157,6 +175,10 @@ pub struct ToolSpec {
     pub documents: Vec<(&'static str, DocKind)>,
     /// AWS actions the handler needs besides those `aws_api` names (see [`ToolSpec::aws_actions`]).
     also_calls: &'static [&'static str],
+    /// The existing resource the tool acts on, for `resource.*` policy conditions.
+    pub target: Option<crate::resource::Target>,
+    /// The tool creates a resource that takes tags (`tag_on_create` adds the policy's).
+    pub creates_tagged: bool,
     prepare: Arc<PrepareFn>,
     handler: Arc<HandlerFn>,
 }
@@ -275,6 +297,8 @@ where
         params,
         documents: Vec::new(),
         also_calls: &[],
+        target: None,
+        creates_tagged: false,
         prepare: Arc::new(prepare),
         handler: Arc::new(run),
     }
@@ -290,6 +314,19 @@ impl ToolSpec {
     /// Name the arguments that carry IAM policy documents or managed-policy ARNs.
     pub fn with_documents(mut self, docs: &[(&'static str, DocKind)]) -> Self {
         self.documents = docs.to_vec();
+        self
+    }
+
+    /// The existing resource the tool acts on (policy conditions on `resource.*` see it).
+    pub fn targets(mut self, target: crate::resource::Target) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    /// The tool creates a resource that takes tags: the policy's `tag_on_create` tags are
+    /// added to it (the handler reads them from [`ToolContext::add_tags`]).
+    pub fn tags_what_it_creates(mut self) -> Self {
+        self.creates_tagged = true;
         self
     }
 

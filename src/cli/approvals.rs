@@ -151,6 +151,7 @@ async fn decide(
                 roles: Vec::new(),
                 token: None,
                 aws_identity: None,
+                resource: None,
                 tool: a.tool.clone(),
                 args: a.args.clone(),
                 decision: if approve { "approved" } else { "denied" }.into(),

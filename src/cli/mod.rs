@@ -177,6 +177,11 @@ pub enum PolicyCommand {
         /// The caller's roles (repeat the flag).
         #[arg(long = "role")]
         roles: Vec<String>,
+        /// Facts of the resource the call touches, as a JSON object
+        /// (`{"tags": {"env": "prod"}, "state": "RUNNING"}`), for `resource.*` conditions;
+        /// without it those conditions do not hold, and the facts they need are listed.
+        #[arg(long)]
+        resource: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -340,11 +345,12 @@ pub fn main() -> ExitCode {
             read_only,
             principal,
             roles,
+            resource,
             json,
         }) => explain(
             policy.as_deref(),
             &tool,
-            &args,
+            (&args, resource.as_deref()),
             read_only,
             &crate::policy::Caller::new(principal, roles),
             json,
@@ -476,7 +482,7 @@ pub fn main() -> ExitCode {
 fn explain(
     policy: Option<&Path>,
     tool: &str,
-    args: &str,
+    (args, resource): (&str, Option<&str>),
     read_only: bool,
     caller: &crate::policy::Caller,
     json: bool,
@@ -493,6 +499,13 @@ fn explain(
         Ok(v) => v,
         Err(e) => {
             eprintln!("--args is not JSON: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let resource: Option<serde_json::Value> = match resource.map(serde_json::from_str).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("--resource is not JSON: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -513,7 +526,7 @@ fn explain(
             return ExitCode::FAILURE;
         }
     };
-    let x = gate.explain(tool, args, caller);
+    let x = gate.explain(tool, args, caller, resource.as_ref());
     if json {
         println!("{}", serde_json::to_string_pretty(&x).unwrap_or_default());
     } else {
@@ -526,6 +539,9 @@ fn explain(
             println!("decided by: {b}");
         }
         println!("reason: {}", x.reason);
+        for f in &x.resource_facts {
+            println!("resource fact read: {f}");
+        }
         for c in &x.conditions {
             println!("condition held: {c}");
         }

@@ -46,6 +46,10 @@ pub struct Case {
     /// The caller's roles.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Facts of the resource the call touches, for `resource.*` conditions
+    /// (`{tags: {owner: alice}, state: RUNNING}`); none: those conditions see no facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Value>,
     pub expect: Expect,
     /// The deciding rule must be this one (`tools.create_broker[0]`, `classes.read`, `hide`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,7 +193,14 @@ fn run_file(
 
 fn check(decider: &Decider<'_>, case: &Case, file: &str) -> Outcome {
     let caller = Caller::new(case.principal.clone(), case.roles.clone());
-    let decide = || decider.decide(&case.tool, case.args.clone(), &caller, true);
+    let decide = || {
+        decider.decide(
+            &case.tool,
+            case.args.clone(),
+            (&caller, case.resource.as_ref()),
+            true,
+        )
+    };
     let mut problem = None;
     for i in 0..case.after {
         let before = decide();

@@ -130,7 +130,9 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
             })
             .unwrap_or_default();
         let caller = Caller::new(r["principal"].as_str().unwrap_or("local"), roles);
-        let got = decider.decide(tool, r["args"].clone(), &caller, false);
+        // The facts the recorded call's policy read, as they were then.
+        let resource = r.get("resource").map(crate::resource::nested_facts);
+        let got = decider.decide(tool, r["args"].clone(), (&caller, resource.as_ref()), false);
         let new = match got.kind {
             "rate_limited" => "allow",
             k => k,

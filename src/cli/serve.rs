@@ -129,6 +129,10 @@ pub struct ServeArgs {
     /// often.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub oauth_jwks_refetch_interval: std::time::Duration,
+    /// How long looked-up resource facts (tags, state …, for `resource.*` policy conditions)
+    /// are used before they are fetched again; `0s`: looked up for every call.
+    #[arg(long, default_value = "30s", value_parser = parse_ttl, env = "GUARDED_AWS_MCP_RESOURCE_CACHE_TTL")]
+    pub resource_cache_ttl: std::time::Duration,
     /// AWS roles file: each caller acts in AWS as its own IAM role (STS AssumeRole with
     /// SourceIdentity and session tags). Format: `guarded-aws-mcp aws-roles schema`.
     #[arg(long, env = "GUARDED_AWS_MCP_AWS_ROLES")]
@@ -150,6 +154,14 @@ impl ServeArgs {
         c.required_scope = self.oauth_required_scope.clone();
         c.refetch_interval = self.oauth_jwks_refetch_interval;
         crate::identity::oauth::OAuth::new(c).map(Some)
+    }
+}
+
+/// A cache lifetime: a duration as in policies, or 0 (no caching).
+fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    match text.trim() {
+        "0" | "0s" => Ok(std::time::Duration::ZERO),
+        t => parse_duration(t),
     }
 }
 
@@ -271,10 +283,15 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             extra_regions: args.extra_regions.clone(),
         },
     ) {
-        Ok(g) => match identities {
-            Some(ids) => g.with_store(store).with_identities(ids),
-            None => g.with_store(store),
-        },
+        Ok(g) => {
+            let g = g
+                .with_store(store)
+                .with_resource_cache_ttl(args.resource_cache_ttl);
+            match identities {
+                Some(ids) => g.with_identities(ids),
+                None => g,
+            }
+        }
         Err(e) => {
             eprintln!("guarded-aws-mcp: {e}");
             return ExitCode::FAILURE;

@@ -15,7 +15,6 @@ use rmcp::model::{
     JsonObject, RequestStateCodec, Tool,
 };
 use rmcp::{Peer, RoleServer};
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -25,7 +24,12 @@ use crate::audit::{
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, Extensions, Prepared, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, Reached, ToolError};
-use crate::identity::assume::{Acting, AwsIdentities, IdentityError};
+use crate::identity::assume::{Acting, AwsIdentities};
+use crate::resource::lookup::Lookups;
+use around::ForgetOnDrop;
+
+/// How long looked-up resource facts are used before they are fetched again.
+pub const DEFAULT_RESOURCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 use crate::policy::{Caller, CompiledLimit, CompiledPolicy, Decision, Scope};
 use crate::state::{Reservation, StateSpec, Store, counted};
 use crate::validate::ArgValidator;
@@ -42,6 +46,7 @@ pub mod prefix {
     pub const AUDIT: &str = "Audit log unavailable:";
     pub const AWS: &str = "AWS error";
     pub const IDENTITY: &str = "No AWS identity:";
+    pub const LOOKUP: &str = "Resource lookup failed:";
 }
 
 /// Who calls, from which session, and how a human can be asked for approval.
@@ -77,6 +82,10 @@ impl<'a> CallCtx<'a> {
 }
 
 mod approve;
+mod around;
+mod explain;
+
+pub use explain::Explanation;
 pub mod offline;
 mod refusal;
 mod refusals;
@@ -104,26 +113,13 @@ pub struct Gate {
     rabbit: Arc<crate::tools::rabbitmq::Connections>,
     /// Each caller's own AWS role (`--aws-roles`); the server's credentials for all when None.
     identities: Option<Arc<AwsIdentities>>,
+    /// Facts of the resources calls touch, for `resource.*` conditions (looked up with the
+    /// server's own AWS identity, cached briefly).
+    lookups: Lookups,
     /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
     refusals: refusals::RefusalBudget,
     metrics: crate::metrics::Metrics,
     options: GateOptions,
-}
-
-/// What the gate would do with a call, without calling AWS (`policy explain`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Explanation {
-    pub tool: String,
-    pub class: Option<RiskClass>,
-    /// allow | deny | require_approval | invalid | unknown
-    pub decision: String,
-    pub basis: Option<String>,
-    pub reason: String,
-    pub conditions: Vec<String>,
-    pub limits: Vec<String>,
-    /// Every rule considered, in order (exact name first, then globs in file order), and
-    /// whether it matched.
-    pub considered: Vec<String>,
 }
 
 impl Gate {
@@ -148,6 +144,7 @@ impl Gate {
             codec: OnceCell::new(),
             audit,
             aws_once: Arc::new(aws.single_attempt()),
+            lookups: Lookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
             aws,
             rabbit: Default::default(),
             identities: None,
@@ -168,6 +165,17 @@ impl Gate {
     pub fn with_rabbitmq(mut self, connections: crate::tools::rabbitmq::Connections) -> Self {
         self.rabbit = Arc::new(connections);
         self
+    }
+
+    /// Keep looked-up resource facts this long (default [`DEFAULT_RESOURCE_TTL`]).
+    pub fn with_resource_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.lookups = Lookups::new(self.aws.clone(), ttl);
+        self
+    }
+
+    /// How many resource lookups reached AWS.
+    pub fn resource_lookups(&self) -> u64 {
+        self.lookups.made()
     }
 
     /// Make each caller's AWS calls as the role the AWS roles file gives it.
@@ -244,6 +252,7 @@ impl Gate {
             roles: Vec::new(),
             token: None,
             aws_identity: None,
+            resource: None,
             tool: "policy_reload".into(),
             args: serde_json::json!({ "file": file }),
             decision: if accepted { "reloaded" } else { "refused" }.into(),
@@ -304,10 +313,29 @@ impl Gate {
         }
         let spec = self.catalogue.get(name).cloned();
         let validated = spec.as_deref().map(|s| self.validate(s, raw));
+        let valid_args = validated
+            .as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .map(|(v, _)| v);
+        let resource = match self
+            .resource_facts(&call, spec.as_deref(), valid_args)
+            .await
+        {
+            Ok(r) => r,
+            Err(stop) => return stop,
+        };
+        // A call that changes its resource makes what is cached of it stale.
+        let changes = spec
+            .as_deref()
+            .filter(|s| s.class != RiskClass::Read)
+            .and_then(|s| s.target)
+            .zip(valid_args)
+            .and_then(|(t, a)| t.locate(a));
         let request = Request {
             name,
             tool: spec.as_deref().zip(args_of(&validated)),
             caller: cx.caller,
+            resource: resource.as_ref(),
         };
         let (decision, shadowed, approved) = match authorize(&call.policy, &self.options, &request)
         {
@@ -348,54 +376,9 @@ impl Gate {
             return stop;
         }
         let audit = audit_basis(shadowed.as_ref(), approved, &decision);
+        let _forget = changes.map(|at| ForgetOnDrop(&self.lookups, at));
         self.run(&call, &spec, prepared, &decision, reservation, audit)
             .await
-    }
-
-    /// The AWS identity the call will run as: the caller's own role under `--aws-roles`
-    /// (assumed now if not cached), else the server's. Kept on the call for the handler and
-    /// the audit records. No role, or an STS failure, refuses the call before any other AWS
-    /// call.
-    async fn acting_as(
-        &self,
-        call: &Call<'_>,
-        spec: &ToolSpec,
-        decision: &Decision<'_>,
-    ) -> Result<(), Refusal> {
-        let Some(ids) = &self.identities else {
-            return Ok(());
-        };
-        match ids.for_call(call.cx.caller, spec).await {
-            Ok(acting) => {
-                let _ = call.acting.set(acting);
-                Ok(())
-            }
-            Err(e) => {
-                tracing::warn!(tool = call.name, error = %e, "no AWS identity for the caller");
-                let outcome = match &e {
-                    IdentityError::NoRole { .. } => Outcome::Denied,
-                    // STS answered; the tool's own AWS call was never made.
-                    IdentityError::AssumeRole {
-                        source:
-                            ToolError::Aws {
-                                code, request_id, ..
-                            },
-                        ..
-                    } => Outcome::AwsError {
-                        code: code.clone(),
-                        request_id: request_id.clone(),
-                        reached_aws: Reached::No,
-                    },
-                    IdentityError::AssumeRole { source, .. } => tool_outcome(source),
-                };
-                Err(Refusal::Identity {
-                    decision: decision.action.as_str(),
-                    basis: decision.basis.to_string(),
-                    reason: e.to_string(),
-                    outcome,
-                })
-            }
-        }
     }
 
     /// A session that keeps sending invalid calls is refused unread for a while, and audited
@@ -522,6 +505,11 @@ impl Gate {
             session: call.cx.session.into(),
             reveal_secrets: decision.reveal_secrets,
             acting_as,
+            add_tags: Arc::new(if spec.creates_tagged {
+                call.policy.tags_on_create(call.cx.caller)
+            } else {
+                Default::default()
+            }),
         };
         match spec.run(ctx, prepared).await {
             Ok(value) => {
@@ -551,60 +539,6 @@ impl Gate {
             }
         }
     }
-
-    /// What the gate would decide for a call, without calling AWS or counting it.
-    pub fn explain(&self, name: &str, args: Value, caller: &Caller) -> Explanation {
-        let policy = self.policy();
-        let spec = self.catalogue.get(name).cloned();
-        let class = spec.as_ref().map(|s| s.class);
-        let validated = spec.as_deref().map(|s| self.validate(s, args));
-        let request = Request {
-            name,
-            tool: spec.as_deref().zip(args_of(&validated)),
-            caller,
-        };
-        let refused = |d: &Denial, reason: String| Explanation {
-            tool: name.to_string(),
-            class,
-            decision: match d {
-                Denial::UnknownTool { .. } => "unknown".into(),
-                Denial::Invalid(_) => "invalid".into(),
-                d => d.decision().to_string(),
-            },
-            basis: d.basis(),
-            reason,
-            conditions: Vec::new(),
-            limits: Vec::new(),
-            considered: Vec::new(),
-        };
-        let decision = match authorize(&policy, &self.options, &request) {
-            // A rule denied it: explain the rule (its conditions), as for any decision.
-            Verdict::Deny(Denial::Rule { .. }) => match request.tool {
-                Some((spec, Ok(args))) => policy.decide(spec, args, caller),
-                _ => unreachable_decision(&policy),
-            },
-            Verdict::Deny(d) => return refused(&d, d.text()),
-            // Shadow mode: hiding or the IAM guard would have refused it.
-            Verdict::Allow {
-                shadowed: Some(w @ (Denial::Hidden { .. } | Denial::IamGuard(_))),
-                ..
-            } => return refused(&w, format!("shadow mode, not enforced: {}", w.text())),
-            Verdict::Allow { decision, .. } | Verdict::RequireApproval(decision) => decision,
-        };
-        Explanation {
-            tool: name.to_string(),
-            class,
-            decision: decision.action.as_str().to_string(),
-            basis: Some(decision.basis.to_string()),
-            reason: decision.reason,
-            conditions: decision.conditions,
-            limits: decision.limits.iter().map(|l| describe_limit(l)).collect(),
-            considered: match request.tool {
-                Some((_, Ok(args))) => policy.considered(name, args, caller),
-                _ => Vec::new(),
-            },
-        }
-    }
 }
 
 /// One call on its way through the gate: what its audit records and refusals need.
@@ -621,6 +555,8 @@ struct Call<'a> {
     budget_key: String,
     /// The AWS identity the call runs as, once known (unset: the server's own).
     acting: std::sync::OnceLock<Acting>,
+    /// The resource facts the policy read, once looked up.
+    resource: std::sync::OnceLock<Value>,
 }
 
 impl<'a> Call<'a> {
@@ -636,6 +572,7 @@ impl<'a> Call<'a> {
             redacted,
             budget_key: format!("{}|{}", cx.session, cx.caller.principal),
             acting: std::sync::OnceLock::new(),
+            resource: std::sync::OnceLock::new(),
         }
     }
 
@@ -671,6 +608,7 @@ impl<'a> Call<'a> {
                 }),
                 _ => None,
             },
+            resource: self.resource.get().cloned(),
             tool: self.name.to_string(),
             args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
             decision: decision.to_string(),
@@ -786,36 +724,6 @@ fn tool_outcome(err: &ToolError) -> Outcome {
         },
         ToolError::Internal(m) => Outcome::Error { message: m.clone() },
     }
-}
-
-/// A rule denial always has a tool and valid arguments; should that ever not hold, explain the
-/// policy's default rather than panic.
-fn unreachable_decision(policy: &CompiledPolicy) -> Decision<'_> {
-    Decision {
-        action: policy.default,
-        basis: crate::policy::Basis::Default,
-        reason: "no tool or arguments to decide on".into(),
-        conditions: Vec::new(),
-        limits: Vec::new(),
-        reveal_secrets: false,
-        approval_timeout: crate::policy::DEFAULT_APPROVAL_TIMEOUT,
-        approver: crate::policy::Approver::Any,
-    }
-}
-
-/// `limits[0]: 10 calls per 60s per session`.
-fn describe_limit(l: &CompiledLimit) -> String {
-    format!(
-        "{}: {} calls per {}s per {}",
-        l.id,
-        l.max,
-        l.window.as_secs(),
-        match l.scope {
-            Scope::Session => "session",
-            Scope::Principal => "principal",
-            Scope::Global => "server (global)",
-        }
-    )
 }
 
 /// The audit log cannot be written: refuse (fail closed).

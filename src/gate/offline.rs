@@ -53,7 +53,14 @@ impl<'a> Decider<'a> {
     /// Decide one call. `validate: false` takes the arguments as they are (replaying audit
     /// records, whose secrets are redacted). An allowed call takes its rate-limit slots here,
     /// so repeated calls end `rate_limited` as they would on a server (one session).
-    pub fn decide(&self, tool: &str, args: Value, caller: &Caller, validate: bool) -> Offline {
+    /// `resource`: the facts of the resource the call touches, for `resource.*` conditions.
+    pub fn decide(
+        &self,
+        tool: &str,
+        args: Value,
+        (caller, resource): (&Caller, Option<&Value>),
+        validate: bool,
+    ) -> Offline {
         let spec = self.catalogue.get(tool).map(|s| s.as_ref());
         let checked = match (spec, validate) {
             (Some(s), true) => Some(
@@ -67,6 +74,7 @@ impl<'a> Decider<'a> {
             name: tool,
             tool: spec.zip(checked.as_ref().map(|r| r.as_ref())),
             caller,
+            resource,
         };
         match authorize(self.policy, &self.options, &request) {
             Verdict::Deny(d) => Offline {

@@ -30,6 +30,8 @@ pub enum Refusal {
         reason: String,
         outcome: Outcome,
     },
+    /// The resource's facts, which the policy's conditions read, could not be looked up.
+    Lookup { reason: String, outcome: Outcome },
     /// The state store (rate limits, approvals) cannot be reached: fail closed.
     StoreDown {
         decision: &'static str,
@@ -67,6 +69,9 @@ impl Refusal {
             Refusal::Identity { reason, .. } => {
                 format!("{} {reason}; no AWS call was made", prefix::IDENTITY)
             }
+            Refusal::Lookup { reason, .. } => {
+                format!("{} {reason}; the call was not made", prefix::LOOKUP)
+            }
             Refusal::StoreDown { .. } => {
                 format!("{} {}", prefix::STATE, self.reason().unwrap_or_default())
             }
@@ -79,6 +84,7 @@ impl Refusal {
             Refusal::Denied(d) => d.decision(),
             Refusal::Approval { .. } => "require_approval",
             Refusal::RateLimited { .. } => "allow",
+            Refusal::Lookup { .. } => "none",
             Refusal::StoreDown { decision, .. } | Refusal::Identity { decision, .. } => decision,
         }
     }
@@ -87,6 +93,7 @@ impl Refusal {
     pub fn basis(&self) -> Option<String> {
         match self {
             Refusal::Denied(d) => d.basis(),
+            Refusal::Lookup { .. } => None,
             Refusal::Approval { basis, .. }
             | Refusal::RateLimited { basis, .. }
             | Refusal::Identity { basis, .. }
@@ -100,7 +107,8 @@ impl Refusal {
             Refusal::Denied(d) => d.reason(),
             Refusal::Approval { reason, .. }
             | Refusal::RateLimited { reason, .. }
-            | Refusal::Identity { reason, .. } => Some(reason.clone()),
+            | Refusal::Identity { reason, .. }
+            | Refusal::Lookup { reason, .. } => Some(reason.clone()),
             Refusal::StoreDown { error, .. } => Some(format!(
                 "{error}; calls that need rate limits or approvals are refused until it is back (no AWS call was made)"
             )),
@@ -111,9 +119,9 @@ impl Refusal {
     pub fn outcome(&self) -> Outcome {
         match self {
             Refusal::Denied(d) => d.outcome(),
-            Refusal::Approval { outcome, .. } | Refusal::Identity { outcome, .. } => {
-                outcome.clone()
-            }
+            Refusal::Approval { outcome, .. }
+            | Refusal::Identity { outcome, .. }
+            | Refusal::Lookup { outcome, .. } => outcome.clone(),
             Refusal::RateLimited { limit, .. } => Outcome::RateLimited {
                 limit: limit.clone(),
             },

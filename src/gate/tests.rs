@@ -41,6 +41,7 @@ fn outcome(
         name: tool,
         tool: spec.zip(validated.as_ref().map(|r| r.as_ref().map(|(v, _)| v))),
         caller: who,
+        resource: None,
     };
     match authorize(p, options, &request) {
         Verdict::Deny(d) => Refusal::Denied(d).text(),
@@ -362,7 +363,7 @@ proptest! {
         let spec = catalogue().get(tool).expect("tool");
         let args = args_for(tool);
         let args = validator().validate(spec, args).expect("valid arguments");
-        let request = Request { name: tool, tool: Some((spec, Ok(&args))), caller: &who };
+        let request = Request { name: tool, tool: Some((spec, Ok(&args))), caller: &who, resource: None };
         let verdict = authorize(&p, &options, &request);
         let decision = p.decide(spec, &args, &who);
         if p.is_hidden(tool) {
@@ -517,7 +518,9 @@ fn gate_in_process_refusal_audit_and_explain() {
         ("delete_configuration", json!({"ConfigurationId": "c-1"})),
     ]
     .into_iter()
-    .map(|(tool, args)| serde_json::to_value(gate.explain(tool, args, &caller)).expect("json"))
+    .map(|(tool, args)| {
+        serde_json::to_value(gate.explain(tool, args, &caller, None)).expect("json")
+    })
     .collect();
     insta::assert_snapshot!(
         "explain",

@@ -32,6 +32,9 @@ pub struct Request<'a> {
     /// validation (schema defaults applied), or why they are invalid.
     pub tool: Option<(&'a ToolSpec, Args<'a>)>,
     pub caller: &'a Caller,
+    /// The facts of the resource the call touches, when the policy needs them and they were
+    /// looked up (the lookup is I/O, done by the gate before it asks).
+    pub resource: Option<&'a Value>,
 }
 
 /// Validated arguments, or why they are invalid.
@@ -205,7 +208,7 @@ pub fn authorize<'p>(
     if let Some(f) = guard_finding(policy, spec, args) {
         refuse!(Denial::IamGuard(f));
     }
-    let decision = policy.decide(spec, args, req.caller);
+    let decision = policy.decide_with(spec, args, req.caller, req.resource);
     match decision.action {
         Action::Allow => {}
         Action::Deny => refuse!(Denial::Rule {

@@ -10,6 +10,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use super::model::{Action, Approver, Condition, LimitSpec, Op, PolicyFile, Rule, Scope, Window};
+use super::template::{Template, TemplateText};
 use crate::catalogue::{Catalogue, RiskClass, ToolSpec};
 use crate::error::{PolicyError, PolicyErrors};
 use crate::iam_guard::GuardSpec;
@@ -24,6 +25,10 @@ pub struct CompiledPolicy {
     pub(crate) rules: HashMap<String, Vec<Arc<CompiledRule>>>,
     pub(crate) limits: Vec<CompiledLimit>,
     pub(crate) guard: Option<GuardSpec>,
+    /// Per tool name: the `resource.*` paths its rules read (a tool absent needs no lookup).
+    pub(crate) resource_paths: HashMap<String, Vec<Vec<String>>>,
+    /// `tag_on_create`: tag key and value template, in file order.
+    pub(crate) tag_on_create: Vec<(String, TemplateText)>,
     /// `mode: shadow`: decisions are audited, not enforced.
     pub shadow: bool,
     /// SHA-256 of the policy text, for the audit log.
@@ -49,6 +54,8 @@ pub(crate) enum Subject {
     Args,
     Principal,
     Roles,
+    /// A fact of the resource the call touches.
+    Resource,
 }
 
 #[derive(Debug)]
@@ -56,7 +63,7 @@ pub(crate) struct CompiledCondition {
     /// The path as written (`args.a.b`), for explanations.
     pub text: String,
     pub subject: Subject,
-    /// The path below `args` (empty for `principal` and `roles`).
+    /// The path below `args` or `resource` (empty for `principal` and `roles`).
     pub path: Vec<String>,
     pub op: Op,
     pub operand: Operand,
@@ -70,6 +77,8 @@ pub(crate) enum Operand {
     Regex(Regex),
     Glob(GlobMatcher),
     Exists(bool),
+    /// A caller template (eq and ne).
+    Template(Template),
 }
 
 /// A limit: `max` calls per `window`, counted per `scope`.
@@ -194,8 +203,36 @@ pub fn compile(
         }
     }
 
+    let mut tag_on_create = Vec::new();
+    for (key, value) in file.tag_on_create.iter() {
+        let loc = format!("tag_on_create.{key}");
+        if key.is_empty() || key.len() > 128 || key.starts_with("aws:") {
+            errors.push(PolicyError::new(
+                &loc,
+                "a tag key is 1 to 128 characters and does not start with `aws:`",
+            ));
+        }
+        match TemplateText::parse(value) {
+            Ok(t) => tag_on_create.push((key.clone(), t)),
+            Err(e) => errors.push(PolicyError::new(&loc, e)),
+        }
+    }
+    let mut resource_paths: HashMap<String, Vec<Vec<String>>> = HashMap::new();
+    for (tool, tool_rules) in &rules {
+        for c in tool_rules.iter().flat_map(|r| r.when.iter()) {
+            if c.subject == Subject::Resource {
+                let paths = resource_paths.entry(tool.clone()).or_default();
+                if !paths.contains(&c.path) {
+                    paths.push(c.path.clone());
+                }
+            }
+        }
+    }
+
     if errors.is_empty() {
         Ok(CompiledPolicy {
+            resource_paths,
+            tag_on_create,
             default: file.default,
             classes: file.classes.iter().map(|(k, v)| (*k, *v)).collect(),
             hidden,
@@ -424,13 +461,17 @@ fn compile_condition(
     let (subject, param) = match cond.path.as_str() {
         "principal" => (Subject::Principal, None),
         "roles" => (Subject::Roles, None),
-        path => match path.strip_prefix("args.").filter(|p| !p.is_empty()) {
-            Some(param) => (Subject::Args, Some(param)),
-            None => {
+        path => match (
+            path.strip_prefix("args.").filter(|p| !p.is_empty()),
+            path.strip_prefix("resource.").filter(|p| !p.is_empty()),
+        ) {
+            (Some(param), _) => (Subject::Args, Some(param)),
+            (_, Some(fact)) => (Subject::Resource, Some(fact)),
+            _ => {
                 return Err(PolicyError::new(
                     format!("{location}.path"),
                     format!(
-                        "`{}`: a path is `args.` followed by a parameter name, `principal` or `roles`",
+                        "`{}`: a path is `args.` followed by a parameter name, `resource.` followed by a fact, `principal` or `roles`",
                         cond.path
                     ),
                 ));
@@ -441,6 +482,12 @@ fn compile_condition(
         Subject::Principal => Some(vec!["string"]),
         Subject::Roles => Some(vec!["array", "string"]),
         Subject::Args => param.and_then(|p| param_types(specs, p)),
+        Subject::Resource => Some(resource_types(
+            specs,
+            param.unwrap_or_default(),
+            &cond.path,
+            location,
+        )?),
     };
     let Some(types) = types else {
         let mut known: Vec<&str> = specs
@@ -463,6 +510,25 @@ fn compile_condition(
     let need =
         |what: &str| PolicyError::new(&vloc, format!("op `{}` needs {what}", cond.op.as_str()));
     let is_stringish = types.contains(&"string") || types.contains(&"array");
+    if let Some(t) = cond.value.as_ref().and_then(Template::whole) {
+        let t = t.map_err(|e| PolicyError::new(&vloc, e))?;
+        if !matches!(cond.op, Op::Eq | Op::Ne) {
+            return Err(PolicyError::new(
+                &vloc,
+                format!(
+                    "a caller template compares with eq or ne, not `{}`",
+                    cond.op.as_str()
+                ),
+            ));
+        }
+        return Ok(CompiledCondition {
+            text: cond.path.clone(),
+            subject,
+            path: split_path(subject, param),
+            op: cond.op,
+            operand: Operand::Template(t),
+        });
+    }
     let operand = match cond.op {
         Op::Eq | Op::Ne => {
             let v = cond.value.clone().ok_or_else(|| need("a value"))?;
@@ -551,12 +617,62 @@ fn compile_condition(
     Ok(CompiledCondition {
         text: cond.path.clone(),
         subject,
-        path: param
-            .map(|p| p.split('.').map(str::to_string).collect())
-            .unwrap_or_default(),
+        path: split_path(subject, param),
         op: cond.op,
         operand,
     })
+}
+
+/// The path's segments below `args.` or `resource.`; a tag key keeps its dots
+/// (`resource.tags.app.kubernetes.io/name`).
+fn split_path(subject: Subject, param: Option<&str>) -> Vec<String> {
+    let Some(p) = param else {
+        return Vec::new();
+    };
+    match (subject, p.split_once('.')) {
+        (Subject::Resource, Some((first, rest))) => vec![first.to_string(), rest.to_string()],
+        _ => p.split('.').map(str::to_string).collect(),
+    }
+}
+
+/// The types of a `resource.*` fact, which every tool the rule covers must offer.
+fn resource_types(
+    specs: &[&ToolSpec],
+    fact: &str,
+    path: &str,
+    location: &str,
+) -> Result<Vec<&'static str>, PolicyError> {
+    let segments: Vec<&str> = match fact.split_once('.') {
+        Some((first, rest)) => vec![first, rest],
+        None => vec![fact],
+    };
+    let mut types = Vec::new();
+    for spec in specs {
+        let Some(target) = spec.target else {
+            return Err(PolicyError::new(
+                format!("{location}.path"),
+                format!(
+                    "`{path}`: {} acts on no single existing resource, so it has no resource facts (they exist for tools that act on a broker, configuration, IAM user, role or group)",
+                    spec.name
+                ),
+            ));
+        };
+        match target.fact_types(&segments) {
+            Some(t) => types = t,
+            None => {
+                return Err(PolicyError::new(
+                    format!("{location}.path"),
+                    format!(
+                        "`{path}` is not a fact of {}'s resource ({}); its facts: {}",
+                        spec.name,
+                        target.kind(),
+                        target.fact_names()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(types)
 }
 
 fn wrong_type(loc: &str, v: &Value, types: &[&str]) -> PolicyError {

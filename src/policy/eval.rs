@@ -115,11 +115,22 @@ impl CompiledPolicy {
 
     /// Every rule considered for a call, in the order it is considered, with whether its
     /// conditions held (`policy explain`).
-    pub fn considered(&self, tool: &str, args: &Value, caller: &Caller) -> Vec<String> {
+    pub fn considered(
+        &self,
+        tool: &str,
+        args: &Value,
+        caller: &Caller,
+        resource: Option<&Value>,
+    ) -> Vec<String> {
+        let on = On {
+            args,
+            caller,
+            resource,
+        };
         self.rules_for(tool)
             .iter()
             .map(|r| {
-                let held = r.when.iter().all(|c| holds_for(c, args, caller));
+                let held = r.when.iter().all(|c| holds_for(c, &on));
                 format!(
                     "{} {}: {}",
                     r.location,
@@ -134,8 +145,47 @@ impl CompiledPolicy {
             .collect()
     }
 
+    /// Whether deciding a call of this tool reads its resource's facts (`resource.*`).
+    pub fn needs_resource(&self, tool: &str) -> bool {
+        self.resource_paths.contains_key(tool)
+    }
+
+    /// The `resource.*` paths the tool's rules read (what a lookup must supply, and what the
+    /// audit record keeps).
+    pub fn resource_paths(&self, tool: &str) -> &[Vec<String>] {
+        self.resource_paths
+            .get(tool)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The `tag_on_create` tags for this caller, templates filled in.
+    pub fn tags_on_create(&self, caller: &Caller) -> std::collections::BTreeMap<String, String> {
+        self.tag_on_create
+            .iter()
+            .map(|(k, v)| (k.clone(), v.render(caller)))
+            .collect()
+    }
+
     /// Decide a call. `args` are the arguments after schema validation, with schema defaults.
+    /// Conditions on `resource.*` fail (as for a missing argument) without resource facts.
     pub fn decide<'p>(&'p self, tool: &ToolSpec, args: &Value, caller: &Caller) -> Decision<'p> {
+        self.decide_with(tool, args, caller, None)
+    }
+
+    /// Decide a call, with the facts of the resource it touches when they were looked up.
+    pub fn decide_with<'p>(
+        &'p self,
+        tool: &ToolSpec,
+        args: &Value,
+        caller: &Caller,
+        resource: Option<&Value>,
+    ) -> Decision<'p> {
+        let on = On {
+            args,
+            caller,
+            resource,
+        };
         if self.is_hidden(tool.name) {
             return Decision {
                 action: Action::Deny,
@@ -151,7 +201,7 @@ impl CompiledPolicy {
         let mut winner: Option<&CompiledRule> = None;
         let mut rule_limits: Vec<(Action, &CompiledLimit)> = Vec::new();
         for rule in self.rules_for(tool.name) {
-            if !rule.when.iter().all(|c| holds_for(c, args, caller)) {
+            if !rule.when.iter().all(|c| holds_for(c, &on)) {
                 continue;
             }
             if let Some(l) = &rule.limit {
@@ -227,11 +277,42 @@ fn num_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// What conditions look at: the arguments, the caller, and the resource's facts if looked up.
+pub(crate) struct On<'a> {
+    pub args: &'a Value,
+    pub caller: &'a Caller,
+    pub resource: Option<&'a Value>,
+}
+
 /// Whether one condition holds for this call. On `roles`, an op holds when it holds for some
-/// role (`ne` and `not_in`: for every role); `exists` holds when the caller has a role.
-pub(crate) fn holds_for(cond: &CompiledCondition, args: &Value, caller: &Caller) -> bool {
+/// role (`ne` and `not_in`: for every role); `exists` holds when the caller has a role. A
+/// caller template holds for `eq` when the subject equals one of the caller's values, for `ne`
+/// when it equals none.
+pub(crate) fn holds_for(cond: &CompiledCondition, on: &On<'_>) -> bool {
+    let caller = on.caller;
+    if let Operand::Template(t) = &cond.operand {
+        let wanted = t.values(caller);
+        let subject: Vec<Value> = match cond.subject {
+            Subject::Args => lookup(on.args, &cond.path).cloned().into_iter().collect(),
+            Subject::Resource => on
+                .resource
+                .and_then(|r| lookup(r, &cond.path))
+                .cloned()
+                .into_iter()
+                .collect(),
+            Subject::Principal => vec![caller.name_value.clone()],
+            Subject::Roles => caller
+                .roles
+                .iter()
+                .map(|r| Value::String(r.clone()))
+                .collect(),
+        };
+        let equal = subject.iter().any(|v| wanted.iter().any(|w| num_eq(v, w)));
+        return if cond.op == Op::Ne { !equal } else { equal };
+    }
     match cond.subject {
-        Subject::Args => holds(cond, args),
+        Subject::Args => holds(cond, on.args),
+        Subject::Resource => holds_value(cond, on.resource.and_then(|r| lookup(r, &cond.path))),
         Subject::Principal => holds_value(cond, Some(&caller.name_value)),
         Subject::Roles => {
             let roles = caller.roles.iter().map(|r| Value::String(r.clone()));
@@ -302,6 +383,11 @@ fn describe(c: &CompiledCondition) -> String {
         Operand::Regex(r) => format!("/{}/", r.as_str()),
         Operand::Glob(g) => format!("`{}`", g.glob()),
         Operand::Exists(b) => b.to_string(),
+        Operand::Template(t) => match t {
+            crate::policy::template::Template::Principal => "${principal}".into(),
+            crate::policy::template::Template::Roles => "${roles}".into(),
+            crate::policy::template::Template::Claim(c) => format!("${{claims.{}}}", c.join(".")),
+        },
     };
     format!("{} {} {}", c.text, c.op.as_str(), operand)
 }

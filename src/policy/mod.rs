@@ -1,10 +1,11 @@
 //! The policy: its file format ([`model`]), loading and checking ([`compile`]) and the pure
-//! decision ([`eval`]).
+//! decision ([`eval`]); caller templates in values ([`template`]).
 
 pub mod compile;
 pub mod eval;
 pub mod lint;
 pub mod model;
+pub mod template;
 
 pub use compile::{CompiledLimit, CompiledPolicy, load_str, parse_window, policy_json_schema};
 pub use eval::{Basis, Caller, DEFAULT_APPROVAL_TIMEOUT, Decision, TokenFacts};
@@ -15,5 +16,7 @@ pub const DEFAULT_POLICY: &str = include_str!("../../policies/default.yaml");
 /// The name the embedded default policy goes by in errors and audit records.
 pub const DEFAULT_POLICY_NAME: &str = "policies/default.yaml (built in)";
 
+#[cfg(test)]
+mod resource_tests;
 #[cfg(test)]
 mod tests;

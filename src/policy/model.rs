@@ -41,6 +41,11 @@ pub struct PolicyFile {
     /// under globs, in file order. A key may appear once.
     #[serde(default)]
     pub tools: OrderedMap<String, Vec<Rule>>,
+    /// Tags added to every broker, configuration, IAM user and role an agent creates, over any
+    /// tags of the same key in the arguments. Values may hold caller templates
+    /// (`owner: "${principal}"`).
+    #[serde(default)]
+    pub tag_on_create: OrderedMap<String, String>,
     /// The IAM policy-document guard; off when the section is absent, each check on when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_guard: Option<GuardSpec>,
@@ -221,12 +226,17 @@ impl<K: JsonSchema, V: JsonSchema> JsonSchema for OrderedMap<K, V> {
 pub struct Condition {
     /// `args.` followed by the parameter name, with dots into nested objects; or `principal`
     /// (the caller's name: the token's principal over HTTP, `--principal` on stdio); or `roles`
-    /// (the caller's roles, a list: use `contains`, `in`... ).
-    #[schemars(regex(pattern = r"^(args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*|principal|roles)$"))]
+    /// (the caller's roles, a list: use `contains`, `in`... ); or `resource.` followed by a
+    /// fact of the resource the tool acts on (`resource.tags.env`, `resource.state`), looked up
+    /// before the decision.
+    #[schemars(regex(
+        pattern = r"^(args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*|principal|roles|resource\.[A-Za-z0-9_]+(\..+)?)$"
+    ))]
     pub path: String,
     pub op: Op,
     /// The operand: a scalar for eq/ne/lt/lte/gt/gte/contains, a list for in/not_in, a
-    /// pattern string for regex/glob, a boolean for exists (default true).
+    /// pattern string for regex/glob, a boolean for exists (default true). For eq and ne, a
+    /// caller template: `${principal}`, `${roles}` or `${claims.<name>}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
 }

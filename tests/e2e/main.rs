@@ -17,6 +17,7 @@ mod iam_tools;
 mod identity;
 mod mq_tools;
 mod rabbitmq_tools;
+mod resource_policy;
 mod support;
 
 fn main() {
@@ -33,5 +34,6 @@ fn main() {
     trials.extend(identity::trials());
     trials.extend(mq_tools::trials());
     trials.extend(rabbitmq_tools::trials());
+    trials.extend(resource_policy::trials());
     libtest_mimic::run(&args, trials).exit();
 }

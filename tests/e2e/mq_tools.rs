@@ -127,12 +127,12 @@ async fn broker_lifecycle_users_and_tags() {
     // Tags.
     s.ok(
         "create_tags",
-        json!({"ResourceArn": arn, "Tags": {"env": "test", "owner": "qa"}}),
+        json!({"ResourceArn": arn, "Tags": {"env": "test", "contact": "qa"}}),
     )
     .await;
     let tags = s.ok("list_tags", json!({"ResourceArn": arn})).await;
     assert_eq!(tags["Tags"]["env"], "test");
-    assert_eq!(tags["Tags"]["owner"], "qa");
+    assert_eq!(tags["Tags"]["contact"], "qa");
     s.ok(
         "delete_tags",
         json!({"ResourceArn": arn, "TagKeys": ["env"]}),
@@ -140,7 +140,7 @@ async fn broker_lifecycle_users_and_tags() {
     .await;
     let tags = s.ok("list_tags", json!({"ResourceArn": arn})).await;
     assert!(tags["Tags"].get("env").is_none());
-    assert_eq!(tags["Tags"]["owner"], "qa");
+    assert_eq!(tags["Tags"]["contact"], "qa");
 
     s.ok("delete_broker", json!({"BrokerId": id})).await;
     let listed = s.ok("list_brokers", json!({})).await;
@@ -307,8 +307,9 @@ fn fake_mq(req: &crate::support::Request) -> (u16, String) {
 
 async fn operations_moto_lacks_against_a_loopback_fake() {
     let fake = FakeAws::start(Arc::new(fake_mq)).await;
+    // A policy without resource conditions: the fake serves only the operations under test.
     let s = Server::start(Options {
-        policy_file: Some("policies/dev-permissive.yaml".into()),
+        policy: Some("version: 1\ndefault: allow\n".into()),
         endpoint: Some(fake.url.clone()),
         ..Options::default()
     })

@@ -133,6 +133,7 @@ pub(super) async fn create_user(ctx: ToolContext, a: CreateUserArgs) -> Result<U
         .user_name(&a.user_name)
         .set_path(a.path)
         .set_permissions_boundary(a.permissions_boundary)
+        .set_tags(iam_tags(&ctx))
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
@@ -334,6 +335,7 @@ pub(super) async fn create_role(ctx: ToolContext, a: CreateRoleArgs) -> Result<R
         .set_description(a.description)
         .set_max_session_duration(a.max_session_duration)
         .set_permissions_boundary(a.permissions_boundary)
+        .set_tags(iam_tags(&ctx))
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
@@ -341,4 +343,17 @@ pub(super) async fn create_role(ctx: ToolContext, a: CreateRoleArgs) -> Result<R
         .as_ref()
         .map(RoleOut::from)
         .ok_or_else(|| ToolError::Internal("CreateRole returned no role".into()))
+}
+
+/// The policy's `tag_on_create` tags as IAM tags (None when there are none).
+fn iam_tags(ctx: &ToolContext) -> Option<Vec<sdk::Tag>> {
+    if ctx.add_tags.is_empty() {
+        return None;
+    }
+    Some(
+        ctx.add_tags
+            .iter()
+            .filter_map(|(k, v)| sdk::Tag::builder().key(k).value(v).build().ok())
+            .collect(),
+    )
 }

@@ -146,7 +146,7 @@ pub(super) async fn create_broker(
         .set_maintenance_window_start_time(window)
         .set_security_groups(a.security_groups)
         .set_subnet_ids(a.subnet_ids)
-        .set_tags(a.tags)
+        .set_tags(ctx.with_added_tags(a.tags))
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
@@ -199,7 +199,7 @@ pub(super) async fn create_configuration(
         .engine_type(sdk::EngineType::from(a.engine_type.as_str()))
         .engine_version(&a.engine_version)
         .name(&a.name)
-        .set_tags(a.tags)
+        .set_tags(ctx.with_added_tags(a.tags))
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;

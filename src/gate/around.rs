@@ -1,0 +1,121 @@
+//! The I/O around the decision, kept out of the pure [`super::authorize`]: the facts of the
+//! resource a call touches (looked up before the decision, when the policy reads them) and the
+//! AWS identity the call runs as (assumed after it, under `--aws-roles`).
+
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use serde_json::Value;
+
+use super::refusal::Refusal;
+use super::{Call, Gate, tool_outcome};
+use crate::audit::Outcome;
+use crate::catalogue::ToolSpec;
+use crate::error::{Reached, ToolError};
+use crate::identity::assume::IdentityError;
+use crate::policy::Decision;
+use crate::resource::lookup::{LookupError, Lookups};
+
+impl Gate {
+    /// The AWS identity the call will run as: the caller's own role under `--aws-roles`
+    /// (assumed now if not cached), else the server's. Kept on the call for the handler and
+    /// the audit records. No role, or an STS failure, refuses the call before any other AWS
+    /// call.
+    pub(super) async fn acting_as(
+        &self,
+        call: &Call<'_>,
+        spec: &ToolSpec,
+        decision: &Decision<'_>,
+    ) -> Result<(), Refusal> {
+        let Some(ids) = &self.identities else {
+            return Ok(());
+        };
+        match ids.for_call(call.cx.caller, spec).await {
+            Ok(acting) => {
+                let _ = call.acting.set(acting);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(tool = call.name, error = %e, "no AWS identity for the caller");
+                let outcome = match &e {
+                    IdentityError::NoRole { .. } => Outcome::Denied,
+                    // STS answered; the tool's own AWS call was never made.
+                    IdentityError::AssumeRole { source, .. } => not_reached(source),
+                };
+                Err(Refusal::Identity {
+                    decision: decision.action.as_str(),
+                    basis: decision.basis.to_string(),
+                    reason: e.to_string(),
+                    outcome,
+                })
+            }
+        }
+    }
+
+    /// The facts of the resource a call touches, when the policy's rules for the tool read
+    /// `resource.*` (a policy that never does costs nothing here). A resource that does not
+    /// exist ends the call with AWS's NotFound answer; a lookup that fails refuses it (fail
+    /// closed). Either way nothing is changed.
+    pub(super) async fn resource_facts(
+        &self,
+        call: &Call<'_>,
+        spec: Option<&ToolSpec>,
+        args: Option<&Value>,
+    ) -> Result<Option<Value>, CallToolResponse> {
+        let (Some(spec), Some(args)) = (spec, args) else {
+            return Ok(None);
+        };
+        if !call.policy.needs_resource(spec.name) {
+            return Ok(None);
+        }
+        let Some(at) = spec.target.and_then(|t| t.locate(args)) else {
+            return Ok(None);
+        };
+        match self.lookups.facts(&at).await {
+            Ok(facts) => {
+                let used =
+                    crate::resource::used_facts(&facts, call.policy.resource_paths(spec.name));
+                let _ = call.resource.set(used);
+                Ok(Some(facts))
+            }
+            Err(LookupError::NotFound(e)) => {
+                tracing::info!(tool = call.name, error = %e, "the call's resource does not exist");
+                let _ = call.record("none", None, None, not_reached(&e));
+                Err(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into())
+            }
+            Err(LookupError::Failed(e)) => {
+                tracing::warn!(tool = call.name, error = %e, "resource lookup failed; refusing");
+                Err(call.refuse(Refusal::Lookup {
+                    reason: format!(
+                        "cannot look up {} `{}` for the policy's resource conditions: {e}",
+                        at.target.kind(),
+                        at.name
+                    ),
+                    outcome: not_reached(&e),
+                }))
+            }
+        }
+    }
+}
+
+/// Forgets a resource's cached facts when the call that changes it ends (however it ends).
+pub(super) struct ForgetOnDrop<'a>(pub &'a Lookups, pub crate::resource::Located);
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.forget(&self.1);
+    }
+}
+
+/// The outcome of an error that stopped a call before its own AWS call: AWS's code, but the
+/// call's request was never sent.
+pub(super) fn not_reached(e: &ToolError) -> Outcome {
+    match e {
+        ToolError::Aws {
+            code, request_id, ..
+        } => Outcome::AwsError {
+            code: code.clone(),
+            request_id: request_id.clone(),
+            reached_aws: Reached::No,
+        },
+        other => tool_outcome(other),
+    }
+}
