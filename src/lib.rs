@@ -3,9 +3,10 @@
 //! Layout: [`catalogue`] (the tools), [`tools`] (one module per AWS service), [`policy`] (the
 //! policy model, loading and the pure decision), [`validate`] (argument checks), [`limits`]
 //! (rate limits), [`identity`] (OAuth tokens and per-caller AWS roles), [`resource`] (the
-//! facts of the resource a call touches, for policy conditions), [`state`] (counters and approvals: memory or Redis), [`approval`] (human
-//! approval), [`gate`] (enforcement: the one place every call passes), [`audit`], [`aws`]
-//! (clients and error mapping), [`server`] and [`transport`] (MCP over stdio and HTTP), [`cli`].
+//! facts of the resource a call touches, for policy conditions), [`state`] (counters and
+//! approvals: memory or Redis), [`approval`] (human approval), [`gate`] (enforcement: the one
+//! place every call passes), [`audit`], [`aws`] (clients and error mapping), [`server`] and
+//! [`transport`] (MCP over stdio and HTTP), [`cli`].
 
 pub mod approval;
 pub mod audit;
