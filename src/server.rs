@@ -200,10 +200,16 @@ impl ServerHandler for GuardedServer {
             },
             "call_tool"
         );
+        let progress = crate::catalogue::Progress::new(
+            context.peer.clone(),
+            context.meta.get_progress_token(),
+            context.ct.clone(),
+        );
         let cx = CallCtx {
             session,
             caller,
             asker,
+            progress,
         };
         Ok(self.gate.call(cx, &request.name, request.arguments).await)
     }

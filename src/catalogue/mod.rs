@@ -105,6 +105,51 @@ pub struct ToolContext {
     /// Tags the policy adds to what the tool creates (`tag_on_create`, templates filled in);
     /// they win over tags of the same key in the arguments.
     pub add_tags: Arc<BTreeMap<String, String>>,
+    /// Progress notifications to the client (when it sent a progress token), and whether it
+    /// cancelled the call: for tools that wait on long AWS work.
+    pub progress: Progress,
+}
+
+/// Where a long call reports its progress (`notifications/progress`, when the client asked
+/// for it with a progress token), and the client's cancellation (`notifications/cancelled`).
+#[derive(Clone, Default)]
+pub struct Progress {
+    to: Option<(rmcp::Peer<rmcp::RoleServer>, rmcp::model::ProgressToken)>,
+    pub cancelled: tokio_util::sync::CancellationToken,
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Progress")
+            .field("token", &self.to.as_ref().map(|(_, t)| t))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Progress {
+    pub fn new(
+        peer: rmcp::Peer<rmcp::RoleServer>,
+        token: Option<rmcp::model::ProgressToken>,
+        cancelled: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Progress {
+            to: token.map(|t| (peer, t)),
+            cancelled,
+        }
+    }
+
+    /// Tell the client how far the call is (`done` of `total`, with a message). Nothing when
+    /// it sent no progress token; a notification that cannot be sent is dropped.
+    pub async fn report(&self, done: f64, total: f64, message: String) {
+        if let Some((peer, token)) = &self.to {
+            let n = rmcp::model::ProgressNotificationParam::new(token.clone(), done)
+                .with_total(total)
+                .with_message(message);
+            if let Err(e) = peer.notify_progress(n).await {
+                tracing::debug!(error = %e, "progress notification not sent");
+            }
+        }
+    }
 }
 
 impl ToolContext {

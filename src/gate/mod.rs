@@ -54,6 +54,8 @@ pub struct CallCtx<'a> {
     pub session: &'a str,
     pub caller: &'a Caller,
     pub asker: Asker<'a>,
+    /// Where a long call reports progress, and the client's cancellation.
+    pub progress: crate::catalogue::Progress,
 }
 
 /// How the gate can put a call to a human.
@@ -77,6 +79,7 @@ impl<'a> CallCtx<'a> {
             session,
             caller,
             asker: Asker::OutOfBand,
+            progress: Default::default(),
         }
     }
 }
@@ -505,6 +508,7 @@ impl Gate {
             session: call.cx.session.into(),
             reveal_secrets: decision.reveal_secrets,
             acting_as,
+            progress: call.cx.progress.clone(),
             add_tags: Arc::new(if spec.creates_tagged {
                 call.policy.tags_on_create(call.cx.caller)
             } else {

@@ -70,6 +70,11 @@ pub struct StartArgs {
     #[schemars(length(min = 1, max = 64))]
     #[serde(default)]
     pub client_token: Option<String>,
+    /// Wait up to this many seconds (at most 1800) for the job to finish (SUCCEEDED, FAILED or
+    /// CANCELED), with progress notifications.
+    #[schemars(range(min = 1, max = 1800))]
+    #[serde(default)]
+    pub wait: Option<u32>,
 }
 
 impl CheckArgs for StartArgs {
@@ -103,6 +108,9 @@ pub struct Started {
     pub job_id: String,
     /// The user or role the policy is generated for.
     pub principal_arn: String,
+    /// With `wait`: the job's status when the wait ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited: Option<super::common::Waited>,
 }
 
 /// The IAM ARN of the identity a call runs as: the assumed role's when the caller acts as one,
@@ -201,9 +209,43 @@ async fn policy_generation_start(ctx: ToolContext, a: StartArgs) -> Result<Start
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
+    let waited = match a.wait {
+        None => None,
+        Some(seconds) => {
+            let client = ctx.aws.access_analyzer(a.region.as_deref()).await;
+            let job = out.job_id.clone();
+            Some(
+                super::common::wait_for(
+                    &ctx,
+                    &format!("policy generation {job}"),
+                    std::time::Duration::from_secs(seconds.into()),
+                    || {
+                        let (client, job) = (client.clone(), job.clone());
+                        async move {
+                            let got = client
+                                .get_generated_policy()
+                                .job_id(&job)
+                                .send()
+                                .await
+                                .map_err(|e| {
+                                    crate::aws::aws_error("access-analyzer:GetGeneratedPolicy", e)
+                                })?;
+                            Ok(got
+                                .job_details
+                                .map(|j| j.status.as_str().to_string())
+                                .unwrap_or_else(|| "UNKNOWN".into()))
+                        }
+                    },
+                    |status| matches!(status, "SUCCEEDED" | "FAILED" | "CANCELED"),
+                )
+                .await?,
+            )
+        }
+    };
     Ok(Started {
         job_id: out.job_id,
         principal_arn,
+        waited,
     })
 }
 
@@ -410,7 +452,11 @@ pub fn tools() -> Vec<ToolSpec> {
             ),
             policy_generation_start,
         )
-        .also_calls(&["sts:GetCallerIdentity", "iam:PassRole"]),
+        .also_calls(&[
+            "sts:GetCallerIdentity",
+            "iam:PassRole",
+            "access-analyzer:GetGeneratedPolicy",
+        ]),
         tool(
             info(
                 "policy_generation_get",

@@ -172,3 +172,77 @@ mod tests {
         assert!(check_region(&json!({"region": "zz-xxxx-1"}), &["zz-xxxx-1".into()]).is_ok());
     }
 }
+
+/// The longest `wait` a tool accepts, in seconds.
+pub const MAX_WAIT_SECONDS: u32 = 1800;
+
+/// How a wait for long AWS work ended (`Waited` in results).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Waited {
+    /// The last state seen (`RUNNING`, `SUCCEEDED`, `CREATION_IN_PROGRESS` …).
+    pub state: String,
+    /// Whether the work reached an end state (success or failure) within the wait.
+    pub finished: bool,
+    /// How long the server waited.
+    pub waited_seconds: u64,
+    /// Why the wait ended early, when the client cancelled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<bool>,
+}
+
+/// First poll after this long, then 1.5 times longer each time, at most [`POLL_MAX`].
+pub const POLL_FIRST: std::time::Duration = std::time::Duration::from_millis(500);
+pub const POLL_MAX: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Poll long AWS work until `end` says the state is final (Some), `wait` runs out, or the
+/// client cancels; each poll is reported as progress (`what` names the work). The polls are
+/// part of the call: same AWS identity, one audit record.
+pub async fn wait_for<F, Fut>(
+    ctx: &crate::catalogue::ToolContext,
+    what: &str,
+    wait: std::time::Duration,
+    mut poll: F,
+    end: fn(&str) -> bool,
+) -> Result<Waited, crate::error::ToolError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<String, crate::error::ToolError>>,
+{
+    let started = std::time::Instant::now();
+    let total = wait.as_secs_f64();
+    let mut delay = POLL_FIRST;
+    loop {
+        let state = poll().await?;
+        let elapsed = started.elapsed();
+        let finished = end(&state);
+        ctx.progress
+            .report(
+                elapsed.as_secs_f64().min(total),
+                total,
+                format!("{what}: {state} after {}s", elapsed.as_secs()),
+            )
+            .await;
+        let left = wait.saturating_sub(elapsed);
+        if finished || left.is_zero() {
+            return Ok(Waited {
+                state,
+                finished,
+                waited_seconds: elapsed.as_secs(),
+                cancelled: None,
+            });
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay.min(left)) => {}
+            _ = ctx.progress.cancelled.cancelled() => {
+                return Ok(Waited {
+                    state,
+                    finished: false,
+                    waited_seconds: started.elapsed().as_secs(),
+                    cancelled: Some(true),
+                });
+            }
+        }
+        delay = (delay.mul_f64(1.5)).min(POLL_MAX);
+    }
+}

@@ -35,15 +35,38 @@ pub(super) async fn promote(ctx: ToolContext, a: PromoteArgs) -> Result<BrokerId
     })
 }
 
+/// Arguments of `reboot_broker`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RebootArgs {
+    /// AWS region for this call; the server's default region when omitted.
+    #[schemars(regex(pattern = REGION))]
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Broker ID (on AWS, `b-` followed by a UUID).
+    #[schemars(regex(pattern = BROKER_ID))]
+    #[serde(rename = "BrokerId")]
+    pub broker_id: String,
+    /// Wait up to this many seconds (at most 1800) for the broker to be RUNNING again, with
+    /// progress notifications.
+    #[schemars(range(min = 1, max = 1800))]
+    #[serde(default)]
+    pub wait: Option<u32>,
+}
+impl CheckArgs for RebootArgs {}
+
 /// The result of a reboot request.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct RebootOut {
     pub broker_id: String,
     pub reboot_requested: bool,
+    /// With `wait`: the broker's state when the wait ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited: Option<Waited>,
 }
 
-pub(super) async fn reboot_broker(ctx: ToolContext, a: BrokerArgs) -> Result<RebootOut, ToolError> {
+pub(super) async fn reboot_broker(ctx: ToolContext, a: RebootArgs) -> Result<RebootOut, ToolError> {
     ctx.aws
         .mq(a.region.as_deref())
         .await
@@ -52,9 +75,17 @@ pub(super) async fn reboot_broker(ctx: ToolContext, a: BrokerArgs) -> Result<Reb
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
+    let waited = match a.wait {
+        Some(seconds) => Some(
+            super::create_delete::wait_for_broker(&ctx, a.region.as_deref(), &a.broker_id, seconds)
+                .await?,
+        ),
+        None => None,
+    };
     Ok(RebootOut {
         broker_id: a.broker_id,
         reboot_requested: true,
+        waited,
     })
 }
 

@@ -14,6 +14,12 @@ pub struct CreateBrokerArgs {
     #[schemars(regex(pattern = REGION))]
     #[serde(default)]
     pub region: Option<String>,
+    /// Wait up to this many seconds (at most 1800) for the broker to be RUNNING, with progress
+    /// notifications; without it the call returns as soon as AWS accepts the request (a broker
+    /// takes about 20 minutes to start).
+    #[schemars(range(min = 1, max = 1800))]
+    #[serde(default)]
+    pub wait: Option<u32>,
     /// Broker name: 1–50 letters, digits, `-`, `.`, `_`, `~`; unique per account and region.
     #[schemars(regex(pattern = BROKER_NAME))]
     pub broker_name: String,
@@ -105,6 +111,45 @@ impl CheckArgs for CreateBrokerArgs {
 pub struct CreatedBroker {
     pub broker_arn: Option<String>,
     pub broker_id: Option<String>,
+    /// With `wait`: the broker's state when the wait ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited: Option<Waited>,
+}
+
+/// Wait for a broker to leave its in-progress states (RUNNING, or a failure).
+pub(super) async fn wait_for_broker(
+    ctx: &ToolContext,
+    region: Option<&str>,
+    id: &str,
+    seconds: u32,
+) -> Result<Waited, ToolError> {
+    let mq = ctx.aws.mq(region).await;
+    wait_for(
+        ctx,
+        &format!("broker {id}"),
+        std::time::Duration::from_secs(seconds.into()),
+        || {
+            let mq = mq.clone();
+            async move {
+                let b = mq
+                    .describe_broker()
+                    .broker_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| crate::aws::aws_error("mq:DescribeBroker", e))?;
+                Ok(b.broker_state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "UNKNOWN".into()))
+            }
+        },
+        |state| {
+            matches!(
+                state,
+                "RUNNING" | "CREATION_FAILED" | "DELETION_IN_PROGRESS" | "CRITICAL_ACTION_REQUIRED"
+            )
+        },
+    )
+    .await
 }
 
 pub(super) async fn create_broker(
@@ -150,9 +195,16 @@ pub(super) async fn create_broker(
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
+    let waited = match (a.wait, out.broker_id.as_deref()) {
+        (Some(seconds), Some(id)) => {
+            Some(wait_for_broker(&ctx, a.region.as_deref(), id, seconds).await?)
+        }
+        _ => None,
+    };
     Ok(CreatedBroker {
         broker_arn: out.broker_arn,
         broker_id: out.broker_id,
+        waited,
     })
 }
 

@@ -11,7 +11,7 @@ use aws_sdk_mq::types as sdk;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{check_tags, ts};
+use super::common::{Waited, check_tags, ts, wait_for};
 use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
 use crate::error::{ArgError, ToolError};
 use crate::resource::Target;
@@ -102,7 +102,7 @@ pub fn tools() -> Vec<ToolSpec> {
     use RiskClass::*;
     vec![
         tool(info("create_broker", Write, "mq:CreateBroker", false,
-            "Create an Amazon MQ broker (ActiveMQ or RabbitMQ) with one administrative user. Billable. Returns BrokerId and BrokerArn."), create_broker).tags_what_it_creates(),
+            "Create an Amazon MQ broker (ActiveMQ or RabbitMQ) with one administrative user. Billable. Returns BrokerId and BrokerArn; with `wait`, waits (with progress) until the broker is RUNNING."), create_broker).also_calls(&["mq:DescribeBroker"]).tags_what_it_creates(),
         tool(info("create_configuration", Write, "mq:CreateConfiguration", false,
             "Create a broker configuration (revision 1) for an engine and version."), create_configuration).tags_what_it_creates(),
         tool(info("delete_broker", Destructive, "mq:DeleteBroker", true,
@@ -136,7 +136,7 @@ pub fn tools() -> Vec<ToolSpec> {
         tool(info("promote", Execute, "mq:Promote", false,
             "Promote a cross-region replica broker to primary (SWITCHOVER or FAILOVER). Disrupts clients."), promote).targets(Target::Broker("BrokerId")).disruptive(),
         tool(info("reboot_broker", Execute, "mq:RebootBroker", false,
-            "Reboot a broker; pending changes take effect. Disconnects clients."), reboot_broker).targets(Target::Broker("BrokerId")).disruptive(),
+            "Reboot a broker; pending changes take effect. Disconnects clients."), reboot_broker).also_calls(&["mq:DescribeBroker"]).targets(Target::Broker("BrokerId")).disruptive(),
         tool(info("update_broker", Write, "mq:UpdateBroker", false,
             "Change a broker's settings; only the fields given are changed. Most changes apply at the next reboot."), update_broker).targets(Target::Broker("BrokerId")),
         tool(info("update_configuration", Write, "mq:UpdateConfiguration", false,

@@ -1,0 +1,212 @@
+//! Long AWS work with `wait`: the server polls with backoff and sends progress notifications
+//! (when the client sent a progress token) until the work ends, the wait runs out or the
+//! client cancels.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use libtest_mimic::Trial;
+use rmcp::ClientHandler;
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation, NumberOrString,
+    ProgressNotificationParam, ProgressToken, RequestMetaObject,
+};
+use rmcp::service::NotificationContext;
+use serde_json::{Value, json};
+
+use crate::support::{FakeAws, Needs, Options, Request, Server, text, trial};
+
+/// A client that keeps the progress notifications it receives.
+#[derive(Clone, Default)]
+struct Watcher {
+    seen: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Watcher {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("progress-test", "0"),
+        )
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<rmcp::RoleClient>,
+    ) {
+        self.seen.lock().unwrap().push(params);
+    }
+}
+
+fn with_progress(name: &'static str, args: Value, token: &str) -> CallToolRequestParams {
+    let mut meta = RequestMetaObject::default();
+    meta.set_progress_token(ProgressToken(NumberOrString::String(
+        token.to_string().into(),
+    )));
+    let mut p = CallToolRequestParams::new(name);
+    p.arguments = args.as_object().cloned();
+    p.meta = Some(meta);
+    p
+}
+
+/// A broker that is CREATION_IN_PROGRESS for the first `slow` DescribeBroker calls, then
+/// RUNNING; it counts them.
+async fn slow_broker(slow: usize) -> (FakeAws, Arc<AtomicUsize>) {
+    let describes = Arc::new(AtomicUsize::new(0));
+    let seen = describes.clone();
+    let fake = FakeAws::start(Arc::new(move |r: &Request| {
+        if r.method == "POST" && r.path == "/v1/brokers" {
+            return (200, r#"{"brokerArn":"arn:aws:mq:us-east-1:123456789012:broker:slow:b-slow","brokerId":"b-slow"}"#.into());
+        }
+        if r.method == "GET" && r.path == "/v1/brokers/b-slow" {
+            let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+            let state = if n > slow { "RUNNING" } else { "CREATION_IN_PROGRESS" };
+            return (200, format!(r#"{{"brokerId":"b-slow","brokerName":"slow","brokerState":"{state}"}}"#));
+        }
+        (404, r#"{"message":"not here"}"#.into())
+    }))
+    .await;
+    (fake, describes)
+}
+
+fn create_args(wait: u32) -> Value {
+    json!({"broker_name": "slow", "engine_type": "RABBITMQ", "deployment_mode": "SINGLE_INSTANCE",
+           "username": "admin", "password": "Sup3r-secret-pw-42", "host_instance_type": "mq.m5.large",
+           "wait": wait})
+}
+
+async fn waits_report_progress_until_the_work_is_done() {
+    // A broker: CREATION_IN_PROGRESS twice, then RUNNING.
+    let (fake, describes) = slow_broker(2).await;
+    let analyzer = crate::fakes::access_analyzer().await;
+    let watcher = Watcher::default();
+    let s = Server::start_with(
+        Options {
+            policy: Some("version: 1\ndefault: allow\n".into()),
+            endpoint: Some(fake.url.clone()),
+            env: vec![(
+                "AWS_ENDPOINT_URL_ACCESSANALYZER".into(),
+                analyzer.url.clone(),
+            )],
+            ..Options::default()
+        },
+        watcher.clone(),
+    )
+    .await;
+    let r = s
+        .client
+        .call_tool(with_progress("create_broker", create_args(60), "create-1"))
+        .await
+        .unwrap();
+    let out: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(out["Waited"]["State"], "RUNNING", "{out}");
+    assert_eq!(out["Waited"]["Finished"], true);
+    assert_eq!(describes.load(Ordering::SeqCst), 3);
+    // Progress notifications arrive before the result; give the last a moment.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let seen = watcher.seen.lock().unwrap().clone();
+    let messages: Vec<String> = seen.iter().filter_map(|p| p.message.clone()).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(
+        messages[0].starts_with("broker b-slow: CREATION_IN_PROGRESS"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[2].starts_with("broker b-slow: RUNNING"),
+        "{messages:?}"
+    );
+    assert!(seen.windows(2).all(|w| w[0].progress <= w[1].progress));
+    assert!(seen.iter().all(|p| p.total == Some(60.0)));
+
+    // A policy generation: IN_PROGRESS, then SUCCEEDED.
+    watcher.seen.lock().unwrap().clear();
+    let r = s
+        .client
+        .call_tool(with_progress(
+            "policy_generation_start",
+            json!({"principal_arn": "arn:aws:iam::123456789012:role/app", "wait": 60}),
+            "gen-1",
+        ))
+        .await
+        .unwrap();
+    let out: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(out["Waited"]["State"], "SUCCEEDED", "{out}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let statuses: Vec<String> = watcher
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.message.clone())
+        .collect();
+    assert!(
+        statuses.last().unwrap().contains("SUCCEEDED"),
+        "{statuses:?}"
+    );
+    // One call, one audit record, however many polls.
+    let records = s.audit_records();
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["tool"] == "create_broker")
+            .count(),
+        1
+    );
+}
+
+async fn a_cancelled_wait_stops_polling() {
+    // Never RUNNING.
+    let (fake, describes) = slow_broker(usize::MAX).await;
+    let s = Server::start_with(
+        Options {
+            policy: Some("version: 1\ndefault: allow\n".into()),
+            endpoint: Some(fake.url.clone()),
+            ..Options::default()
+        },
+        Watcher::default(),
+    )
+    .await;
+    let handle =
+        s.client
+            .send_cancellable_request(
+                rmcp::model::ClientRequest::CallToolRequest(rmcp::model::Request::new(
+                    with_progress("create_broker", create_args(600), "create-2"),
+                )),
+                rmcp::service::PeerRequestOptions::no_options(),
+            )
+            .await
+            .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = describes.load(Ordering::SeqCst);
+    assert!(before >= 2, "polling had started: {before}");
+    handle
+        .cancel(Some("the agent gave up".into()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = describes.load(Ordering::SeqCst);
+    assert!(
+        after <= before + 1,
+        "polling stopped: {before} then {after}"
+    );
+    // The server goes on serving (the fake answers ListBrokers with a 404).
+    let r = s.call("list_brokers", json!({})).await;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+}
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "progress::waits_report_progress_until_the_work_is_done",
+            Needs::Nothing,
+            waits_report_progress_until_the_work_is_done,
+        ),
+        trial(
+            "progress::a_cancelled_wait_stops_polling",
+            Needs::Nothing,
+            a_cancelled_wait_stops_polling,
+        ),
+    ]
+}
