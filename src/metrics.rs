@@ -15,6 +15,8 @@ pub struct Metrics {
     rate_limited: IntCounterVec,
     reloads: IntCounterVec,
     store_errors: IntCounterVec,
+    approvals: IntCounterVec,
+    token_refusals: IntCounterVec,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -73,7 +75,30 @@ impl Metrics {
             &["decision"],
         )
         .expect("valid metric");
-        for c in [&calls, &rate_limited, &reloads, &store_errors] {
+        let approvals = IntCounterVec::new(
+            Opts::new(
+                "guarded_approval_waits_total",
+                "Calls answered `awaiting approval` (a new request, or a retry while it is pending), by how the human is asked.",
+            ),
+            &["via"],
+        )
+        .expect("valid metric");
+        let token_refusals = IntCounterVec::new(
+            Opts::new(
+                "guarded_http_token_refusals_total",
+                "HTTP requests refused for their bearer token, by reason.",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
+        for c in [
+            &calls,
+            &rate_limited,
+            &reloads,
+            &store_errors,
+            &approvals,
+            &token_refusals,
+        ] {
             let _ = registry.register(Box::new(c.clone()));
         }
         let _ = registry.register(Box::new(call_seconds.clone()));
@@ -84,7 +109,14 @@ impl Metrics {
             rate_limited,
             reloads,
             store_errors,
+            approvals,
+            token_refusals,
         }
+    }
+
+    /// An HTTP request refused for its token (`missing`, `unknown`, `expired`, `signature` …).
+    pub fn token_refused(&self, reason: &str) {
+        self.token_refusals.with_label_values(&[reason]).inc();
     }
 
     /// One call's outcome (what its audit record says).
@@ -102,6 +134,14 @@ impl Metrics {
             }
             crate::audit::Outcome::Error { message } if message.contains("state store") => {
                 self.store_errors.with_label_values(&[decision]).inc()
+            }
+            crate::audit::Outcome::AwaitingApproval { via, .. } => {
+                let via = if via.starts_with("elicitation") {
+                    "elicitation"
+                } else {
+                    "out_of_band"
+                };
+                self.approvals.with_label_values(&[via]).inc()
             }
             _ => {}
         }

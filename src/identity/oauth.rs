@@ -83,6 +83,23 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// A short label for metrics (bounded: one per variant).
+    pub fn label(&self) -> &'static str {
+        match self {
+            TokenError::Malformed => "malformed",
+            TokenError::Algorithm(_) => "algorithm",
+            TokenError::UnknownKey => "unknown_key",
+            TokenError::KeysUnavailable(_) => "keys_unavailable",
+            TokenError::Signature => "signature",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid => "not_yet_valid",
+            TokenError::Audience(_) => "audience",
+            TokenError::Issuer => "issuer",
+            TokenError::MissingClaim(_) => "missing_claim",
+            TokenError::InsufficientScope(_) => "insufficient_scope",
+        }
+    }
+
     /// The RFC 6750 error code.
     pub fn code(&self) -> &'static str {
         match self {

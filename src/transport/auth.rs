@@ -67,12 +67,21 @@ impl Authenticator {
     }
 }
 
+/// The authentication layer's state: the ways to authenticate, and the gate whose metrics
+/// count the refusals.
+pub struct AuthState {
+    pub auth: Arc<Authenticator>,
+    pub gate: Arc<crate::gate::Gate>,
+}
+
 /// Let a request through only with a valid bearer token; attach its caller.
 pub async fn authenticate(
-    State(auth): State<Arc<Authenticator>>,
+    State(state): State<Arc<AuthState>>,
     mut req: Request,
     next: Next,
 ) -> Response {
+    let auth = &state.auth;
+    let metrics = state.gate.metrics();
     let presented = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -83,6 +92,7 @@ pub async fn authenticate(
         });
     let Some(presented) = presented else {
         tracing::info!(path = %req.uri().path(), "HTTP request without a bearer token refused");
+        metrics.token_refused("missing");
         return auth.refuse(
             StatusCode::UNAUTHORIZED,
             None,
@@ -96,6 +106,7 @@ pub async fn authenticate(
     }
     let Some(oauth) = &auth.oauth else {
         tracing::info!(path = %req.uri().path(), "HTTP request with an unknown bearer token refused");
+        metrics.token_refused("unknown");
         return auth.refuse(StatusCode::UNAUTHORIZED, None, "invalid bearer token");
     };
     match oauth.verify(presented).await {
@@ -106,6 +117,7 @@ pub async fn authenticate(
         }
         Err(e) => {
             tracing::info!(path = %req.uri().path(), reason = %e, "HTTP request with a refused access token");
+            metrics.token_refused(e.label());
             let status = match e {
                 TokenError::InsufficientScope(_) => StatusCode::FORBIDDEN,
                 _ => StatusCode::UNAUTHORIZED,

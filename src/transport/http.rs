@@ -26,7 +26,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
-use super::auth::{Authenticator, authenticate, resource_metadata, unauthenticated};
+use super::auth::{AuthState, Authenticator, authenticate, resource_metadata, unauthenticated};
 use crate::gate::Gate;
 use crate::policy::Caller;
 use crate::server::{GuardedServer, SESSION_HEADER, session_key};
@@ -71,7 +71,10 @@ pub fn app(
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(sessions, bind_session))
         .layer(axum::middleware::from_fn_with_state(
-            auth.clone(),
+            Arc::new(AuthState {
+                auth: auth.clone(),
+                gate: health_gate.clone(),
+            }),
             authenticate,
         ))
         .layer(axum::middleware::from_fn_with_state(origins, check_origin));

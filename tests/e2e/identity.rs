@@ -210,6 +210,8 @@ async fn oauth_tokens_from_a_local_identity_provider() {
             "mcp",
             "--oauth-jwks-refetch-interval",
             "1s",
+            "--metrics",
+            "127.0.0.1:0",
         ]
         .iter()
         .map(|a| a.to_string())
@@ -358,6 +360,33 @@ async fn oauth_tokens_from_a_local_identity_provider() {
     let (status, body, _) = raw_post(&s.url, &bearer(&k4.sign(&claims)), &initialize()).await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("unavailable"), "{body}");
+
+    // Every refusal is counted by reason (no principal, no token in the labels).
+    let metrics_url = crate::support::address_on_stderr(&s.stderr, "metrics on ", "/metrics")
+        .await
+        .expect("the metrics address on stderr");
+    let text_metrics = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (reason, n) in [
+        ("missing", 1),
+        ("expired", 1),
+        ("not_yet_valid", 1),
+        ("audience", 1),
+        ("issuer", 1),
+        ("signature", 1),
+        ("malformed", 2),
+        ("algorithm", 1),
+        ("insufficient_scope", 1),
+        ("unknown_key", 1),
+        ("keys_unavailable", 1),
+    ] {
+        let line = format!("guarded_http_token_refusals_total{{reason=\"{reason}\"}} {n}");
+        assert!(text_metrics.contains(&line), "{line} missing");
+    }
 
     // One AWS request in all: alice's list_brokers.
     let reqs = aws.requests();
