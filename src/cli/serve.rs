@@ -133,6 +133,21 @@ pub struct ServeArgs {
     /// are used before they are fetched again; `0s`: looked up for every call.
     #[arg(long, default_value = "30s", value_parser = parse_ttl, env = "GUARDED_AWS_MCP_RESOURCE_CACHE_TTL")]
     pub resource_cache_ttl: std::time::Duration,
+    /// Callers with this role may list, approve and deny approvals over HTTP
+    /// (`/admin/approvals`); without it that API is off. Never give it to an agent's token.
+    #[arg(long, env = "GUARDED_AWS_MCP_ADMIN_ROLE")]
+    pub admin_role: Option<String>,
+    /// POST approval events (requested, decided) to this URL: JSON with a Slack-compatible
+    /// `text`, signed with --approval-webhook-secret.
+    #[arg(long, env = "GUARDED_AWS_MCP_APPROVAL_WEBHOOK")]
+    pub approval_webhook: Option<String>,
+    /// The HMAC-SHA256 key of the webhook's `X-Guarded-Signature` header.
+    #[arg(
+        long,
+        env = "GUARDED_AWS_MCP_APPROVAL_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub approval_webhook_secret: Option<String>,
     /// AWS roles file: each caller acts in AWS as its own IAM role (STS AssumeRole with
     /// SourceIdentity and session tags). Format: `guarded-aws-mcp aws-roles schema`.
     #[arg(long, env = "GUARDED_AWS_MCP_AWS_ROLES")]
@@ -284,9 +299,21 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
         },
     ) {
         Ok(g) => {
-            let g = g
+            let mut g = g
                 .with_store(store)
                 .with_resource_cache_ttl(args.resource_cache_ttl);
+            if let Some(url) = &args.approval_webhook {
+                match crate::approval::webhook::Webhook::new(
+                    url,
+                    args.approval_webhook_secret.as_deref(),
+                ) {
+                    Ok(hook) => g = g.with_webhook(hook),
+                    Err(e) => {
+                        eprintln!("guarded-aws-mcp: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
             match identities {
                 Some(ids) => g.with_identities(ids),
                 None => g,
@@ -330,8 +357,8 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
             gate,
             auth,
             addr,
-            args.allowed_hosts.clone(),
-            args.allowed_origins.clone(),
+            (args.allowed_hosts.clone(), args.allowed_origins.clone()),
+            args.admin_role.clone(),
             crate::transport::listener::Limits {
                 max_connections: args.http_max_connections.max(1),
                 header_read_timeout: args.http_header_timeout,

@@ -247,6 +247,9 @@ impl Gate {
             .await
             .map_err(|e| ask.down(e))?;
         tracing::info!(tool = ask.spec.name, approval = %a.id, "approval requested");
+        if let Some(hook) = &self.webhook {
+            hook.notify("approval_requested", &a);
+        }
         let why = match ask.decision.approver {
             Approver::Operator => "this rule is approved only by an operator, out of band",
             _ => "this client cannot ask the user",

@@ -116,6 +116,8 @@ pub struct Gate {
     rabbit: Arc<crate::tools::rabbitmq::Connections>,
     /// Each caller's own AWS role (`--aws-roles`); the server's credentials for all when None.
     identities: Option<Arc<AwsIdentities>>,
+    /// Where approval events are sent (`--approval-webhook`).
+    webhook: Option<crate::approval::webhook::Webhook>,
     /// Facts of the resources calls touch, for `resource.*` conditions (looked up with the
     /// server's own AWS identity, cached briefly).
     lookups: Lookups,
@@ -151,6 +153,7 @@ impl Gate {
             aws,
             rabbit: Default::default(),
             identities: None,
+            webhook: None,
             refusals: Default::default(),
             metrics: Default::default(),
             options,
@@ -168,6 +171,80 @@ impl Gate {
     pub fn with_rabbitmq(mut self, connections: crate::tools::rabbitmq::Connections) -> Self {
         self.rabbit = Arc::new(connections);
         self
+    }
+
+    /// Send approval events to this webhook.
+    pub fn with_webhook(mut self, hook: crate::approval::webhook::Webhook) -> Self {
+        self.webhook = Some(hook);
+        self
+    }
+
+    /// The approvals in the state store (pending ones, or all), with their current status.
+    pub async fn approvals(
+        &self,
+        all: bool,
+    ) -> Result<Vec<crate::approval::Approval>, crate::state::StoreError> {
+        let now = crate::approval::now();
+        Ok(self
+            .store
+            .list_approvals()
+            .await?
+            .into_iter()
+            .map(|mut a| {
+                a.status = a.status_at(now);
+                a
+            })
+            .filter(|a| all || a.status == crate::approval::Status::Pending)
+            .collect())
+    }
+
+    /// One approval, with its current status.
+    pub async fn approval(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::approval::Approval>, crate::state::StoreError> {
+        let now = crate::approval::now();
+        Ok(self.store.get_approval(id).await?.map(|mut a| {
+            a.status = a.status_at(now);
+            a
+        }))
+    }
+
+    /// An operator's decision (`/admin/approvals`): recorded in the state store, the audit log
+    /// and the webhook.
+    pub async fn decide_approval(
+        &self,
+        id: &str,
+        approve: bool,
+        by: &str,
+    ) -> Result<crate::approval::Approval, crate::state::StoreError> {
+        let a = self.store.decide_approval(id, approve, by).await?;
+        let _ = self.audit.write(AuditRecord {
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            session: a.session.clone(),
+            principal: Some(a.principal.clone()),
+            roles: Vec::new(),
+            token: None,
+            aws_identity: None,
+            resource: None,
+            tool: a.tool.clone(),
+            args: a.args.clone(),
+            decision: if approve { "approved" } else { "denied" }.into(),
+            rule: Some(a.rule.clone()),
+            reason: Some(a.reason.clone()),
+            latency_us: 0,
+            outcome: Outcome::ApprovalDecided {
+                approval_id: a.id.clone(),
+                by: by.to_string(),
+            },
+            policy: self.policy().hash.clone(),
+            mode: None,
+            prev: String::new(),
+        });
+        if let Some(hook) = &self.webhook {
+            hook.notify("approval_decided", &a);
+        }
+        Ok(a)
     }
 
     /// Keep looked-up resource facts this long (default [`DEFAULT_RESOURCE_TTL`]).

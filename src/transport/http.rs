@@ -40,6 +40,7 @@ pub fn app(
     auth: Arc<Authenticator>,
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
+    admin_role: Option<String>,
     ct: CancellationToken,
 ) -> axum::Router {
     let mut config = StreamableHttpServerConfig::default()
@@ -67,14 +68,42 @@ pub fn app(
             .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
             .collect(),
     );
+    let auth_state = Arc::new(AuthState {
+        auth: auth.clone(),
+        gate: health_gate.clone(),
+    });
     let mcp = axum::Router::new()
         .nest_service("/mcp", service)
         .layer(axum::middleware::from_fn_with_state(sessions, bind_session))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(AuthState {
-                auth: auth.clone(),
-                gate: health_gate.clone(),
-            }),
+            auth_state.clone(),
+            authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            origins.clone(),
+            check_origin,
+        ));
+    // The approvals for operators with the admin role (404 without --admin-role).
+    let admin = axum::Router::new()
+        .route("/admin/approvals", axum::routing::get(super::admin::list))
+        .route(
+            "/admin/approvals/{id}",
+            axum::routing::get(super::admin::show),
+        )
+        .route(
+            "/admin/approvals/{id}/approve",
+            axum::routing::post(super::admin::approve),
+        )
+        .route(
+            "/admin/approvals/{id}/deny",
+            axum::routing::post(super::admin::deny),
+        )
+        .with_state(Arc::new(super::admin::Admin {
+            gate: health_gate.clone(),
+            role: admin_role,
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            auth_state,
             authenticate,
         ))
         .layer(axum::middleware::from_fn_with_state(origins, check_origin));
@@ -94,7 +123,7 @@ pub fn app(
             axum::routing::get(resource_metadata),
         )
         .with_state(auth);
-    mcp.merge(health).merge(metadata)
+    mcp.merge(health).merge(metadata).merge(admin)
 }
 
 /// The process is up.
@@ -246,8 +275,8 @@ pub async fn serve(
     gate: Arc<Gate>,
     auth: Arc<Authenticator>,
     addr: SocketAddr,
-    allowed_hosts: Vec<String>,
-    allowed_origins: Vec<String>,
+    (allowed_hosts, allowed_origins): (Vec<String>, Vec<String>),
+    admin_role: Option<String>,
     limits: super::listener::Limits,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -272,7 +301,7 @@ pub async fn serve(
     ]);
     let principals = auth.tokens.as_ref().map_or(0, |t| t.len());
     let issuer = auth.oauth.as_ref().map(|o| o.config().issuer.clone());
-    let app = app(gate, auth, hosts, origins, ct.child_token());
+    let app = app(gate, auth, hosts, origins, admin_role, ct.child_token());
     tracing::info!(address = %local, principals, ?issuer, ?limits, "serving MCP over streamable HTTP at /mcp");
     // Tests and scripts read this line to learn the port when ADDR ends in :0.
     eprintln!("guarded-aws-mcp: listening on http://{local}/mcp");

@@ -18,6 +18,7 @@ use crate::gate::Gate;
 use crate::policy::Caller;
 use crate::server::GuardedServer;
 
+pub mod admin;
 pub mod auth;
 pub mod http;
 pub mod listener;

@@ -16,6 +16,7 @@ mod http;
 mod iam_tools;
 mod identity;
 mod mq_tools;
+mod operators;
 mod progress;
 mod rabbitmq_tools;
 mod resource_policy;
@@ -34,6 +35,7 @@ fn main() {
     trials.extend(iam_tools::trials());
     trials.extend(identity::trials());
     trials.extend(mq_tools::trials());
+    trials.extend(operators::trials());
     trials.extend(progress::trials());
     trials.extend(rabbitmq_tools::trials());
     trials.extend(resource_policy::trials());

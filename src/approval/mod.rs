@@ -2,6 +2,8 @@
 //! the state store for the out-of-band flow (`guarded-aws-mcp approvals ...`), the key that
 //! makes an identical retry find its approval, and the sealed state of an MRTR elicitation.
 
+pub mod webhook;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
