@@ -412,32 +412,32 @@ impl GuardSpec {
                 });
             }
             let on_everything = resources.iter().find(|r| is_every_resource(r));
-            if let (true, Some(r)) = (self.wildcard_admin, on_everything) {
-                if let Some(a) = actions.iter().find(|a| is_service_wildcard(a)) {
-                    let what = if *a == "*" {
-                        "every action".to_string()
-                    } else {
-                        format!("every action of {}", a.trim_end_matches(":*"))
-                    };
-                    return Some(Finding {
-                        check: "wildcard_admin",
-                        location: loc(),
-                        reason: format!("allows {what} (\"{a}\") on every resource (\"{r}\")"),
-                    });
-                }
+            if let (true, Some(r)) = (self.wildcard_admin, on_everything)
+                && let Some(a) = actions.iter().find(|a| is_service_wildcard(a))
+            {
+                let what = if *a == "*" {
+                    "every action".to_string()
+                } else {
+                    format!("every action of {}", a.trim_end_matches(":*"))
+                };
+                return Some(Finding {
+                    check: "wildcard_admin",
+                    location: loc(),
+                    reason: format!("allows {what} (\"{a}\") on every resource (\"{r}\")"),
+                });
             }
-            if self.escalation {
-                if let Some(r) = resources.iter().find(|r| is_broad_resource(r)) {
-                    for a in &actions {
-                        if let Some(e) = escalation.iter().find(|e| wildcard_match(a, e)) {
-                            return Some(Finding {
-                                check: "escalation",
-                                location: loc(),
-                                reason: format!(
-                                    "allows the privilege-escalation action {e} (via \"{a}\") on the broad resource \"{r}\""
-                                ),
-                            });
-                        }
+            if self.escalation
+                && let Some(r) = resources.iter().find(|r| is_broad_resource(r))
+            {
+                for a in &actions {
+                    if let Some(e) = escalation.iter().find(|e| wildcard_match(a, e)) {
+                        return Some(Finding {
+                            check: "escalation",
+                            location: loc(),
+                            reason: format!(
+                                "allows the privilege-escalation action {e} (via \"{a}\") on the broad resource \"{r}\""
+                            ),
+                        });
                     }
                 }
             }

@@ -105,10 +105,10 @@ impl Limiter {
         }
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         for (key, at) in reservation.taken {
-            if let Some(log) = counters.get_mut(&key) {
-                if let Some(pos) = log.iter().rposition(|t| *t == at) {
-                    log.remove(pos);
-                }
+            if let Some(log) = counters.get_mut(&key)
+                && let Some(pos) = log.iter().rposition(|t| *t == at)
+            {
+                log.remove(pos);
             }
         }
     }

@@ -26,14 +26,13 @@ pub fn watch(gate: Arc<Gate>, path: PathBuf) -> notify::Result<notify::Recommend
     let name = path.file_name().map(|n| n.to_os_string());
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(e) = event {
-            if finished_write(&e.kind)
-                && e.paths
-                    .iter()
-                    .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
-            {
-                let _ = tx.send(());
-            }
+        if let Ok(e) = event
+            && finished_write(&e.kind)
+            && e.paths
+                .iter()
+                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+        {
+            let _ = tx.send(());
         }
     })?;
     watcher.watch(&folder, RecursiveMode::NonRecursive)?;

@@ -444,11 +444,11 @@ fn schema_params(schema: &JsonObject) -> BTreeMap<String, Vec<String>> {
             out.push("string".into());
         }
         for key in ["anyOf", "oneOf"] {
-            if let Some(items) = node.get(key).and_then(Value::as_array) {
-                if depth < 8 {
-                    for item in items {
-                        types(item, defs, out, depth + 1);
-                    }
+            if let Some(items) = node.get(key).and_then(Value::as_array)
+                && depth < 8
+            {
+                for item in items {
+                    types(item, defs, out, depth + 1);
                 }
             }
         }

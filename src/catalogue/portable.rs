@@ -149,10 +149,10 @@ pub fn problems(schema: &Value) -> Vec<String> {
             out.push(format!("{at}: a non-object schema {v}"));
             return;
         };
-        if let Some(f) = map.get("format").and_then(Value::as_str) {
-            if !PORTABLE_FORMATS.contains(&f) {
-                out.push(format!("{at}: format {f:?}"));
-            }
+        if let Some(f) = map.get("format").and_then(Value::as_str)
+            && !PORTABLE_FORMATS.contains(&f)
+        {
+            out.push(format!("{at}: format {f:?}"));
         }
         for key in ONE {
             if let Some(sub) = map.get(*key) {

@@ -47,11 +47,10 @@ pub async fn access_analyzer() -> FakeAws {
                 let Some(principal) = body["policyGenerationDetails"]["principalArn"].as_str() else {
                     return error(400, "ValidationException", "policyGenerationDetails.principalArn is required");
                 };
-                if let Some(token) = body["clientToken"].as_str() {
-                    if let Some(id) = tokens.lock().unwrap().get(token) {
+                if let Some(token) = body["clientToken"].as_str()
+                    && let Some(id) = tokens.lock().unwrap().get(token) {
                         return (200, json!({"jobId": id}).to_string());
                     }
-                }
                 let id = format!("job-{:04}", jobs.len() + 1);
                 jobs.push(Job {
                     id: id.clone(),

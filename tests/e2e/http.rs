@@ -249,14 +249,13 @@ async fn stalled_connections_are_closed_and_capped() {
             .await
             .expect("the server closes a stalled connection");
         // hyper may answer 408 before closing; either way the connection ends.
-        if let Ok(n) = r {
-            if n > 0 {
-                let more =
-                    tokio::time::timeout(std::time::Duration::from_secs(5), c.read(&mut buf))
-                        .await
-                        .expect("then closes it");
-                assert!(matches!(more, Ok(0) | Err(_)));
-            }
+        if let Ok(n) = r
+            && n > 0
+        {
+            let more = tokio::time::timeout(std::time::Duration::from_secs(5), c.read(&mut buf))
+                .await
+                .expect("then closes it");
+            assert!(matches!(more, Ok(0) | Err(_)));
         }
     }
     // ...and an authenticated client is served again.

@@ -703,10 +703,10 @@ impl Redis {
             if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await {
                 let _ = s.write_all(b"PING\r\n").await;
                 let mut buf = [0u8; 16];
-                if let Ok(n) = s.read(&mut buf).await {
-                    if buf[..n].starts_with(b"+PONG") {
-                        return;
-                    }
+                if let Ok(n) = s.read(&mut buf).await
+                    && buf[..n].starts_with(b"+PONG")
+                {
+                    return;
                 }
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
