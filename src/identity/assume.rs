@@ -224,3 +224,39 @@ impl AwsIdentities {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::AwsOptions;
+
+    fn assumed(left: Duration) -> Arc<Assumed> {
+        let clients = Arc::new(AwsClients::new(AwsOptions::default()));
+        Arc::new(Assumed {
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            assumed_arn: "arn:aws:sts::123456789012:assumed-role/r/alice".into(),
+            session_name: "alice".into(),
+            source_identity: "alice".into(),
+            chosen_by: "principals.alice".into(),
+            clients: clients.clone(),
+            once: clients,
+            expires: SystemTime::now() + left,
+        })
+    }
+
+    #[test]
+    fn credentials_are_renewed_before_they_end() {
+        let file = AwsRolesFile::parse("default: server\n", "r").unwrap();
+        let ids = AwsIdentities::new(file, Arc::new(AwsClients::new(AwsOptions::default())));
+        let key: Key = ("r".into(), "alice".into(), String::new(), "");
+        ids.lock()
+            .insert(key.clone(), assumed(Duration::from_secs(3600)));
+        assert!(ids.cached(&key).is_some(), "an hour left: used");
+        ids.lock()
+            .insert(key.clone(), assumed(Duration::from_secs(240)));
+        assert!(
+            ids.cached(&key).is_none(),
+            "four minutes left: assumed again"
+        );
+    }
+}
