@@ -30,9 +30,49 @@ pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serve one MCP session on stdin/stdout until the client closes it.
+/// Serve one MCP session on stdin/stdout until the client closes it. When they are pipes (as
+/// MCP clients spawn servers) they are read and written non-blocking from the runtime's own
+/// thread ([`pipes`]): no hand-off to a blocking thread for every message each way. Otherwise
+/// (a terminal, a file, a socket) tokio's blocking stdin and stdout.
 pub async fn serve_stdio(gate: Arc<Gate>, caller: Caller) -> Result<(), BoxError> {
+    #[cfg(unix)]
+    if let Some(input) = pipes::stdin() {
+        tracing::debug!("stdio: non-blocking pipes");
+        return match pipes::stdout() {
+            Some(output) => serve_framed(gate, caller, input, output).await,
+            None => serve_framed(gate, caller, input, tokio::io::stdout()).await,
+        };
+    }
     serve_framed(gate, caller, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// stdin and stdout as non-blocking pipes driven by the runtime (tokio's pipe support sets
+/// `O_NONBLOCK` and registers them with the reactor).
+#[cfg(unix)]
+mod pipes {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+
+    use tokio::net::unix::pipe;
+
+    /// stdin, when it is a pipe.
+    pub fn stdin() -> Option<pipe::Receiver> {
+        let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+        pipe::Receiver::from_owned_fd(fd).ok()
+    }
+
+    /// stdout, when it is a pipe that stderr does not share (non-blocking writes on a shared
+    /// pipe would make a log line fail when the pipe is full).
+    pub fn stdout() -> Option<pipe::Sender> {
+        let out = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+        let err = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
+        let o = std::fs::File::from(out.try_clone().ok()?).metadata().ok()?;
+        let e = std::fs::File::from(err).metadata().ok()?;
+        if o.dev() == e.dev() && o.ino() == e.ino() {
+            return None;
+        }
+        pipe::Sender::from_owned_fd(out).ok()
+    }
 }
 
 /// Serve one MCP session over a line-delimited byte stream pair.

@@ -210,6 +210,43 @@ async fn secrets_appear_nowhere() {
 
 /// Raw stdio: garbage, a truncated frame and an oversized message; the server stays up and
 /// answers the next valid request.
+/// stdin and stdout that are files, not pipes (`serve < requests > answers`): the server
+/// falls back to blocking stdio and answers the same.
+fn stdio_from_and_to_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#, "\n",
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, "\n",
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, "\n",
+        ),
+    )
+    .unwrap();
+    let output = dir.path().join("out.jsonl");
+    let status = Command::new(BIN)
+        .args(["serve", "--audit-log"])
+        .arg(dir.path().join("a.jsonl"))
+        .env("RUST_LOG", "warn")
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(std::fs::File::create(&output).unwrap())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let answers: Vec<Value> = std::fs::read_to_string(&output)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let listed = answers
+        .iter()
+        .find(|a| a["id"] == 2)
+        .expect("tools/list answered");
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 81);
+}
+
 fn malformed_protocol_input() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
@@ -328,6 +365,11 @@ pub fn trials() -> Vec<Trial> {
             "faults::secrets_appear_nowhere",
             Needs::RabbitMq,
             secrets_appear_nowhere,
+        ),
+        crate::support::trial_sync(
+            "faults::stdio_from_and_to_files",
+            Needs::Nothing,
+            stdio_from_and_to_files,
         ),
         crate::support::trial_sync(
             "faults::malformed_protocol_input",

@@ -209,7 +209,7 @@ async fn oauth_tokens_from_a_local_identity_provider() {
             "--oauth-required-scope",
             "mcp",
             "--oauth-jwks-refetch-interval",
-            "1s",
+            "3s",
             "--metrics",
             "127.0.0.1:0",
         ]
@@ -337,7 +337,7 @@ async fn oauth_tokens_from_a_local_identity_provider() {
     // id right after does not make the server fetch again.
     let k2 = Signer::ed25519("k2");
     idp.serve_keys(&[&k1, &k2]);
-    tokio::time::sleep(Duration::from_millis(1100)).await; // the refetch interval (1s)
+    tokio::time::sleep(Duration::from_millis(3100)).await; // the refetch interval (3 s)
     let rotated = k2.sign(&idp.claims("alice", &["ops"], "mcp"));
     let (status, body, _) = raw_post(&s.url, &bearer(&rotated), &initialize()).await;
     assert_eq!(status, 200, "rotated key: {body}");
@@ -353,7 +353,7 @@ async fn oauth_tokens_from_a_local_identity_provider() {
 
     // The provider down: cached keys still work; an uncached one is refused.
     idp.set_up(false);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     let (status, body, _) = raw_post(&s.url, &bearer(&rotated), &initialize()).await;
     assert_eq!(status, 200, "cached key with the IdP down: {body}");
     let k4 = Signer::ed25519("k4");

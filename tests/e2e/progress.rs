@@ -178,7 +178,8 @@ async fn a_cancelled_wait_stops_polling() {
             )
             .await
             .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Polls at about 0, 0.5, 1.25 and 2.4 s.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let before = describes.load(Ordering::SeqCst);
     assert!(before >= 2, "polling had started: {before}");
     handle
