@@ -166,6 +166,40 @@ pub fn prompt(tool: &str, redacted_args: &Value, rule: &str, reason: &str) -> St
     )
 }
 
+impl Approval {
+    /// The audit record of an operator's decision on this approval (`approvals approve|deny`,
+    /// `/admin/approvals`); `policy` is the hash of the policy in force, when known.
+    pub fn decision_record(
+        &self,
+        approve: bool,
+        by: &str,
+        policy: String,
+    ) -> crate::audit::AuditRecord {
+        crate::audit::AuditRecord {
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            session: self.session.clone(),
+            principal: Some(self.principal.clone()),
+            roles: Vec::new(),
+            token: None,
+            aws_identity: None,
+            resource: None,
+            tool: self.tool.clone(),
+            args: self.args.clone(),
+            decision: if approve { "approved" } else { "denied" }.into(),
+            rule: Some(self.rule.clone()),
+            reason: Some(self.reason.clone()),
+            latency_us: 0,
+            outcome: crate::audit::Outcome::ApprovalDecided {
+                approval_id: self.id.clone(),
+                by: by.to_string(),
+            },
+            policy,
+            mode: None,
+            prev: String::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::StateArgs;
 use crate::approval::{Approval, Status};
-use crate::audit::{AuditLog, AuditRecord, Outcome};
+use crate::audit::AuditLog;
 use crate::state::Store;
 
 #[derive(Debug, Args)]
@@ -144,28 +144,7 @@ async fn decide(
         .or_else(|| AuditLog::default_path().map(|p| p.with_file_name("approvals.jsonl")));
     match path.as_deref().map(AuditLog::open) {
         Some(Ok(log)) => {
-            if let Err(e) = log.write(AuditRecord {
-                ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                session: a.session.clone(),
-                principal: Some(a.principal.clone()),
-                roles: Vec::new(),
-                token: None,
-                aws_identity: None,
-                resource: None,
-                tool: a.tool.clone(),
-                args: a.args.clone(),
-                decision: if approve { "approved" } else { "denied" }.into(),
-                rule: Some(a.rule.clone()),
-                reason: Some(a.reason.clone()),
-                latency_us: 0,
-                outcome: Outcome::ApprovalDecided {
-                    approval_id: a.id.clone(),
-                    by: by.clone(),
-                },
-                policy: String::new(),
-                mode: None,
-                prev: String::new(),
-            }) {
+            if let Err(e) = log.write(a.decision_record(approve, &by, String::new())) {
                 eprintln!("guarded-aws-mcp: warning: the decision was not audited: {e}");
             }
         }

@@ -219,28 +219,9 @@ impl Gate {
         by: &str,
     ) -> Result<crate::approval::Approval, crate::state::StoreError> {
         let a = self.store.decide_approval(id, approve, by).await?;
-        let _ = self.audit.write(AuditRecord {
-            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            session: a.session.clone(),
-            principal: Some(a.principal.clone()),
-            roles: Vec::new(),
-            token: None,
-            aws_identity: None,
-            resource: None,
-            tool: a.tool.clone(),
-            args: a.args.clone(),
-            decision: if approve { "approved" } else { "denied" }.into(),
-            rule: Some(a.rule.clone()),
-            reason: Some(a.reason.clone()),
-            latency_us: 0,
-            outcome: Outcome::ApprovalDecided {
-                approval_id: a.id.clone(),
-                by: by.to_string(),
-            },
-            policy: self.policy().hash.clone(),
-            mode: None,
-            prev: String::new(),
-        });
+        let _ = self
+            .audit
+            .write(a.decision_record(approve, by, self.policy().hash.clone()));
         if let Some(hook) = &self.webhook {
             hook.notify("approval_decided", &a);
         }

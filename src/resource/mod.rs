@@ -73,14 +73,6 @@ impl Target {
             ("engine_version", "string"),
             ("tags", "object"),
         ];
-        const MQ_ANY: &[(&str, &str)] = &[
-            ("id", "string"),
-            ("name", "string"),
-            ("arn", "string"),
-            ("engine_type", "string"),
-            ("engine_version", "string"),
-            ("tags", "object"),
-        ];
         const PRINCIPAL: &[(&str, &str)] = &[
             ("name", "string"),
             ("arn", "string"),
@@ -96,8 +88,8 @@ impl Target {
         ];
         match self {
             Target::Broker(_) => BROKER,
-            Target::Configuration(_) => CONFIGURATION,
-            Target::MqArn(_) => MQ_ANY,
+            // A broker or configuration by ARN: the facts both have.
+            Target::Configuration(_) | Target::MqArn(_) => CONFIGURATION,
             Target::IamUser(_) | Target::IamRole(_) => PRINCIPAL,
             Target::IamGroup(_) => GROUP,
         }
