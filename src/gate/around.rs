@@ -57,22 +57,15 @@ impl Gate {
     pub(super) async fn resource_facts(
         &self,
         call: &Call<'_>,
-        spec: Option<&ToolSpec>,
-        args: Option<&Value>,
+        at: Option<&crate::resource::Located>,
     ) -> Result<Option<Value>, CallToolResponse> {
-        let (Some(spec), Some(args)) = (spec, args) else {
+        let Some(at) = at.filter(|_| call.policy.needs_resource(call.name)) else {
             return Ok(None);
         };
-        if !call.policy.needs_resource(spec.name) {
-            return Ok(None);
-        }
-        let Some(at) = spec.target.and_then(|t| t.locate(args)) else {
-            return Ok(None);
-        };
-        match self.lookups.facts(&at).await {
+        match self.lookups.facts(at).await {
             Ok(facts) => {
                 let used =
-                    crate::resource::used_facts(&facts, call.policy.resource_paths(spec.name));
+                    crate::resource::used_facts(&facts, call.policy.resource_paths(call.name));
                 let _ = call.resource.set(used);
                 Ok(Some(facts))
             }

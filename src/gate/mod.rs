@@ -374,24 +374,20 @@ impl Gate {
         }
         let spec = self.catalogue.get(name).cloned();
         let validated = spec.as_deref().map(|s| self.validate(s, raw));
-        let valid_args = validated
-            .as_ref()
-            .and_then(|r| r.as_ref().ok())
-            .map(|(v, _)| v);
-        let resource = match self
-            .resource_facts(&call, spec.as_deref(), valid_args)
-            .await
-        {
+        // The existing resource the call names, if its tool acts on one.
+        let target = spec.as_deref().and_then(|s| s.target).zip(
+            validated
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map(|(v, _)| v),
+        );
+        let at = target.and_then(|(t, args)| t.locate(args));
+        let resource = match self.resource_facts(&call, at.as_ref()).await {
             Ok(r) => r,
             Err(stop) => return stop,
         };
         // A call that changes its resource makes what is cached of it stale.
-        let changes = spec
-            .as_deref()
-            .filter(|s| s.class != RiskClass::Read)
-            .and_then(|s| s.target)
-            .zip(valid_args)
-            .and_then(|(t, a)| t.locate(a));
+        let changes = at.filter(|_| spec.as_deref().is_some_and(|s| s.class != RiskClass::Read));
         let request = Request {
             name,
             tool: spec.as_deref().zip(args_of(&validated)),
