@@ -218,8 +218,9 @@ pub struct ToolSpec {
     pub params: BTreeMap<String, Vec<String>>,
     /// Arguments that carry IAM policy documents or managed-policy ARNs, for the IAM guard.
     pub documents: Vec<(&'static str, DocKind)>,
-    /// AWS actions the handler needs besides those `aws_api` names (see [`ToolSpec::aws_actions`]).
-    also_calls: &'static [&'static str],
+    /// Every AWS action the handler may need (see [`ToolSpec::aws_actions`]), worked out when
+    /// the entry is built.
+    actions: Vec<&'static str>,
     /// The existing resource the tool acts on, for `resource.*` policy conditions.
     pub target: Option<crate::resource::Target>,
     /// The tool creates a resource that takes tags (`tag_on_create` adds the policy's).
@@ -341,7 +342,7 @@ where
         output_schema,
         params,
         documents: Vec::new(),
-        also_calls: &[],
+        actions: api_actions(info.aws_api),
         target: None,
         creates_tagged: false,
         prepare: Arc::new(prepare),
@@ -378,32 +379,35 @@ impl ToolSpec {
     /// Name the AWS actions the handler calls besides its main operation (a get that also
     /// lists attached policies, a delete that first detaches them).
     pub fn also_calls(mut self, actions: &'static [&'static str]) -> Self {
-        self.also_calls = actions;
+        for a in actions {
+            if !self.actions.contains(a) {
+                self.actions.push(a);
+            }
+        }
         self
     }
 
     /// Every IAM action the handler may need (`mq:DescribeBroker`, `iam:GetUser`, ...): the
     /// ones `aws_api` names and those of [`ToolSpec::also_calls`]. Empty for a tool that calls
     /// no AWS API (the RabbitMQ management tools). Per-tool session policies allow exactly these.
-    pub fn aws_actions(&self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = self
-            .aws_api
-            .split([',', '+', ' '])
-            .filter(|t| {
-                t.split_once(':').is_some_and(|(svc, action)| {
-                    matches!(svc, "mq" | "iam" | "access-analyzer" | "sts")
-                        && !action.is_empty()
-                        && action.chars().all(|c| c.is_ascii_alphanumeric())
-                })
-            })
-            .collect();
-        for a in self.also_calls {
-            if !out.contains(a) {
-                out.push(a);
-            }
-        }
-        out
+    pub fn aws_actions(&self) -> &[&'static str] {
+        &self.actions
     }
+}
+
+/// The IAM actions an `aws_api` text names (`mq:DescribeBroker + GET /api/overview` names
+/// one; `iam:PutUserPolicy, iam:PutRolePolicy` two).
+fn api_actions(aws_api: &'static str) -> Vec<&'static str> {
+    aws_api
+        .split([',', '+', ' '])
+        .filter(|t| {
+            t.split_once(':').is_some_and(|(svc, action)| {
+                matches!(svc, "mq" | "iam" | "access-analyzer" | "sts")
+                    && !action.is_empty()
+                    && action.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+        })
+        .collect()
 }
 
 fn schema_object<T: JsonSchema>(settings: SchemaSettings) -> Arc<JsonObject> {

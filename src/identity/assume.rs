@@ -139,7 +139,7 @@ impl AwsIdentities {
         if let Some(a) = self.cached(&key) {
             return Ok(Acting::Assumed(a));
         }
-        let policy = per_tool.then(|| session_policy_for(&actions));
+        let policy = per_tool.then(|| session_policy_for(actions));
         let assumed = self
             .assume(caller, &role_arn, by, policy)
             .await

@@ -63,14 +63,12 @@ mod tests {
             let actions = t.aws_actions();
             let calls_aws = !t.name.starts_with("rabbitmq_broker_") || t.aws_api.contains("mq:");
             assert_eq!(!actions.is_empty(), calls_aws, "{}: {:?}", t.name, actions);
-            for a in &actions {
+            for a in actions {
                 assert!(well_formed.is_match(a), "{}: {a}", t.name);
             }
         }
-        let delete_user = Catalogue::builtin()
-            .get("delete_user")
-            .unwrap()
-            .aws_actions();
+        let catalogue = Catalogue::builtin();
+        let delete_user = catalogue.get("delete_user").unwrap().aws_actions();
         assert!(
             delete_user.contains(&"iam:DeleteUser")
                 && delete_user.contains(&"iam:DeleteLoginProfile")
