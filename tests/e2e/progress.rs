@@ -197,6 +197,180 @@ async fn a_cancelled_wait_stops_polling() {
     assert_eq!(r.is_error, Some(true), "{}", text(&r));
 }
 
+/// A broker whose update waits for a reboot: UpdateBroker sets a pending engine version; after
+/// RebootBroker it is RUNNING-with-pending once (the reboot has not begun), REBOOT_IN_PROGRESS
+/// once, then RUNNING on the new version. A replica that is promoted: REPLICA twice, then
+/// PRIMARY. Every request is recorded.
+async fn changing_broker() -> FakeAws {
+    #[derive(Default)]
+    struct Broker {
+        pending: bool,
+        rebooted_polls: Option<usize>,
+        promoted_polls: Option<usize>,
+    }
+    let b = Arc::new(Mutex::new(Broker::default()));
+    FakeAws::start(Arc::new(move |r: &Request| {
+        let mut b = b.lock().unwrap();
+        match (r.method.as_str(), r.path.as_str()) {
+            ("PUT", "/v1/brokers/b-up") => {
+                b.pending = true;
+                (200, r#"{"brokerId":"b-up","engineVersion":"4.2"}"#.into())
+            }
+            ("POST", "/v1/brokers/b-up/reboot") => {
+                b.rebooted_polls = Some(0);
+                (200, "{}".into())
+            }
+            ("GET", "/v1/brokers/b-up") => {
+                let (state, version, pending) = match b.rebooted_polls.as_mut() {
+                    None => ("RUNNING", "3.13", b.pending),
+                    Some(n) => {
+                        *n += 1;
+                        match *n {
+                            1 => ("RUNNING", "3.13", true),
+                            2 => ("REBOOT_IN_PROGRESS", "3.13", true),
+                            _ => ("RUNNING", "4.2", false),
+                        }
+                    }
+                };
+                let pending = if pending { r#","pendingEngineVersion":"4.2""# } else { "" };
+                (200, format!(r#"{{"brokerId":"b-up","brokerState":"{state}","engineVersion":"{version}"{pending}}}"#))
+            }
+            ("POST", "/v1/brokers/b-rep/promote") => {
+                b.promoted_polls = Some(0);
+                (200, r#"{"brokerId":"b-rep"}"#.into())
+            }
+            ("GET", "/v1/brokers/b-rep") => {
+                let n = b.promoted_polls.as_mut().map(|n| {
+                    *n += 1;
+                    *n
+                });
+                let role = if n.is_some_and(|n| n > 2) { "PRIMARY" } else { "REPLICA" };
+                (200, format!(r#"{{"brokerId":"b-rep","brokerState":"RUNNING","dataReplicationMetadata":{{"dataReplicationRole":"{role}"}}}}"#))
+            }
+            _ => (404, r#"{"message":"not here"}"#.into()),
+        }
+    }))
+    .await
+}
+
+/// Issue 17: `update_broker` with `reboot` and `wait`, and `promote` with `wait`, report
+/// progress until the change is applied or the replica is the primary.
+async fn updates_and_promotions_wait_until_applied() {
+    let fake = changing_broker().await;
+    let watcher = Watcher::default();
+    let s = Server::start_with(
+        Options {
+            policy: Some("version: 1\ndefault: allow\n".into()),
+            endpoint: Some(fake.url.clone()),
+            ..Options::default()
+        },
+        watcher.clone(),
+    )
+    .await;
+    // `wait` without `reboot` has nothing to wait for: refused before any request.
+    let e = s
+        .err(
+            "update_broker",
+            json!({"BrokerId": "b-up", "EngineVersion": "4.2", "wait": 60}),
+        )
+        .await;
+    assert!(e.contains("wait needs reboot: true"), "{e}");
+    assert!(fake.requests().is_empty());
+    // Without reboot: the pending change is reported and nothing else happens.
+    let out = s
+        .ok(
+            "update_broker",
+            json!({"BrokerId": "b-up", "EngineVersion": "4.2"}),
+        )
+        .await;
+    assert_eq!(out["PendingChanges"], json!(["EngineVersion"]), "{out}");
+    assert!(out.get("RebootRequested").is_none());
+    // With reboot and wait: polled through the reboot until nothing is pending.
+    let r = s
+        .client
+        .call_tool(with_progress(
+            "update_broker",
+            json!({"BrokerId": "b-up", "EngineVersion": "4.2", "reboot": true, "wait": 60}),
+            "update-1",
+        ))
+        .await
+        .unwrap();
+    let out: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(out["RebootRequested"], true, "{out}");
+    assert_eq!(out["Waited"]["State"], "RUNNING", "{out}");
+    assert_eq!(out["Waited"]["Finished"], true);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let messages: Vec<String> = watcher
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.message.clone())
+        .collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(
+        messages[0].starts_with("broker b-up: RUNNING_WITH_PENDING_CHANGES"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].starts_with("broker b-up: REBOOT_IN_PROGRESS"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[2].starts_with("broker b-up: RUNNING"),
+        "{messages:?}"
+    );
+    let reboots = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v1/brokers/b-up/reboot")
+        .count();
+    assert_eq!(reboots, 1);
+
+    // A promotion: REPLICA, REPLICA, then the RUNNING primary.
+    watcher.seen.lock().unwrap().clear();
+    let r = s
+        .client
+        .call_tool(with_progress(
+            "promote",
+            json!({"BrokerId": "b-rep", "Mode": "SWITCHOVER", "wait": 60}),
+            "promote-1",
+        ))
+        .await
+        .unwrap();
+    let out: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(out["Waited"]["State"], "PRIMARY", "{out}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let messages: Vec<String> = watcher
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.message.clone())
+        .collect();
+    assert_eq!(
+        messages
+            .iter()
+            .map(|m| m.split(" after").next().unwrap_or(m))
+            .collect::<Vec<_>>(),
+        [
+            "broker b-rep: RUNNING (REPLICA)",
+            "broker b-rep: RUNNING (REPLICA)",
+            "broker b-rep: PRIMARY"
+        ]
+    );
+    // One audit record per call, however many polls.
+    let records = s.audit_records();
+    assert_eq!(records.iter().filter(|r| r["tool"] == "promote").count(), 1);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["tool"] == "update_broker")
+            .count(),
+        3
+    );
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
         trial(
@@ -208,6 +382,11 @@ pub fn trials() -> Vec<Trial> {
             "progress::a_cancelled_wait_stops_polling",
             Needs::Nothing,
             a_cancelled_wait_stops_polling,
+        ),
+        trial(
+            "progress::updates_and_promotions_wait_until_applied",
+            Needs::Nothing,
+            updates_and_promotions_wait_until_applied,
         ),
     ]
 }

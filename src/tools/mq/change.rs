@@ -16,10 +16,25 @@ pub struct PromoteArgs {
     pub broker_id: String,
     #[serde(rename = "Mode")]
     pub mode: PromoteMode,
+    /// Wait up to this many seconds (at most 1800) for the broker to serve as the RUNNING
+    /// primary, with progress notifications.
+    #[schemars(range(min = 1, max = 1800))]
+    #[serde(default)]
+    pub wait: Option<u32>,
 }
 impl CheckArgs for PromoteArgs {}
 
-pub(super) async fn promote(ctx: ToolContext, a: PromoteArgs) -> Result<BrokerIdOut, ToolError> {
+/// The result of a promotion request.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct PromoteOut {
+    pub broker_id: Option<String>,
+    /// With `wait`: the broker's state when the wait ended (`PRIMARY` once promoted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited: Option<Waited>,
+}
+
+pub(super) async fn promote(ctx: ToolContext, a: PromoteArgs) -> Result<PromoteOut, ToolError> {
     let out = ctx
         .aws
         .mq(a.region.as_deref())
@@ -30,8 +45,16 @@ pub(super) async fn promote(ctx: ToolContext, a: PromoteArgs) -> Result<BrokerId
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
-    Ok(BrokerIdOut {
+    let waited = match a.wait {
+        Some(seconds) => Some(
+            super::waits::wait_for_promotion(&ctx, a.region.as_deref(), &a.broker_id, seconds)
+                .await?,
+        ),
+        None => None,
+    };
+    Ok(PromoteOut {
         broker_id: out.broker_id,
+        waited,
     })
 }
 
@@ -77,8 +100,7 @@ pub(super) async fn reboot_broker(ctx: ToolContext, a: RebootArgs) -> Result<Reb
         .map_err(|e| ctx.aws_error(e))?;
     let waited = match a.wait {
         Some(seconds) => Some(
-            super::create_delete::wait_for_broker(&ctx, a.region.as_deref(), &a.broker_id, seconds)
-                .await?,
+            super::waits::wait_for_broker(&ctx, a.region.as_deref(), &a.broker_id, seconds).await?,
         ),
         None => None,
     };
@@ -131,6 +153,15 @@ pub struct UpdateBrokerArgs {
     pub storage_size: Option<i32>,
     #[serde(default)]
     pub data_replication_mode: Option<ReplicationMode>,
+    /// Reboot the broker right after the update, so that changes pending a reboot take effect
+    /// now (disconnects clients); without it they wait for the next reboot.
+    #[serde(default, rename = "reboot")]
+    pub reboot: bool,
+    /// With `reboot`: wait up to this many seconds (at most 1800) until the broker is RUNNING
+    /// with nothing pending, with progress notifications.
+    #[schemars(range(min = 1, max = 1800))]
+    #[serde(default, rename = "wait")]
+    pub wait: Option<u32>,
 }
 
 impl CheckArgs for UpdateBrokerArgs {
@@ -153,6 +184,12 @@ impl CheckArgs for UpdateBrokerArgs {
                 "update_broker needs at least one field to change besides BrokerId",
             ));
         }
+        if self.wait.is_some() && !self.reboot {
+            return Err(ArgError::rule(
+                "wait",
+                "wait needs reboot: true (an update's changes take effect at the broker's next reboot; without one there is nothing to wait for)",
+            ));
+        }
         Ok(())
     }
 }
@@ -170,6 +207,16 @@ pub struct UpdatedBroker {
     pub security_groups: Vec<String>,
     pub maintenance_window_start_time: Option<MaintenanceWindowOut>,
     pub data_replication_mode: Option<String>,
+    /// The settings that wait for a reboot, read back after the update (absent when the
+    /// broker could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_changes: Option<Vec<String>>,
+    /// With `reboot`: the reboot was requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reboot_requested: Option<bool>,
+    /// With `wait`: the broker's state when the wait ended (`RUNNING` once nothing is pending).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited: Option<Waited>,
 }
 
 pub(super) async fn update_broker(
@@ -181,10 +228,8 @@ pub(super) async fn update_broker(
         .maintenance_window_start_time
         .as_ref()
         .map(MaintenanceWindow::to_sdk);
-    let out = ctx
-        .aws
-        .mq(a.region.as_deref())
-        .await
+    let mq = ctx.aws.mq(a.region.as_deref()).await;
+    let out = mq
         .update_broker()
         .broker_id(&a.broker_id)
         .set_authentication_strategy(
@@ -208,7 +253,36 @@ pub(super) async fn update_broker(
         .send()
         .await
         .map_err(|e| ctx.aws_error(e))?;
+    // What waits for a reboot. The update is made; a failure to read it back is reported in
+    // the log, not as the update's failure.
+    let pending_changes = match mq.describe_broker().broker_id(&a.broker_id).send().await {
+        Ok(b) => Some(super::waits::pending_changes(&b)),
+        Err(e) => {
+            let e = crate::aws::aws_error("mq:DescribeBroker", e);
+            tracing::warn!(error = %e, "update_broker: cannot read the broker's pending changes");
+            None
+        }
+    };
+    let mut reboot_requested = None;
+    let mut waited = None;
+    if a.reboot {
+        mq.reboot_broker()
+            .broker_id(&a.broker_id)
+            .send()
+            .await
+            .map_err(|e| crate::aws::aws_error("mq:RebootBroker", e))?;
+        reboot_requested = Some(true);
+        if let Some(seconds) = a.wait {
+            waited = Some(
+                super::waits::wait_until_applied(&ctx, a.region.as_deref(), &a.broker_id, seconds)
+                    .await?,
+            );
+        }
+    }
     Ok(UpdatedBroker {
+        pending_changes,
+        reboot_requested,
+        waited,
         broker_id: out.broker_id.clone(),
         authentication_strategy: out
             .authentication_strategy

@@ -116,42 +116,6 @@ pub struct CreatedBroker {
     pub waited: Option<Waited>,
 }
 
-/// Wait for a broker to leave its in-progress states (RUNNING, or a failure).
-pub(super) async fn wait_for_broker(
-    ctx: &ToolContext,
-    region: Option<&str>,
-    id: &str,
-    seconds: u32,
-) -> Result<Waited, ToolError> {
-    let mq = ctx.aws.mq(region).await;
-    wait_for(
-        ctx,
-        &format!("broker {id}"),
-        std::time::Duration::from_secs(seconds.into()),
-        || {
-            let mq = mq.clone();
-            async move {
-                let b = mq
-                    .describe_broker()
-                    .broker_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| crate::aws::aws_error("mq:DescribeBroker", e))?;
-                Ok(b.broker_state()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_else(|| "UNKNOWN".into()))
-            }
-        },
-        |state| {
-            matches!(
-                state,
-                "RUNNING" | "CREATION_FAILED" | "DELETION_IN_PROGRESS" | "CRITICAL_ACTION_REQUIRED"
-            )
-        },
-    )
-    .await
-}
-
 pub(super) async fn create_broker(
     ctx: ToolContext,
     a: CreateBrokerArgs,
@@ -197,7 +161,7 @@ pub(super) async fn create_broker(
         .map_err(|e| ctx.aws_error(e))?;
     let waited = match (a.wait, out.broker_id.as_deref()) {
         (Some(seconds), Some(id)) => {
-            Some(wait_for_broker(&ctx, a.region.as_deref(), id, seconds).await?)
+            Some(super::waits::wait_for_broker(&ctx, a.region.as_deref(), id, seconds).await?)
         }
         _ => None,
     };

@@ -88,6 +88,7 @@ pub mod create_delete;
 pub mod describe;
 pub mod list;
 pub mod types;
+mod waits;
 
 pub use change::*;
 pub use create_delete::*;
@@ -134,11 +135,11 @@ pub fn tools() -> Vec<ToolSpec> {
         tool(info("list_broker_users", Read, "mq:ListUsers", true,
             "List the users of a broker, one page at a time. (The AWS Labs server calls this list_users.)"), list_broker_users).targets(Target::Broker("BrokerId")),
         tool(info("promote", Execute, "mq:Promote", false,
-            "Promote a cross-region replica broker to primary (SWITCHOVER or FAILOVER). Disrupts clients."), promote).targets(Target::Broker("BrokerId")).disruptive(),
+            "Promote a cross-region replica broker to primary (SWITCHOVER or FAILOVER). Disrupts clients. With `wait`, waits (with progress) until it is the RUNNING primary."), promote).also_calls(&["mq:DescribeBroker"]).targets(Target::Broker("BrokerId")).disruptive(),
         tool(info("reboot_broker", Execute, "mq:RebootBroker", false,
             "Reboot a broker; pending changes take effect. Disconnects clients."), reboot_broker).also_calls(&["mq:DescribeBroker"]).targets(Target::Broker("BrokerId")).disruptive(),
         tool(info("update_broker", Write, "mq:UpdateBroker", false,
-            "Change a broker's settings; only the fields given are changed. Most changes apply at the next reboot."), update_broker).targets(Target::Broker("BrokerId")),
+            "Change a broker's settings; only the fields given are changed. Most changes apply at the next reboot: the result lists PendingChanges; `reboot: true` reboots the broker now (disconnects clients) and `wait` waits (with progress) until nothing is pending."), update_broker).also_calls(&["mq:DescribeBroker", "mq:RebootBroker"]).targets(Target::Broker("BrokerId")),
         tool(info("update_configuration", Write, "mq:UpdateConfiguration", false,
             "Write a new revision of a configuration. Data is the configuration text; the server base64-encodes it."), update_configuration).targets(Target::Configuration("ConfigurationId")),
         tool(info("create_broker_user", Write, "mq:CreateUser", false,
