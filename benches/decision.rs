@@ -4,6 +4,10 @@
 //!
 //! Run: `cargo bench --bench decision`. Prints criterion's figures, then p50/p99 per decision
 //! from 200 000 individually timed decisions.
+//!
+//! The refused call is also measured under the server's own `tracing` subscriber (the log
+//! written to a sink), without and with OpenTelemetry: traces and metrics exported over OTLP to
+//! a loopback receiver in this process. The difference is what telemetry adds to a call.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -183,7 +187,133 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(decision, benches);
+/// The refused call under the server's subscriber, without and with OpenTelemetry exporting
+/// to a loopback OTLP receiver.
+fn telemetry_benches(c: &mut Criterion) {
+    let catalogue = Arc::new(Catalogue::builtin());
+    let caller = Caller::new("bench", vec!["dev".into()]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let refused = cases()[2].1.as_object().cloned();
+    let off = guarded_aws_mcp::telemetry::Telemetry::default();
+    let endpoint = otlp_sink();
+    // SAFETY: set before any other thread of this process reads the environment (the sink's
+    // thread does not).
+    unsafe {
+        std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint);
+        std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "1000");
+        std::env::set_var("OTEL_METRIC_EXPORT_INTERVAL", "1000");
+    }
+    let start = |traces, metrics| {
+        guarded_aws_mcp::telemetry::Telemetry::start(guarded_aws_mcp::telemetry::Signals {
+            traces,
+            metrics,
+        })
+        .expect("OTLP exporters")
+    };
+    let (traces, metrics, on) = (start(true, false), start(false, true), start(true, true));
+    let discard = guarded_aws_mcp::telemetry::Telemetry::with_providers(
+        Some(
+            opentelemetry_sdk::trace::SdkTracerProvider::builder()
+                .with_batch_exporter(Discard)
+                .build(),
+        ),
+        None,
+    );
+    for (name, telemetry) in [
+        ("log", &off),
+        ("log+spans_discarded", &discard),
+        ("log+otel_traces", &traces),
+        ("log+otel_metrics", &metrics),
+        ("log+otel", &on),
+    ] {
+        let aws = Arc::new(AwsClients::new(AwsOptions::default()));
+        let audit = AuditLog::open(std::path::Path::new("/dev/null")).expect("open /dev/null");
+        let gate = Gate::new(
+            catalogue.clone(),
+            full_policy(&catalogue),
+            audit,
+            aws,
+            GateOptions::default(),
+        )
+        .expect("gate")
+        .with_otlp_meter(telemetry.meter());
+        let subscriber = guarded_aws_mcp::cli::subscriber(telemetry, std::io::sink);
+        tracing::subscriber::with_default(subscriber, || {
+            c.bench_function(&format!("gate/refused_call/{name}"), |b| {
+                b.iter(|| {
+                    runtime.block_on(gate.call(
+                        CallCtx::out_of_band("bench", &caller),
+                        "create_broker",
+                        black_box(refused.clone()),
+                    ))
+                })
+            });
+        });
+    }
+    for t in [traces, metrics, on, discard] {
+        t.shutdown();
+    }
+}
+
+/// A span exporter that drops what it is given: the cost of making spans, without encoding
+/// and sending them.
+#[derive(Debug)]
+struct Discard;
+
+impl opentelemetry_sdk::trace::SpanExporter for Discard {
+    async fn export(
+        &self,
+        _batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// An OTLP/HTTP receiver on 127.0.0.1 that reads each export and answers 200.
+fn otlp_sink() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut writer = stream;
+                loop {
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let line = line.trim_end();
+                        if line.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = line.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0u8; length];
+                    if reader.read_exact(&mut body).is_err()
+                        || writer
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+criterion_group!(decision, benches, telemetry_benches);
 
 fn main() {
     decision();

@@ -6,7 +6,12 @@
 //! facts of the resource a call touches, for policy conditions), [`state`] (counters and
 //! approvals: memory or Redis), [`approval`] (human approval), [`gate`] (enforcement: the one
 //! place every call passes), [`audit`], [`aws`] (clients and error mapping), [`server`] and
-//! [`transport`] (MCP over stdio and HTTP), [`cli`].
+//! [`transport`] (MCP over stdio and HTTP), [`metrics`] and [`telemetry`] (Prometheus, OpenTelemetry),
+//! [`cli`].
+
+// The gate's call future, nested in rmcp's service and the stdio transport, is deeper than the
+// compiler's default layout query limit.
+#![recursion_limit = "256"]
 
 pub mod approval;
 pub mod audit;
@@ -24,6 +29,7 @@ pub mod reload;
 pub mod resource;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 pub mod tools;
 pub mod transport;
 pub mod validate;

@@ -1,27 +1,113 @@
-//! Metrics in the Prometheus text format (`serve --metrics ADDR`, a listener of its own that
-//! works with stdio too): calls by tool, decision and outcome; the time the gate and the whole
-//! call take; rate-limit refusals by limit; policy reloads; state-store errors. Labels are
-//! bounded (tool names, decisions, outcomes, limit ids): no principal and no argument values.
+//! The server's metrics, in the Prometheus text format (`serve --metrics ADDR`, a listener of
+//! its own that works with stdio too) and, when the `OTEL_*` variables ask for it, the same
+//! instruments over OTLP: calls by tool, decision and outcome; the time the whole call, the
+//! gate and the AWS call take; rate-limit refusals by limit; approvals asked and decided;
+//! policy reloads; state-store errors; refused bearer tokens. Labels are bounded (tool names,
+//! decisions, outcomes, limit ids, services): no principal and no argument values.
 
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Counter, Histogram, Meter};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
+
+/// Seconds buckets from 10 µs to 30 s (a refused call takes microseconds, a created broker's
+/// wait minutes).
+const BUCKETS: &[f64] = &[
+    0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 30.0,
+];
 
 /// The server's instruments.
 pub struct Metrics {
     registry: Registry,
     calls: IntCounterVec,
     call_seconds: HistogramVec,
+    gate_seconds: HistogramVec,
+    aws_seconds: HistogramVec,
     rate_limited: IntCounterVec,
     reloads: IntCounterVec,
     store_errors: IntCounterVec,
     approvals: IntCounterVec,
+    decided: IntCounterVec,
+    pending: IntGauge,
     token_refusals: IntCounterVec,
+    otlp: Option<Otlp>,
+}
+
+/// The same instruments, exported over OTLP.
+struct Otlp {
+    calls: Counter<u64>,
+    call_seconds: Histogram<f64>,
+    gate_seconds: Histogram<f64>,
+    aws_seconds: Histogram<f64>,
+    rate_limited: Counter<u64>,
+    reloads: Counter<u64>,
+    store_errors: Counter<u64>,
+    approvals: Counter<u64>,
+    decided: Counter<u64>,
+    token_refusals: Counter<u64>,
+}
+
+impl Otlp {
+    fn new(meter: &Meter) -> Otlp {
+        let seconds = |name: &'static str, what: &'static str| {
+            meter
+                .f64_histogram(name)
+                .with_unit("s")
+                .with_description(what)
+                .with_boundaries(BUCKETS.to_vec())
+                .build()
+        };
+        let count = |name: &'static str, what: &'static str| {
+            meter.u64_counter(name).with_description(what).build()
+        };
+        Otlp {
+            calls: count(
+                "guarded.tool.calls",
+                "Tool calls by tool, decision and outcome.",
+            ),
+            call_seconds: seconds(
+                "mcp.server.operation.duration",
+                "Time from a tools/call reaching the gate to its outcome.",
+            ),
+            gate_seconds: seconds(
+                "guarded.gate.duration",
+                "Time a call spends in the gate before its handler runs (or it is refused).",
+            ),
+            aws_seconds: seconds(
+                "guarded.aws.duration",
+                "Time a handler spends calling AWS (or the RabbitMQ API).",
+            ),
+            rate_limited: count(
+                "guarded.rate_limit.refusals",
+                "Calls refused by a full rate limit.",
+            ),
+            reloads: count("guarded.policy.reloads", "Policy reloads, by result."),
+            store_errors: count(
+                "guarded.state_store.errors",
+                "Calls refused because the state store could not be reached.",
+            ),
+            approvals: count(
+                "guarded.approval.waits",
+                "Calls answered `awaiting approval`, by how the human is asked.",
+            ),
+            decided: count(
+                "guarded.approvals.decided",
+                "Approvals decided by an operator over /admin/approvals.",
+            ),
+            token_refusals: count(
+                "guarded.http.token_refusals",
+                "HTTP requests refused for their bearer token, by reason.",
+            ),
+        }
+    }
 }
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Metrics").finish_non_exhaustive()
+        f.debug_struct("Metrics")
+            .field("otlp", &self.otlp.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -31,96 +117,123 @@ impl Default for Metrics {
     }
 }
 
+fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric")
+}
+
+fn histogram(name: &str, help: &str, labels: &[&str]) -> HistogramVec {
+    HistogramVec::new(
+        HistogramOpts::new(name, help).buckets(BUCKETS.to_vec()),
+        labels,
+    )
+    .expect("valid metric")
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
-        let calls = IntCounterVec::new(
-            Opts::new(
+        let m = Metrics {
+            calls: counter(
                 "mcp_tool_calls_total",
                 "Tool calls by tool, decision and outcome.",
+                &["tool", "decision", "outcome"],
             ),
-            &["tool", "decision", "outcome"],
-        )
-        .expect("valid metric");
-        let call_seconds = HistogramVec::new(
-            HistogramOpts::new(
+            call_seconds: histogram(
                 "mcp_tool_call_duration_seconds",
                 "Time from a tools/call reaching the gate to its outcome, by decision.",
-            )
-            .buckets(vec![
-                0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
-                30.0,
-            ]),
-            &["decision"],
-        )
-        .expect("valid metric");
-        let rate_limited = IntCounterVec::new(
-            Opts::new(
+                &["decision"],
+            ),
+            gate_seconds: histogram(
+                "guarded_gate_duration_seconds",
+                "Time a call spends in the gate before its handler runs (or it is refused), by decision.",
+                &["decision"],
+            ),
+            aws_seconds: histogram(
+                "guarded_aws_call_duration_seconds",
+                "Time a handler spends calling AWS (or the RabbitMQ API), by service and result.",
+                &["service", "result"],
+            ),
+            rate_limited: counter(
                 "guarded_rate_limit_refusals_total",
                 "Calls refused by a full rate limit.",
+                &["limit"],
             ),
-            &["limit"],
-        )
-        .expect("valid metric");
-        let reloads = IntCounterVec::new(
-            Opts::new("guarded_policy_reloads_total", "Policy reloads, by result."),
-            &["result"],
-        )
-        .expect("valid metric");
-        let store_errors = IntCounterVec::new(
-            Opts::new(
+            reloads: counter(
+                "guarded_policy_reloads_total",
+                "Policy reloads, by result.",
+                &["result"],
+            ),
+            store_errors: counter(
                 "guarded_state_store_errors_total",
                 "Calls refused because the state store could not be reached.",
+                &["decision"],
             ),
-            &["decision"],
-        )
-        .expect("valid metric");
-        let approvals = IntCounterVec::new(
-            Opts::new(
+            approvals: counter(
                 "guarded_approval_waits_total",
                 "Calls answered `awaiting approval` (a new request, or a retry while it is pending), by how the human is asked.",
+                &["via"],
             ),
-            &["via"],
-        )
-        .expect("valid metric");
-        let token_refusals = IntCounterVec::new(
-            Opts::new(
+            decided: counter(
+                "guarded_approvals_decided_total",
+                "Approvals decided by an operator over /admin/approvals, by decision.",
+                &["decision"],
+            ),
+            pending: IntGauge::new(
+                "guarded_approvals_pending",
+                "Approvals waiting for a decision (read from the state store at each scrape).",
+            )
+            .expect("valid metric"),
+            token_refusals: counter(
                 "guarded_http_token_refusals_total",
                 "HTTP requests refused for their bearer token, by reason.",
+                &["reason"],
             ),
-            &["reason"],
-        )
-        .expect("valid metric");
-        for c in [
-            &calls,
-            &rate_limited,
-            &reloads,
-            &store_errors,
-            &approvals,
-            &token_refusals,
-        ] {
-            let _ = registry.register(Box::new(c.clone()));
-        }
-        let _ = registry.register(Box::new(call_seconds.clone()));
-        Metrics {
+            otlp: None,
             registry,
-            calls,
-            call_seconds,
-            rate_limited,
-            reloads,
-            store_errors,
-            approvals,
-            token_refusals,
+        };
+        for c in [
+            &m.calls,
+            &m.rate_limited,
+            &m.reloads,
+            &m.store_errors,
+            &m.approvals,
+            &m.decided,
+            &m.token_refusals,
+        ] {
+            let _ = m.registry.register(Box::new(c.clone()));
         }
+        for h in [&m.call_seconds, &m.gate_seconds, &m.aws_seconds] {
+            let _ = m.registry.register(Box::new(h.clone()));
+        }
+        let _ = m.registry.register(Box::new(m.pending.clone()));
+        m
+    }
+
+    /// Also export every instrument through `meter` (OTLP).
+    pub fn with_otlp(mut self, meter: &Meter) -> Self {
+        self.otlp = Some(Otlp::new(meter));
+        self
     }
 
     /// An HTTP request refused for its token (`missing`, `unknown`, `expired`, `signature` …).
     pub fn token_refused(&self, reason: &str) {
         self.token_refusals.with_label_values(&[reason]).inc();
+        if let Some(o) = &self.otlp {
+            o.token_refusals
+                .add(1, &[KeyValue::new("reason", reason.to_string())]);
+        }
     }
 
-    /// One call's outcome (what its audit record says).
-    pub fn call(&self, tool: &str, decision: &str, outcome: &crate::audit::Outcome, seconds: f64) {
+    /// One call's outcome (what its audit record says): the whole call's time and the part of
+    /// it spent in the gate.
+    pub fn call(
+        &self,
+        tool: &str,
+        decision: &str,
+        outcome: &crate::audit::Outcome,
+        seconds: f64,
+        gate_seconds: f64,
+    ) {
         let status = outcome_status(outcome);
         self.calls
             .with_label_values(&[tool, decision, status])
@@ -128,12 +241,39 @@ impl Metrics {
         self.call_seconds
             .with_label_values(&[decision])
             .observe(seconds);
+        self.gate_seconds
+            .with_label_values(&[decision])
+            .observe(gate_seconds);
+        if let Some(o) = &self.otlp {
+            let attrs = [
+                KeyValue::new("mcp.method.name", "tools/call"),
+                KeyValue::new("gen_ai.tool.name", tool.to_string()),
+                KeyValue::new("guarded.decision", decision.to_string()),
+                KeyValue::new("guarded.outcome", status),
+            ];
+            o.calls.add(1, &attrs);
+            o.call_seconds.record(seconds, &attrs);
+            o.gate_seconds.record(
+                gate_seconds,
+                &[KeyValue::new("guarded.decision", decision.to_string())],
+            );
+        }
         match outcome {
             crate::audit::Outcome::RateLimited { limit } => {
-                self.rate_limited.with_label_values(&[limit]).inc()
+                self.rate_limited.with_label_values(&[limit]).inc();
+                if let Some(o) = &self.otlp {
+                    o.rate_limited
+                        .add(1, &[KeyValue::new("guarded.limit", limit.clone())]);
+                }
             }
             crate::audit::Outcome::Error { message } if message.contains("state store") => {
-                self.store_errors.with_label_values(&[decision]).inc()
+                self.store_errors.with_label_values(&[decision]).inc();
+                if let Some(o) = &self.otlp {
+                    o.store_errors.add(
+                        1,
+                        &[KeyValue::new("guarded.decision", decision.to_string())],
+                    );
+                }
             }
             crate::audit::Outcome::AwaitingApproval { via, .. } => {
                 let via = if via.starts_with("elicitation") {
@@ -141,16 +281,52 @@ impl Metrics {
                 } else {
                     "out_of_band"
                 };
-                self.approvals.with_label_values(&[via]).inc()
+                self.approvals.with_label_values(&[via]).inc();
+                if let Some(o) = &self.otlp {
+                    o.approvals.add(1, &[KeyValue::new("via", via)]);
+                }
             }
             _ => {}
         }
     }
 
+    /// The time a handler spent on its AWS (or RabbitMQ API) requests.
+    pub fn aws_call(&self, service: &'static str, ok: bool, seconds: f64) {
+        let result = if ok { "ok" } else { "error" };
+        self.aws_seconds
+            .with_label_values(&[service, result])
+            .observe(seconds);
+        if let Some(o) = &self.otlp {
+            o.aws_seconds.record(
+                seconds,
+                &[
+                    KeyValue::new("rpc.service", service),
+                    KeyValue::new("guarded.result", result),
+                ],
+            );
+        }
+    }
+
+    /// An operator's decision on an approval.
+    pub fn approval_decided(&self, approved: bool) {
+        let decision = if approved { "approved" } else { "denied" };
+        self.decided.with_label_values(&[decision]).inc();
+        if let Some(o) = &self.otlp {
+            o.decided.add(1, &[KeyValue::new("decision", decision)]);
+        }
+    }
+
+    /// How many approvals wait for a decision (set before each scrape).
+    pub fn set_pending_approvals(&self, n: usize) {
+        self.pending.set(n.try_into().unwrap_or(i64::MAX));
+    }
+
     pub fn reload(&self, accepted: bool) {
-        self.reloads
-            .with_label_values(&[if accepted { "ok" } else { "refused" }])
-            .inc();
+        let result = if accepted { "ok" } else { "refused" };
+        self.reloads.with_label_values(&[result]).inc();
+        if let Some(o) = &self.otlp {
+            o.reloads.add(1, &[KeyValue::new("result", result)]);
+        }
     }
 
     /// The text exposition.
@@ -161,7 +337,18 @@ impl Metrics {
     }
 }
 
-fn outcome_status(o: &crate::audit::Outcome) -> &'static str {
+/// The service an `aws_api` text names first (`mq`, `iam`, `access-analyzer`, `sts`), or
+/// `rabbitmq` for the broker's management API.
+pub fn service_of(aws_api: &'static str) -> &'static str {
+    let first = aws_api.split(['+', ',']).next().unwrap_or(aws_api).trim();
+    match first.split_once(':') {
+        Some((service, _)) if !service.contains(' ') => service,
+        _ => "rabbitmq",
+    }
+}
+
+/// The outcome's label (also the span's `guarded.outcome`).
+pub fn outcome_status(o: &crate::audit::Outcome) -> &'static str {
     use crate::audit::Outcome::*;
     match o {
         Ok => "ok",
@@ -173,5 +360,47 @@ fn outcome_status(o: &crate::audit::Outcome) -> &'static str {
         AwaitingApproval { .. } => "awaiting_approval",
         Started => "started",
         ApprovalDecided { .. } => "approval_decided",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_are_named_from_the_api_text() {
+        assert_eq!(service_of("mq:CreateBroker"), "mq");
+        assert_eq!(service_of("iam:PutUserPolicy, iam:PutRolePolicy"), "iam");
+        assert_eq!(
+            service_of("access-analyzer:StartPolicyGeneration"),
+            "access-analyzer"
+        );
+        assert_eq!(service_of("GET /api/overview"), "rabbitmq");
+        assert_eq!(service_of("mq:DescribeBroker + GET /api/overview"), "mq");
+    }
+
+    #[test]
+    fn the_exposition_has_every_instrument_after_use() {
+        let m = Metrics::new();
+        m.call(
+            "list_brokers",
+            "allow",
+            &crate::audit::Outcome::Ok,
+            0.002,
+            0.00001,
+        );
+        m.aws_call("mq", true, 0.002);
+        m.approval_decided(true);
+        m.set_pending_approvals(3);
+        let text = m.render();
+        for needle in [
+            "mcp_tool_calls_total{decision=\"allow\",outcome=\"ok\",tool=\"list_brokers\"} 1",
+            "guarded_gate_duration_seconds_count{decision=\"allow\"} 1",
+            "guarded_aws_call_duration_seconds_count{result=\"ok\",service=\"mq\"} 1",
+            "guarded_approvals_decided_total{decision=\"approved\"} 1",
+            "guarded_approvals_pending 3",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
     }
 }

@@ -286,30 +286,56 @@ fn secret_safe_cap(target: &str) -> Option<tracing::Level> {
     }
 }
 
-/// Logging to stderr, level from `RUST_LOG` (default `info`), with the caps above.
-pub fn init_tracing() {
+/// Logging to stderr, level from `RUST_LOG` (default `info`), with the caps above; and the
+/// call spans to OpenTelemetry when `telemetry` exports traces.
+pub fn init_tracing(telemetry: &crate::telemetry::Telemetry) {
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = subscriber(telemetry, std::io::stderr).try_init();
+}
+
+/// The server's `tracing` subscriber, writing its log to `writer` (benchmarks use a sink).
+pub fn subscriber<W>(
+    telemetry: &crate::telemetry::Telemetry,
+    writer: W,
+) -> impl tracing::Subscriber + Send + Sync + 'static
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     use tracing_subscriber::Layer;
     use tracing_subscriber::filter::FilterExt;
     use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
     let env = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let caps = tracing_subscriber::filter::filter_fn(|meta| {
-        secret_safe_cap(meta.target()).is_none_or(|cap| *meta.level() <= cap)
+        !crate::telemetry::is_span_target(meta.target())
+            && secret_safe_cap(meta.target()).is_none_or(|cap| *meta.level() <= cap)
     });
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(false)
         .with_filter(env.and(caps));
-    let _ = tracing_subscriber::registry().with(layer).try_init();
+    tracing_subscriber::registry()
+        .with(layer)
+        .with(telemetry.layer())
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // OpenTelemetry (from the `OTEL_*` variables) serves `serve` only.
+    let telemetry = match &cli.command {
+        Command::Serve(_) => match crate::telemetry::Telemetry::from_env() {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("guarded-aws-mcp: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => Default::default(),
+    };
+    init_tracing(&telemetry);
     match cli.command {
-        Command::Serve(args) => serve::serve(*args),
+        Command::Serve(args) => serve::serve(*args, telemetry),
         Command::Policy(PolicyCommand::Validate { file, strict }) => {
             let catalogue = Catalogue::builtin();
             match load_policy(Some(&file), &catalogue) {

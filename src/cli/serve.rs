@@ -222,7 +222,14 @@ fn load_tokens(file: Option<&Path>) -> Result<crate::transport::tokens::Tokens, 
     }
 }
 
-pub(super) fn serve(args: ServeArgs) -> ExitCode {
+pub(super) fn serve(args: ServeArgs, telemetry: crate::telemetry::Telemetry) -> ExitCode {
+    let code = serve_until_done(args, &telemetry);
+    // What the exporters still hold is sent before the process ends.
+    telemetry.shutdown();
+    code
+}
+
+fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) -> ExitCode {
     let catalogue = Arc::new(Catalogue::builtin());
     let compiled = match load_policy(args.policy.as_deref(), &catalogue) {
         Ok(p) => p,
@@ -301,7 +308,8 @@ pub(super) fn serve(args: ServeArgs) -> ExitCode {
         Ok(g) => {
             let mut g = g
                 .with_store(store)
-                .with_resource_cache_ttl(args.resource_cache_ttl);
+                .with_resource_cache_ttl(args.resource_cache_ttl)
+                .with_otlp_meter(telemetry.meter());
             if let Some(url) = &args.approval_webhook {
                 match crate::approval::webhook::Webhook::new(
                     url,

@@ -4,6 +4,7 @@
 
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use serde_json::Value;
+use tracing::Instrument;
 
 use super::refusal::Refusal;
 use super::{Call, Gate, tool_outcome};
@@ -28,7 +29,11 @@ impl Gate {
         let Some(ids) = &self.identities else {
             return Ok(());
         };
-        match ids.for_call(call.cx.caller, spec).await {
+        match ids
+            .for_call(call.cx.caller, spec)
+            .instrument(crate::step_span!("aws_identity"))
+            .await
+        {
             Ok(acting) => {
                 let _ = call.acting.set(acting);
                 Ok(())
@@ -62,7 +67,12 @@ impl Gate {
         let Some(at) = at.filter(|_| call.policy.needs_resource(call.name)) else {
             return Ok(None);
         };
-        match self.lookups.facts(at).await {
+        match self
+            .lookups
+            .facts(at)
+            .instrument(crate::step_span!("resource_lookup"))
+            .await
+        {
             Ok(facts) => {
                 let used =
                     crate::resource::used_facts(&facts, call.policy.resource_paths(call.name));

@@ -10,23 +10,24 @@
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult, InputResponses,
-    JsonObject, RequestStateCodec, Tool,
+    CallToolResponse, CallToolResult, ContentBlock, InputResponses, JsonObject, RequestStateCodec,
+    Tool,
 };
 use rmcp::{Peer, RoleServer};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::audit::{
-    AuditLog, AuditRecord, AwsIdentityRecord, Outcome, TokenRecord, oversized, redact,
-};
+use crate::audit::{AuditLog, AuditRecord, Outcome};
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, Extensions, Prepared, RiskClass, ToolContext, ToolSpec};
 use crate::error::{ArgError, Reached, ToolError};
 use crate::identity::assume::{Acting, AwsIdentities};
 use crate::resource::lookup::Lookups;
 use around::ForgetOnDrop;
+use call::Call;
 
 /// How long looked-up resource facts are used before they are fetched again.
 pub const DEFAULT_RESOURCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -56,6 +57,9 @@ pub struct CallCtx<'a> {
     pub asker: Asker<'a>,
     /// Where a long call reports progress, and the client's cancellation.
     pub progress: crate::catalogue::Progress,
+    /// The client's trace context (`_meta.traceparent` or the HTTP header), if it sent one
+    /// and traces are exported.
+    pub trace: crate::telemetry::context::Carrier,
 }
 
 /// How the gate can put a call to a human.
@@ -80,12 +84,14 @@ impl<'a> CallCtx<'a> {
             caller,
             asker: Asker::OutOfBand,
             progress: Default::default(),
+            trace: Default::default(),
         }
     }
 }
 
 mod approve;
 mod around;
+mod call;
 mod explain;
 
 pub use explain::Explanation;
@@ -219,6 +225,7 @@ impl Gate {
         by: &str,
     ) -> Result<crate::approval::Approval, crate::state::StoreError> {
         let a = self.store.decide_approval(id, approve, by).await?;
+        self.metrics.approval_decided(approve);
         let _ = self
             .audit
             .write(a.decision_record(approve, by, self.policy().hash.clone()));
@@ -248,6 +255,14 @@ impl Gate {
     /// The per-caller AWS identities in force, if any.
     pub fn identities(&self) -> Option<&AwsIdentities> {
         self.identities.as_deref()
+    }
+
+    /// Also export the metrics over OTLP, through this meter.
+    pub fn with_otlp_meter(mut self, meter: Option<opentelemetry::metrics::Meter>) -> Self {
+        if let Some(meter) = meter {
+            self.metrics = std::mem::take(&mut self.metrics).with_otlp(&meter);
+        }
+        self
     }
 
     /// The server's metrics (`serve --metrics`).
@@ -367,13 +382,32 @@ impl Gate {
         name: &str,
         args: Option<JsonObject>,
     ) -> CallToolResponse {
+        let span = crate::telemetry::span::call(name, &cx.caller.principal, || cx.trace.clone());
+        self.gated(&cx, name, args, span.clone())
+            .instrument(span)
+            .await
+    }
+
+    /// [`Gate::call`] inside the call's span.
+    async fn gated(
+        &self,
+        cx: &CallCtx<'_>,
+        name: &str,
+        args: Option<JsonObject>,
+        span: tracing::Span,
+    ) -> CallToolResponse {
         let raw = Value::Object(args.unwrap_or_default());
-        let call = Call::new(self, &cx, name, &raw);
+        let call = Call::new(self, cx, name, &raw, span);
         if let Some(over) = self.flooded(&call) {
             return over;
         }
         let spec = self.catalogue.get(name).cloned();
-        let validated = spec.as_deref().map(|s| self.validate(s, raw));
+        if let Some(s) = spec.as_deref() {
+            crate::telemetry::span::class(&call.span, s.class.as_str());
+        }
+        let validated = spec
+            .as_deref()
+            .map(|s| crate::step_span!("validate").in_scope(|| self.validate(s, raw)));
         // The existing resource the call names, if its tool acts on one.
         let target = spec.as_deref().and_then(|s| s.target).zip(
             validated
@@ -394,8 +428,9 @@ impl Gate {
             caller: cx.caller,
             resource: resource.as_ref(),
         };
-        let (decision, shadowed, approved) = match authorize(&call.policy, &self.options, &request)
-        {
+        let verdict = crate::step_span!("decide")
+            .in_scope(|| authorize(&call.policy, &self.options, &request));
+        let (decision, shadowed, approved) = match verdict {
             Verdict::Deny(d) => return call.refuse(Refusal::Denied(d)),
             Verdict::Allow { decision, shadowed } => (decision, shadowed, None),
             Verdict::RequireApproval(decision) => {
@@ -403,7 +438,8 @@ impl Gate {
                     return call.fail("approval without a tool");
                 };
                 match self
-                    .seek_approval(&cx, spec, args, &call.redacted, &decision)
+                    .seek_approval(cx, spec, args, &call.redacted, &decision)
+                    .instrument(crate::step_span!("approval"))
                     .await
                 {
                     Ok(a) => (decision, None, Some(a)),
@@ -417,7 +453,11 @@ impl Gate {
             return call.fail("an allowed call without a tool or arguments");
         };
         let mut shadowed = shadowed.map(Refusal::Denied);
-        let reservation = match self.reserve(&call, &decision, &mut shadowed).await {
+        let reservation = match self
+            .reserve(&call, &decision, &mut shadowed)
+            .instrument(crate::step_span!("rate_limit"))
+            .await
+        {
             Ok(r) => r,
             Err(r) => return call.refuse(r),
         };
@@ -569,7 +609,25 @@ impl Gate {
                 Default::default()
             }),
         };
-        match spec.run(ctx, prepared).await {
+        let handler = crate::telemetry::span::handler(spec.aws_api);
+        let at = *call.handler_at.get_or_init(Instant::now);
+        let result = spec.run(ctx, prepared).instrument(handler.clone()).await;
+        self.metrics.aws_call(
+            crate::metrics::service_of(spec.aws_api),
+            result.is_ok(),
+            at.elapsed().as_secs_f64(),
+        );
+        match &result {
+            Err(ToolError::Aws {
+                code, request_id, ..
+            }) => crate::telemetry::span::handler_failed(&handler, code, request_id.as_deref()),
+            Err(other) => {
+                let kind = crate::metrics::outcome_status(&tool_outcome(other));
+                crate::telemetry::span::handler_failed(&handler, kind, None)
+            }
+            Ok(_) => {}
+        }
+        match result {
             Ok(value) => {
                 drop(reservation);
                 // A read whose record cannot be written does not hand out what it read.
@@ -596,129 +654,6 @@ impl Gate {
                 CallToolResult::error(vec![ContentBlock::text(text)]).into()
             }
         }
-    }
-}
-
-/// One call on its way through the gate: what its audit records and refusals need.
-struct Call<'a> {
-    gate: &'a Gate,
-    cx: &'a CallCtx<'a>,
-    name: &'a str,
-    start: Instant,
-    policy: Arc<CompiledPolicy>,
-    /// The arguments with secrets redacted (approval prompts and records).
-    redacted: Value,
-    /// What the audit record stores instead of the redacted arguments when they are too large.
-    oversized: Option<Value>,
-    budget_key: String,
-    /// The AWS identity the call runs as, once known (unset: the server's own).
-    acting: std::sync::OnceLock<Acting>,
-    /// The resource facts the policy read, once looked up.
-    resource: std::sync::OnceLock<Value>,
-}
-
-impl<'a> Call<'a> {
-    fn new(gate: &'a Gate, cx: &'a CallCtx<'a>, name: &'a str, raw: &Value) -> Self {
-        let redacted = redact(raw);
-        Call {
-            gate,
-            cx,
-            name,
-            start: Instant::now(),
-            policy: gate.policy(),
-            oversized: oversized(&redacted),
-            redacted,
-            budget_key: format!("{}|{}", cx.session, cx.caller.principal),
-            acting: std::sync::OnceLock::new(),
-            resource: std::sync::OnceLock::new(),
-        }
-    }
-
-    /// Write one audit record for this call.
-    fn record(
-        &self,
-        decision: &str,
-        basis: Option<String>,
-        reason: Option<String>,
-        outcome: Outcome,
-    ) -> std::io::Result<()> {
-        if outcome != Outcome::Started {
-            let seconds = self.start.elapsed().as_secs_f64();
-            self.gate
-                .metrics
-                .call(self.name, decision, &outcome, seconds);
-        }
-        self.gate.audit.write(AuditRecord {
-            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            session: self.cx.session.to_string(),
-            principal: Some(self.cx.caller.principal.clone()),
-            roles: self.cx.caller.roles.clone(),
-            token: self.cx.caller.token.as_ref().map(|t| TokenRecord {
-                issuer: t.issuer.clone(),
-                jti: t.id.clone(),
-            }),
-            aws_identity: match self.acting.get() {
-                Some(Acting::Assumed(a)) => Some(AwsIdentityRecord {
-                    role_arn: a.role_arn.clone(),
-                    assumed_arn: a.assumed_arn.clone(),
-                    session_name: a.session_name.clone(),
-                    source_identity: a.source_identity.clone(),
-                }),
-                _ => None,
-            },
-            resource: self.resource.get().cloned(),
-            tool: self.name.to_string(),
-            args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
-            decision: decision.to_string(),
-            rule: basis,
-            reason,
-            latency_us: self.start.elapsed().as_micros() as u64,
-            outcome,
-            policy: self.policy.hash.clone(),
-            mode: self.gate.shadow(&self.policy).then(|| "shadow".to_string()),
-            prev: String::new(),
-        })
-    }
-
-    /// Refuse the call: audit it and tell the agent why. A refusal stays a refusal whether or
-    /// not its record could be written.
-    fn refuse(&self, r: Refusal) -> CallToolResponse {
-        tracing::info!(tool = self.name, decision = r.decision(), rule = ?r.basis(), "refused");
-        if r.is_invalid() {
-            self.gate.refusals.note(&self.budget_key);
-        }
-        let _ = self.record(r.decision(), r.basis(), r.reason(), r.outcome());
-        CallToolResult::error(vec![ContentBlock::text(r.text())]).into()
-    }
-
-    /// MRTR: the answer is a request for the human's input.
-    fn ask(&self, input: InputRequiredResult, decision: &Decision<'_>) -> CallToolResponse {
-        tracing::info!(tool = self.name, "asked the user for approval (MRTR)");
-        let _ = self.record(
-            "require_approval",
-            Some(decision.basis.to_string()),
-            Some(decision.reason.clone()),
-            Outcome::AwaitingApproval {
-                via: "elicitation (input required)".into(),
-                approval_id: None,
-            },
-        );
-        input.into()
-    }
-
-    /// A state the gate's own logic rules out; refused rather than trusted.
-    fn fail(&self, what: &str) -> CallToolResponse {
-        tracing::error!(tool = self.name, "internal: {what}");
-        let message = format!("internal error: {what}");
-        let _ = self.record(
-            "none",
-            None,
-            None,
-            Outcome::Error {
-                message: message.clone(),
-            },
-        );
-        CallToolResult::error(vec![ContentBlock::text(message)]).into()
     }
 }
 

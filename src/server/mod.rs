@@ -178,7 +178,8 @@ impl ServerHandler for GuardedServer {
             _ => (context.protocol_version(), context.client_capabilities()),
         };
         let form = capabilities
-            .and_then(|c| c.elicitation)
+            .as_ref()
+            .and_then(|c| c.elicitation.as_ref())
             .is_some_and(|e| e.form.is_some() || e.url.is_none());
         let asker = if !form {
             Asker::OutOfBand
@@ -205,11 +206,24 @@ impl ServerHandler for GuardedServer {
             context.meta.get_progress_token(),
             context.ct.clone(),
         );
+        // The client's trace context, read only when traces are exported.
+        let trace = if crate::telemetry::tracing_enabled() {
+            crate::telemetry::context::of_call(
+                &context.meta,
+                context
+                    .extensions
+                    .get::<axum::http::request::Parts>()
+                    .map(|p| &p.headers),
+            )
+        } else {
+            Default::default()
+        };
         let cx = CallCtx {
             session,
             caller,
             asker,
             progress,
+            trace,
         };
         Ok(self.gate.call(cx, &request.name, request.arguments).await)
     }

@@ -20,6 +20,11 @@ pub fn app(gate: Arc<Gate>) -> axum::Router {
 }
 
 async fn scrape(State(gate): State<Arc<Gate>>) -> Response {
+    // The pending approvals are the state store's (shared by replicas), read at each scrape.
+    match gate.approvals(false).await {
+        Ok(pending) => gate.metrics().set_pending_approvals(pending.len()),
+        Err(e) => tracing::warn!(error = %e, "cannot count pending approvals for /metrics"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         gate.metrics().render(),

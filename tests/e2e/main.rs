@@ -21,6 +21,7 @@ mod progress;
 mod rabbitmq_tools;
 mod resource_policy;
 mod support;
+mod telemetry;
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
@@ -38,6 +39,7 @@ fn main() {
     trials.extend(operators::trials());
     trials.extend(progress::trials());
     trials.extend(rabbitmq_tools::trials());
+    trials.extend(telemetry::trials());
     trials.extend(resource_policy::trials());
     libtest_mimic::run(&args, trials).exit();
 }

@@ -524,6 +524,11 @@ pub struct HttpOptions {
 
 impl HttpServer {
     pub async fn start(o: HttpOptions) -> HttpServer {
+        HttpServer::start_with_env(o, &[]).await
+    }
+
+    /// Started with more environment variables.
+    pub async fn start_with_env(o: HttpOptions, env: &[(&str, &str)]) -> HttpServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let audit = dir.path().join("audit.jsonl");
         let stderr = dir.path().join("stderr.log");
@@ -571,6 +576,7 @@ impl HttpServer {
                 dir.path().join("no-credentials"),
             )
             .env("AWS_ENDPOINT_URL", &o.endpoint)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(std::fs::File::create(&stderr).expect("stderr")))

@@ -1,0 +1,162 @@
+//! One call on its way through the gate: what its audit records, refusals, metrics and span
+//! need.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult};
+use serde_json::Value;
+
+use super::{CallCtx, Gate, Refusal};
+use crate::audit::{AuditRecord, AwsIdentityRecord, Outcome, TokenRecord, oversized, redact};
+use crate::identity::assume::Acting;
+use crate::policy::{CompiledPolicy, Decision};
+
+/// One call on its way through the gate: what its audit records and refusals need.
+pub(super) struct Call<'a> {
+    pub(super) gate: &'a Gate,
+    pub(super) cx: &'a CallCtx<'a>,
+    pub(super) name: &'a str,
+    pub(super) start: Instant,
+    pub(super) policy: Arc<CompiledPolicy>,
+    /// The arguments with secrets redacted (approval prompts and records).
+    pub(super) redacted: Value,
+    /// What the audit record stores instead of the redacted arguments when they are too large.
+    oversized: Option<Value>,
+    pub(super) budget_key: String,
+    /// The AWS identity the call runs as, once known (unset: the server's own).
+    pub(super) acting: std::sync::OnceLock<Acting>,
+    /// The resource facts the policy read, once looked up.
+    pub(super) resource: std::sync::OnceLock<Value>,
+    /// When the handler started: the gate's part of the call ends there.
+    pub(super) handler_at: std::sync::OnceLock<Instant>,
+    /// The call's span (disabled unless traces are exported).
+    pub(super) span: tracing::Span,
+}
+
+impl<'a> Call<'a> {
+    pub(super) fn new(
+        gate: &'a Gate,
+        cx: &'a CallCtx<'a>,
+        name: &'a str,
+        raw: &Value,
+        span: tracing::Span,
+    ) -> Self {
+        let redacted = redact(raw);
+        Call {
+            gate,
+            cx,
+            name,
+            start: Instant::now(),
+            policy: gate.policy(),
+            oversized: oversized(&redacted),
+            redacted,
+            budget_key: format!("{}|{}", cx.session, cx.caller.principal),
+            acting: std::sync::OnceLock::new(),
+            resource: std::sync::OnceLock::new(),
+            handler_at: std::sync::OnceLock::new(),
+            span,
+        }
+    }
+
+    /// Write one audit record for this call.
+    pub(super) fn record(
+        &self,
+        decision: &str,
+        basis: Option<String>,
+        reason: Option<String>,
+        outcome: Outcome,
+    ) -> std::io::Result<()> {
+        crate::telemetry::span::outcome(
+            &self.span,
+            decision,
+            basis.as_deref(),
+            crate::metrics::outcome_status(&outcome),
+        );
+        if outcome != Outcome::Started {
+            let seconds = self.start.elapsed().as_secs_f64();
+            let gate_seconds = self
+                .handler_at
+                .get()
+                .map_or(seconds, |at| at.duration_since(self.start).as_secs_f64());
+            self.gate
+                .metrics
+                .call(self.name, decision, &outcome, seconds, gate_seconds);
+        }
+        self.gate.audit.write(AuditRecord {
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            session: self.cx.session.to_string(),
+            principal: Some(self.cx.caller.principal.clone()),
+            roles: self.cx.caller.roles.clone(),
+            token: self.cx.caller.token.as_ref().map(|t| TokenRecord {
+                issuer: t.issuer.clone(),
+                jti: t.id.clone(),
+            }),
+            aws_identity: match self.acting.get() {
+                Some(Acting::Assumed(a)) => Some(AwsIdentityRecord {
+                    role_arn: a.role_arn.clone(),
+                    assumed_arn: a.assumed_arn.clone(),
+                    session_name: a.session_name.clone(),
+                    source_identity: a.source_identity.clone(),
+                }),
+                _ => None,
+            },
+            resource: self.resource.get().cloned(),
+            tool: self.name.to_string(),
+            args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
+            decision: decision.to_string(),
+            rule: basis,
+            reason,
+            latency_us: self.start.elapsed().as_micros() as u64,
+            outcome,
+            policy: self.policy.hash.clone(),
+            mode: self.gate.shadow(&self.policy).then(|| "shadow".to_string()),
+            prev: String::new(),
+        })
+    }
+
+    /// Refuse the call: audit it and tell the agent why. A refusal stays a refusal whether or
+    /// not its record could be written.
+    pub(super) fn refuse(&self, r: Refusal) -> CallToolResponse {
+        tracing::info!(tool = self.name, decision = r.decision(), rule = ?r.basis(), "refused");
+        if r.is_invalid() {
+            self.gate.refusals.note(&self.budget_key);
+        }
+        let _ = self.record(r.decision(), r.basis(), r.reason(), r.outcome());
+        CallToolResult::error(vec![ContentBlock::text(r.text())]).into()
+    }
+
+    /// MRTR: the answer is a request for the human's input.
+    pub(super) fn ask(
+        &self,
+        input: InputRequiredResult,
+        decision: &Decision<'_>,
+    ) -> CallToolResponse {
+        tracing::info!(tool = self.name, "asked the user for approval (MRTR)");
+        let _ = self.record(
+            "require_approval",
+            Some(decision.basis.to_string()),
+            Some(decision.reason.clone()),
+            Outcome::AwaitingApproval {
+                via: "elicitation (input required)".into(),
+                approval_id: None,
+            },
+        );
+        input.into()
+    }
+
+    /// A state the gate's own logic rules out; refused rather than trusted.
+    pub(super) fn fail(&self, what: &str) -> CallToolResponse {
+        tracing::error!(tool = self.name, "internal: {what}");
+        let message = format!("internal error: {what}");
+        let _ = self.record(
+            "none",
+            None,
+            None,
+            Outcome::Error {
+                message: message.clone(),
+            },
+        );
+        CallToolResult::error(vec![ContentBlock::text(message)]).into()
+    }
+}
