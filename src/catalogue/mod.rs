@@ -115,6 +115,8 @@ pub struct ToolContext {
 #[derive(Clone, Default)]
 pub struct Progress {
     to: Option<(rmcp::Peer<rmcp::RoleServer>, rmcp::model::ProgressToken)>,
+    /// A call run as an MCP task reports as the task's status message.
+    task: Option<rmcp::task_manager::TaskContext>,
     pub cancelled: tokio_util::sync::CancellationToken,
 }
 
@@ -134,6 +136,19 @@ impl Progress {
     ) -> Self {
         Progress {
             to: token.map(|t| (peer, t)),
+            task: None,
+            cancelled,
+        }
+    }
+
+    /// The progress of a call run as an MCP task: its status message.
+    pub fn for_task(
+        task: rmcp::task_manager::TaskContext,
+        cancelled: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        Progress {
+            to: None,
+            task: Some(task),
             cancelled,
         }
     }
@@ -141,6 +156,9 @@ impl Progress {
     /// Tell the client how far the call is (`done` of `total`, with a message). Nothing when
     /// it sent no progress token; a notification that cannot be sent is dropped.
     pub async fn report(&self, done: f64, total: f64, message: String) {
+        if let Some(task) = &self.task {
+            task.set_status_message(message.clone());
+        }
         if let Some((peer, token)) = &self.to {
             let n = rmcp::model::ProgressNotificationParam::new(token.clone(), done)
                 .with_total(total)

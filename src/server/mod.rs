@@ -14,6 +14,9 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use crate::gate::{Asker, CallCtx, Gate};
 use crate::policy::Caller;
 
+pub mod tasks;
+pub use tasks::Tasks;
+
 /// The header that carries a server-issued HTTP session id.
 pub const SESSION_HEADER: &str = "mcp-session-id";
 
@@ -29,6 +32,8 @@ pub struct GuardedServer {
     session: Arc<str>,
     /// The caller on stdio (`--principal`); over HTTP each request carries its own.
     caller: Arc<Caller>,
+    /// Calls running as MCP tasks (shared by every session of an HTTP server).
+    tasks: Arc<Tasks>,
 }
 
 impl GuardedServer {
@@ -41,6 +46,22 @@ impl GuardedServer {
             gate,
             session: uuid::Uuid::new_v4().to_string().into(),
             caller: Arc::new(caller),
+            tasks: Arc::default(),
+        }
+    }
+
+    /// Share the running tasks with other sessions (HTTP: a principal's tasks outlive the
+    /// request or session that started them).
+    pub fn with_tasks(mut self, tasks: Arc<Tasks>) -> Self {
+        self.tasks = tasks;
+        self
+    }
+
+    /// The authenticated caller of a request: the HTTP token's, else this session's (stdio).
+    fn caller_of<'a>(&'a self, context: &'a RequestContext<RoleServer>) -> Option<&'a Caller> {
+        match context.extensions.get::<axum::http::request::Parts>() {
+            Some(parts) => parts.extensions.get::<Caller>(),
+            None => Some(&self.caller),
         }
     }
 
@@ -67,6 +88,7 @@ impl ServerHandler for GuardedServer {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_tool_list_changed()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new(
@@ -218,6 +240,24 @@ impl ServerHandler for GuardedServer {
         } else {
             Default::default()
         };
+        // A long call from a client that declared the tasks extension runs as a task.
+        let declared = capabilities.as_ref().is_some_and(|c| c.supports_tasks());
+        if let Some(wait) = tasks::wanted(declared, request.arguments.as_ref()) {
+            return Ok(self.tasks.start(tasks::TaskCall {
+                gate: self.gate.clone(),
+                session: session.to_string(),
+                caller: caller.clone(),
+                asker: match asker {
+                    Asker::OutOfBand => tasks::TaskAsker::OutOfBand,
+                    Asker::Elicit(peer) => tasks::TaskAsker::Elicit(peer.clone()),
+                    Asker::Mrtr { .. } => tasks::TaskAsker::Mrtr,
+                },
+                trace,
+                name: request.name.to_string(),
+                args: request.arguments,
+                wait,
+            }));
+        }
         let cx = CallCtx {
             session,
             caller,
@@ -227,4 +267,36 @@ impl ServerHandler for GuardedServer {
         };
         Ok(self.gate.call(cx, &request.name, request.arguments).await)
     }
+
+    async fn get_task(
+        &self,
+        request: rmcp::model::GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetTaskResult, ErrorData> {
+        let caller = self.caller_of(&context).ok_or_else(no_caller)?;
+        self.tasks.get(&caller.principal, &request.task_id)
+    }
+
+    async fn update_task(
+        &self,
+        request: rmcp::model::UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let caller = self.caller_of(&context).ok_or_else(no_caller)?;
+        self.tasks
+            .update(&caller.principal, &request.task_id, request.input_responses)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: rmcp::model::CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let caller = self.caller_of(&context).ok_or_else(no_caller)?;
+        self.tasks.cancel(&caller.principal, &request.task_id)
+    }
+}
+
+fn no_caller() -> ErrorData {
+    ErrorData::invalid_request("the request carries no authenticated caller", None)
 }

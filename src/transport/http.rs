@@ -52,12 +52,14 @@ pub fn app(
         config = config.with_allowed_hosts(allowed_hosts);
     }
     let health_gate = gate.clone();
+    // A principal's MCP tasks outlive the request (or session) that started them.
+    let tasks = Arc::new(crate::server::Tasks::default());
     let sessions = Arc::new(Sessions {
         gate: gate.clone(),
         by_id: Mutex::default(),
     });
     let service = StreamableHttpService::new(
-        move || Ok(GuardedServer::new(gate.clone())),
+        move || Ok(GuardedServer::new(gate.clone()).with_tasks(tasks.clone())),
         Arc::new(LocalSessionManager::default()),
         config,
     );

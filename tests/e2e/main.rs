@@ -21,6 +21,7 @@ mod progress;
 mod rabbitmq_tools;
 mod resource_policy;
 mod support;
+mod tasks;
 mod telemetry;
 
 fn main() {
@@ -39,6 +40,7 @@ fn main() {
     trials.extend(operators::trials());
     trials.extend(progress::trials());
     trials.extend(rabbitmq_tools::trials());
+    trials.extend(tasks::trials());
     trials.extend(telemetry::trials());
     trials.extend(resource_policy::trials());
     libtest_mimic::run(&args, trials).exit();

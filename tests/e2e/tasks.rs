@@ -1,0 +1,230 @@
+//! Issue 17: the MCP tasks extension (`io.modelcontextprotocol/tasks`). A client that declares
+//! it gets a task handle for a call with `wait`; `tasks/get` shows the polls as the status
+//! message and then the result; `tasks/cancel` stops the polling; tasks belong to the
+//! principal that started them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use libtest_mimic::Trial;
+use rmcp::ClientHandler;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities, ClientConfig,
+    GetTaskParams, GetTaskResult, Implementation, TaskPayload, TaskStatus,
+};
+use rmcp::service::{RoleClient, RunningService};
+use serde_json::{Value, json};
+
+use crate::support::{FakeAws, HttpOptions, HttpServer, Needs, Options, Request, Server, trial};
+
+/// A client that declares the tasks extension.
+#[derive(Clone, Default)]
+struct TaskClient;
+
+impl ClientHandler for TaskClient {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::new(
+            ClientCapabilities::builder().enable_tasks().build(),
+            Implementation::new("tasks-test", "0"),
+        )
+    }
+}
+
+/// A broker that is CREATION_IN_PROGRESS for `slow` DescribeBroker calls, then RUNNING.
+async fn slow_broker(slow: usize) -> (FakeAws, Arc<AtomicUsize>) {
+    let describes = Arc::new(AtomicUsize::new(0));
+    let seen = describes.clone();
+    let fake = FakeAws::start(Arc::new(move |r: &Request| {
+        if r.method == "POST" && r.path == "/v1/brokers" {
+            return (200, r#"{"brokerArn":"arn:aws:mq:us-east-1:123456789012:broker:t:b-task","brokerId":"b-task"}"#.into());
+        }
+        if r.method == "GET" && r.path == "/v1/brokers/b-task" {
+            let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+            let state = if n > slow { "RUNNING" } else { "CREATION_IN_PROGRESS" };
+            return (200, format!(r#"{{"brokerId":"b-task","brokerState":"{state}"}}"#));
+        }
+        (404, r#"{"message":"not here"}"#.into())
+    }))
+    .await;
+    (fake, describes)
+}
+
+fn create(wait: u32) -> CallToolRequestParams {
+    let mut p = CallToolRequestParams::new("create_broker");
+    p.arguments = json!({"broker_name": "t", "engine_type": "RABBITMQ", "deployment_mode": "SINGLE_INSTANCE",
+           "username": "admin", "password": "Sup3r-secret-pw-42", "host_instance_type": "mq.m5.large",
+           "wait": wait})
+    .as_object()
+    .cloned();
+    p
+}
+
+/// Start `create_broker` as a task: its id.
+async fn start_task(client: &RunningService<RoleClient, TaskClient>, wait: u32) -> String {
+    match client.call_tool_once(create(wait)).await.expect("answered") {
+        CallToolResponse::Task(t) => {
+            assert_eq!(t.task.status, TaskStatus::Working);
+            t.task.task_id
+        }
+        other => panic!("expected a task handle, got {other:?}"),
+    }
+}
+
+/// Poll `tasks/get` until the task is terminal (20 s at most), keeping the status messages.
+async fn finish(
+    client: &RunningService<RoleClient, TaskClient>,
+    id: &str,
+) -> (GetTaskResult, Vec<String>) {
+    let mut messages = Vec::new();
+    for _ in 0..200 {
+        let t = client
+            .get_task(GetTaskParams::new(id))
+            .await
+            .expect("tasks/get");
+        if let Some(m) = &t.task.task.status_message
+            && messages.last() != Some(m)
+        {
+            messages.push(m.clone());
+        }
+        if !matches!(
+            t.task.task.status,
+            TaskStatus::Working | TaskStatus::InputRequired
+        ) {
+            return (t, messages);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("task {id} did not finish: {messages:?}");
+}
+
+fn result_of(t: &GetTaskResult) -> Value {
+    match &t.task.payload {
+        TaskPayload::Completed { result } => {
+            Value::Object(result.clone())["structuredContent"].clone()
+        }
+        other => panic!("not completed: {other:?}"),
+    }
+}
+
+async fn a_long_call_runs_as_a_task() {
+    let (fake, describes) = slow_broker(2).await;
+    let s = Server::start_with(
+        Options {
+            policy: Some("version: 1\ndefault: allow\n".into()),
+            endpoint: Some(fake.url.clone()),
+            ..Options::default()
+        },
+        TaskClient,
+    )
+    .await;
+    let id = start_task(&s.client, 60).await;
+    let (done, messages) = finish(&s.client, &id).await;
+    assert_eq!(done.task.task.status, TaskStatus::Completed);
+    let out = result_of(&done);
+    assert_eq!(out["BrokerId"], "b-task", "{out}");
+    assert_eq!(out["Waited"]["State"], "RUNNING", "{out}");
+    assert_eq!(describes.load(Ordering::SeqCst), 3);
+    assert!(
+        messages.iter().any(|m| m.contains("CREATION_IN_PROGRESS")),
+        "the polls show as the status: {messages:?}"
+    );
+    // One call, one audit record.
+    let records = s.audit_records();
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r["tool"] == "create_broker")
+            .count(),
+        1
+    );
+    // Without `wait` the same client gets its answer at once.
+    let mut quick = create(1);
+    quick.arguments.as_mut().unwrap().remove("wait");
+    assert!(matches!(
+        s.client.call_tool_once(quick).await.unwrap(),
+        CallToolResponse::Complete(_)
+    ));
+}
+
+async fn a_cancelled_task_stops_polling() {
+    let (fake, describes) = slow_broker(usize::MAX).await;
+    let s = Server::start_with(
+        Options {
+            policy: Some("version: 1\ndefault: allow\n".into()),
+            endpoint: Some(fake.url.clone()),
+            ..Options::default()
+        },
+        TaskClient,
+    )
+    .await;
+    let id = start_task(&s.client, 600).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    s.client
+        .cancel_task(CancelTaskParams::new(id.clone()))
+        .await
+        .expect("tasks/cancel");
+    let (done, _) = finish(&s.client, &id).await;
+    // The broker was created: the result says so, with the wait cut short.
+    let out = result_of(&done);
+    assert_eq!(out["BrokerId"], "b-task", "{out}");
+    assert_eq!(out["Waited"]["Cancelled"], true, "{out}");
+    let after = describes.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(describes.load(Ordering::SeqCst), after, "polling stopped");
+}
+
+async fn tasks_belong_to_their_principal() {
+    let (fake, _) = slow_broker(1).await;
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\n".into(),
+        tokens: vec![
+            ("task-alice-0123456789abcdef", "alice", vec![]),
+            ("task-bob-0123456789abcdef", "bob", vec![]),
+        ],
+        endpoint: fake.url.clone(),
+        state: None,
+        args: Vec::new(),
+    })
+    .await;
+    let alice = s
+        .client_with("task-alice-0123456789abcdef", TaskClient, false)
+        .await;
+    let bob = s
+        .client_with("task-bob-0123456789abcdef", TaskClient, false)
+        .await;
+    let id = start_task(&alice, 60).await;
+    let e = bob
+        .get_task(GetTaskParams::new(id.clone()))
+        .await
+        .expect_err("bob cannot see alice's task");
+    assert!(e.to_string().contains("no task"), "{e}");
+    assert!(
+        bob.cancel_task(CancelTaskParams::new(id.clone()))
+            .await
+            .is_err()
+    );
+    let (done, _) = finish(&alice, &id).await;
+    assert_eq!(result_of(&done)["Waited"]["State"], "RUNNING");
+    s.stop().await;
+}
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial(
+            "tasks::a_long_call_runs_as_a_task",
+            Needs::Nothing,
+            a_long_call_runs_as_a_task,
+        ),
+        trial(
+            "tasks::a_cancelled_task_stops_polling",
+            Needs::Nothing,
+            a_cancelled_task_stops_polling,
+        ),
+        trial(
+            "tasks::tasks_belong_to_their_principal",
+            Needs::Nothing,
+            tasks_belong_to_their_principal,
+        ),
+    ]
+}
