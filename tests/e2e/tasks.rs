@@ -18,16 +18,21 @@ use serde_json::{Value, json};
 
 use crate::support::{FakeAws, HttpOptions, HttpServer, Needs, Options, Request, Server, trial};
 
-/// A client that declares the tasks extension.
+/// A client that declares the tasks extension (and, with `elicits`, form elicitation).
 #[derive(Clone, Default)]
-struct TaskClient;
+struct TaskClient {
+    elicits: bool,
+}
 
 impl ClientHandler for TaskClient {
     fn get_info(&self) -> ClientConfig {
-        ClientConfig::new(
-            ClientCapabilities::builder().enable_tasks().build(),
-            Implementation::new("tasks-test", "0"),
-        )
+        let mut caps = ClientCapabilities::builder().enable_tasks().build();
+        if self.elicits {
+            let mut elicitation = rmcp::model::ElicitationCapability::default();
+            elicitation.form = Some(rmcp::model::FormElicitationCapability::default());
+            caps.elicitation = Some(elicitation);
+        }
+        ClientConfig::new(caps, Implementation::new("tasks-test", "0"))
     }
 }
 
@@ -115,7 +120,7 @@ async fn a_long_call_runs_as_a_task() {
             endpoint: Some(fake.url.clone()),
             ..Options::default()
         },
-        TaskClient,
+        TaskClient::default(),
     )
     .await;
     let id = start_task(&s.client, 60).await;
@@ -155,7 +160,7 @@ async fn a_cancelled_task_stops_polling() {
             endpoint: Some(fake.url.clone()),
             ..Options::default()
         },
-        TaskClient,
+        TaskClient::default(),
     )
     .await;
     let id = start_task(&s.client, 600).await;
@@ -188,10 +193,10 @@ async fn tasks_belong_to_their_principal() {
     })
     .await;
     let alice = s
-        .client_with("task-alice-0123456789abcdef", TaskClient, false)
+        .client_with("task-alice-0123456789abcdef", TaskClient::default(), false)
         .await;
     let bob = s
-        .client_with("task-bob-0123456789abcdef", TaskClient, false)
+        .client_with("task-bob-0123456789abcdef", TaskClient::default(), false)
         .await;
     let id = start_task(&alice, 60).await;
     let e = bob
@@ -207,6 +212,63 @@ async fn tasks_belong_to_their_principal() {
     let (done, _) = finish(&alice, &id).await;
     assert_eq!(result_of(&done)["Waited"]["State"], "RUNNING");
     s.stop().await;
+}
+
+/// Protocol 2026-07-28: the gate's approval question becomes the task's `input_required`;
+/// the answer sent with `tasks/update` lets the call run.
+async fn an_approval_is_asked_through_the_task() {
+    let (fake, describes) = slow_broker(1).await;
+    let s = Server::start_with(
+        Options {
+            policy: Some(
+                "version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: require_approval\n      reason: brokers cost money\n".into(),
+            ),
+            endpoint: Some(fake.url.clone()),
+            discover: true,
+            ..Options::default()
+        },
+        TaskClient { elicits: true },
+    )
+    .await;
+    let id = start_task(&s.client, 60).await;
+    let mut key = None;
+    for _ in 0..100 {
+        let t = s
+            .client
+            .get_task(GetTaskParams::new(id.clone()))
+            .await
+            .unwrap();
+        if let TaskPayload::InputRequired { input_requests } = &t.task.payload {
+            key = input_requests.keys().next().cloned();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let key = key.expect("the task asks for approval");
+    assert!(key.ends_with("approval"), "{key}");
+    assert_eq!(
+        describes.load(Ordering::SeqCst),
+        0,
+        "nothing ran before the answer"
+    );
+    let params = rmcp::model::UpdateTaskParams::new(
+        id.clone(),
+        [(
+            key,
+            json!({"action": "accept", "content": {"approve": true}}),
+        )]
+        .into(),
+    );
+    s.client.update_task(params).await.expect("tasks/update");
+    let (done, _) = finish(&s.client, &id).await;
+    let out = result_of(&done);
+    assert_eq!(out["Waited"]["State"], "RUNNING", "{out}");
+    let records = s.audit_records();
+    let create: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["tool"] == "create_broker")
+        .collect();
+    assert_eq!(create.last().unwrap()["decision"], "approved", "{create:?}");
 }
 
 pub fn trials() -> Vec<Trial> {
@@ -225,6 +287,11 @@ pub fn trials() -> Vec<Trial> {
             "tasks::tasks_belong_to_their_principal",
             Needs::Nothing,
             tasks_belong_to_their_principal,
+        ),
+        trial(
+            "tasks::an_approval_is_asked_through_the_task",
+            Needs::Nothing,
+            an_approval_is_asked_through_the_task,
         ),
     ]
 }
