@@ -17,6 +17,9 @@ use crate::policy::Caller;
 pub mod tasks;
 pub use tasks::Tasks;
 
+/// How often a session's tool-list watcher looks whether its session has ended.
+const SESSION_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The header that carries a server-issued HTTP session id.
 pub const SESSION_HEADER: &str = "mcp-session-id";
 
@@ -103,14 +106,26 @@ impl ServerHandler for GuardedServer {
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
         let mut listing = self.gate.listing_changes();
         let peer = context.peer.clone();
+        // The task ends with the session: it looks every few seconds (the HTTP load benchmark
+        // found it outliving closed sessions, with their peer, until the next reload).
         tokio::spawn(async move {
-            while listing.changed().await.is_ok() {
-                if peer.is_transport_closed() {
-                    break;
-                }
-                if let Err(e) = peer.notify_tool_list_changed().await {
-                    tracing::debug!(error = %e, "could not send tools/list_changed; session gone");
-                    break;
+            let mut check = tokio::time::interval(SESSION_CHECK);
+            loop {
+                tokio::select! {
+                    changed = listing.changed() => {
+                        if changed.is_err() || peer.is_transport_closed() {
+                            break;
+                        }
+                        if let Err(e) = peer.notify_tool_list_changed().await {
+                            tracing::debug!(error = %e, "could not send tools/list_changed; session gone");
+                            break;
+                        }
+                    }
+                    _ = check.tick() => {
+                        if peer.is_transport_closed() {
+                            break;
+                        }
+                    }
                 }
             }
         });

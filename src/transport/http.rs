@@ -57,6 +57,7 @@ pub fn app(
     let sessions = Arc::new(Sessions {
         gate: gate.clone(),
         by_id: Mutex::default(),
+        trimmer: super::trim::Trimmer::start(),
     });
     let service = StreamableHttpService::new(
         move || Ok(GuardedServer::new(gate.clone()).with_tasks(tasks.clone())),
@@ -181,6 +182,7 @@ const SESSION_MEMORY: Duration = Duration::from_secs(600);
 struct Sessions {
     gate: Arc<Gate>,
     by_id: Mutex<HashMap<String, (String, Instant)>>,
+    trimmer: super::trim::Trimmer,
 }
 
 impl Sessions {
@@ -207,6 +209,7 @@ impl Sessions {
         for k in expired {
             map.remove(&k);
             self.gate.end_session(&session_key(&k));
+            self.trimmer.session_ended();
         }
         map.insert(id, (principal, now));
     }
@@ -214,6 +217,7 @@ impl Sessions {
     fn close(&self, id: &str) {
         self.lock().remove(id);
         self.gate.end_session(&session_key(id));
+        self.trimmer.session_ended();
     }
 }
 

@@ -24,6 +24,7 @@ pub mod http;
 pub mod listener;
 pub mod metrics;
 pub mod tokens;
+mod trim;
 
 /// The largest JSON-RPC message accepted on stdio.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
