@@ -2,8 +2,15 @@
 # Performance figures: the criterion benchmark of the gate, then the end-to-end harness
 # (examples/e2e_bench.rs) against moto on 127.0.0.1 with the release binary.
 #   GUARDED_BENCH_CALLS=N  calls per row (default 1000)
+# `scripts/bench.sh http`: the HTTP load benchmark (examples/http_load.rs) instead: 1, 16, 64 and
+# 256 concurrent clients against `serve --http` and against a null HTTP server, with Redis on
+# 127.0.0.1:6379 for the Redis-counted rows (GUARDED_LOAD_SECONDS, GUARDED_LOAD_CLIENTS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = http ]; then
+  cargo build --release --bin guarded-aws-mcp --example http_load
+  exec ./target/release/examples/http_load
+fi
 VENV=.testbed/venv
 if ! "$VENV/bin/python" -c "import moto" 2>/dev/null; then
   python3 -m venv "$VENV"
