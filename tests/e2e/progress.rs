@@ -23,6 +23,18 @@ struct Watcher {
     seen: Arc<Mutex<Vec<ProgressNotificationParam>>>,
 }
 
+impl Watcher {
+    /// The messages of the notifications received so far.
+    fn messages(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.message.clone())
+            .collect()
+    }
+}
+
 impl ClientHandler for Watcher {
     fn get_info(&self) -> ClientConfig {
         ClientConfig::new(
@@ -53,7 +65,7 @@ fn with_progress(name: &'static str, args: Value, token: &str) -> CallToolReques
 
 /// A broker that is CREATION_IN_PROGRESS for the first `slow` DescribeBroker calls, then
 /// RUNNING; it counts them.
-async fn slow_broker(slow: usize) -> (FakeAws, Arc<AtomicUsize>) {
+pub(crate) async fn slow_broker(slow: usize) -> (FakeAws, Arc<AtomicUsize>) {
     let describes = Arc::new(AtomicUsize::new(0));
     let seen = describes.clone();
     let fake = FakeAws::start(Arc::new(move |r: &Request| {
@@ -71,7 +83,7 @@ async fn slow_broker(slow: usize) -> (FakeAws, Arc<AtomicUsize>) {
     (fake, describes)
 }
 
-fn create_args(wait: u32) -> Value {
+pub(crate) fn create_args(wait: u32) -> Value {
     json!({"broker_name": "slow", "engine_type": "RABBITMQ", "deployment_mode": "SINGLE_INSTANCE",
            "username": "admin", "password": "Sup3r-secret-pw-42", "host_instance_type": "mq.m5.large",
            "wait": wait})
@@ -134,13 +146,7 @@ async fn waits_report_progress_until_the_work_is_done() {
     let out: Value = serde_json::from_str(&text(&r)).unwrap();
     assert_eq!(out["Waited"]["State"], "SUCCEEDED", "{out}");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let statuses: Vec<String> = watcher
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p.message.clone())
-        .collect();
+    let statuses = watcher.messages();
     assert!(
         statuses.last().unwrap().contains("SUCCEEDED"),
         "{statuses:?}"
@@ -300,13 +306,7 @@ async fn updates_and_promotions_wait_until_applied() {
     assert_eq!(out["Waited"]["State"], "RUNNING", "{out}");
     assert_eq!(out["Waited"]["Finished"], true);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let messages: Vec<String> = watcher
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p.message.clone())
-        .collect();
+    let messages = watcher.messages();
     assert_eq!(messages.len(), 3, "{messages:?}");
     assert!(
         messages[0].starts_with("broker b-up: RUNNING_WITH_PENDING_CHANGES"),
@@ -341,13 +341,7 @@ async fn updates_and_promotions_wait_until_applied() {
     let out: Value = serde_json::from_str(&text(&r)).unwrap();
     assert_eq!(out["Waited"]["State"], "PRIMARY", "{out}");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let messages: Vec<String> = watcher
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|p| p.message.clone())
-        .collect();
+    let messages = watcher.messages();
     assert_eq!(
         messages
             .iter()

@@ -3,8 +3,7 @@
 //! message and then the result; `tasks/cancel` stops the polling; tasks belong to the
 //! principal that started them.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use libtest_mimic::Trial;
@@ -16,7 +15,8 @@ use rmcp::model::{
 use rmcp::service::{RoleClient, RunningService};
 use serde_json::{Value, json};
 
-use crate::support::{FakeAws, HttpOptions, HttpServer, Needs, Options, Request, Server, trial};
+use crate::progress::{create_args, slow_broker};
+use crate::support::{HttpOptions, HttpServer, Needs, Options, Server, trial};
 
 /// A client that declares the tasks extension (and, with `elicits`, form elicitation).
 #[derive(Clone, Default)]
@@ -36,32 +36,9 @@ impl ClientHandler for TaskClient {
     }
 }
 
-/// A broker that is CREATION_IN_PROGRESS for `slow` DescribeBroker calls, then RUNNING.
-async fn slow_broker(slow: usize) -> (FakeAws, Arc<AtomicUsize>) {
-    let describes = Arc::new(AtomicUsize::new(0));
-    let seen = describes.clone();
-    let fake = FakeAws::start(Arc::new(move |r: &Request| {
-        if r.method == "POST" && r.path == "/v1/brokers" {
-            return (200, r#"{"brokerArn":"arn:aws:mq:us-east-1:123456789012:broker:t:b-task","brokerId":"b-task"}"#.into());
-        }
-        if r.method == "GET" && r.path == "/v1/brokers/b-task" {
-            let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
-            let state = if n > slow { "RUNNING" } else { "CREATION_IN_PROGRESS" };
-            return (200, format!(r#"{{"brokerId":"b-task","brokerState":"{state}"}}"#));
-        }
-        (404, r#"{"message":"not here"}"#.into())
-    }))
-    .await;
-    (fake, describes)
-}
-
 fn create(wait: u32) -> CallToolRequestParams {
     let mut p = CallToolRequestParams::new("create_broker");
-    p.arguments = json!({"broker_name": "t", "engine_type": "RABBITMQ", "deployment_mode": "SINGLE_INSTANCE",
-           "username": "admin", "password": "Sup3r-secret-pw-42", "host_instance_type": "mq.m5.large",
-           "wait": wait})
-    .as_object()
-    .cloned();
+    p.arguments = create_args(wait).as_object().cloned();
     p
 }
 
@@ -127,7 +104,7 @@ async fn a_long_call_runs_as_a_task() {
     let (done, messages) = finish(&s.client, &id).await;
     assert_eq!(done.task.task.status, TaskStatus::Completed);
     let out = result_of(&done);
-    assert_eq!(out["BrokerId"], "b-task", "{out}");
+    assert_eq!(out["BrokerId"], "b-slow", "{out}");
     assert_eq!(out["Waited"]["State"], "RUNNING", "{out}");
     assert_eq!(describes.load(Ordering::SeqCst), 3);
     assert!(
@@ -172,7 +149,7 @@ async fn a_cancelled_task_stops_polling() {
     let (done, _) = finish(&s.client, &id).await;
     // The broker was created: the result says so, with the wait cut short.
     let out = result_of(&done);
-    assert_eq!(out["BrokerId"], "b-task", "{out}");
+    assert_eq!(out["BrokerId"], "b-slow", "{out}");
     assert_eq!(out["Waited"]["Cancelled"], true, "{out}");
     let after = describes.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(2)).await;
