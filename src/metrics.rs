@@ -253,10 +253,8 @@ impl Metrics {
             ];
             o.calls.add(1, &attrs);
             o.call_seconds.record(seconds, &attrs);
-            o.gate_seconds.record(
-                gate_seconds,
-                &[KeyValue::new("guarded.decision", decision.to_string())],
-            );
+            // The decision attribute alone (attrs[2]).
+            o.gate_seconds.record(gate_seconds, &attrs[2..3]);
         }
         match outcome {
             crate::audit::Outcome::RateLimited { limit } => {
@@ -337,16 +335,6 @@ impl Metrics {
     }
 }
 
-/// The service an `aws_api` text names first (`mq`, `iam`, `access-analyzer`, `sts`), or
-/// `rabbitmq` for the broker's management API.
-pub fn service_of(aws_api: &'static str) -> &'static str {
-    let first = aws_api.split(['+', ',']).next().unwrap_or(aws_api).trim();
-    match first.split_once(':') {
-        Some((service, _)) if !service.contains(' ') => service,
-        _ => "rabbitmq",
-    }
-}
-
 /// The outcome's label (also the span's `guarded.outcome`).
 pub fn outcome_status(o: &crate::audit::Outcome) -> &'static str {
     use crate::audit::Outcome::*;
@@ -366,18 +354,6 @@ pub fn outcome_status(o: &crate::audit::Outcome) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn services_are_named_from_the_api_text() {
-        assert_eq!(service_of("mq:CreateBroker"), "mq");
-        assert_eq!(service_of("iam:PutUserPolicy, iam:PutRolePolicy"), "iam");
-        assert_eq!(
-            service_of("access-analyzer:StartPolicyGeneration"),
-            "access-analyzer"
-        );
-        assert_eq!(service_of("GET /api/overview"), "rabbitmq");
-        assert_eq!(service_of("mq:DescribeBroker + GET /api/overview"), "mq");
-    }
 
     #[test]
     fn the_exposition_has_every_instrument_after_use() {

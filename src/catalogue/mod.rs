@@ -239,6 +239,9 @@ pub struct ToolSpec {
     /// Every AWS action the handler may need (see [`ToolSpec::aws_actions`]), worked out when
     /// the entry is built.
     actions: Vec<&'static str>,
+    /// The first request the handler makes, named for metrics and spans (worked out when the
+    /// entry is built, not per call).
+    pub api: ApiCall,
     /// The existing resource the tool acts on, for `resource.*` policy conditions.
     pub target: Option<crate::resource::Target>,
     /// The tool creates a resource that takes tags (`tag_on_create` adds the policy's).
@@ -361,6 +364,7 @@ where
         params,
         documents: Vec::new(),
         actions: api_actions(info.aws_api),
+        api: ApiCall::of(info.aws_api),
         target: None,
         creates_tagged: false,
         prepare: Arc::new(prepare),
@@ -410,6 +414,34 @@ impl ToolSpec {
     /// no AWS API (the RabbitMQ management tools). Per-tool session policies allow exactly these.
     pub fn aws_actions(&self) -> &[&'static str] {
         &self.actions
+    }
+}
+
+/// The first request an `aws_api` text names: an AWS operation (`mq:CreateBroker` → system
+/// `aws-api`, service `mq`, method `CreateBroker`) or a RabbitMQ management API request
+/// (`GET /api/overview` → service `rabbitmq`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiCall {
+    pub system: &'static str,
+    pub service: &'static str,
+    pub method: &'static str,
+}
+
+impl ApiCall {
+    pub fn of(aws_api: &'static str) -> ApiCall {
+        let first = aws_api.split(['+', ',']).next().unwrap_or(aws_api).trim();
+        match first.split_once(':') {
+            Some((service, method)) if !service.contains(' ') => ApiCall {
+                system: "aws-api",
+                service,
+                method,
+            },
+            _ => ApiCall {
+                system: "rabbitmq-management",
+                service: "rabbitmq",
+                method: first,
+            },
+        }
     }
 }
 
@@ -583,5 +615,33 @@ impl Catalogue {
 
     pub fn is_empty(&self) -> bool {
         self.tools.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ApiCall;
+
+    #[test]
+    fn services_are_named_from_the_api_text() {
+        assert_eq!(ApiCall::of("mq:CreateBroker").service, "mq");
+        assert_eq!(ApiCall::of("mq:CreateBroker").method, "CreateBroker");
+        assert_eq!(
+            ApiCall::of("iam:PutUserPolicy, iam:PutRolePolicy").service,
+            "iam"
+        );
+        assert_eq!(
+            ApiCall::of("access-analyzer:StartPolicyGeneration").service,
+            "access-analyzer"
+        );
+        let rabbit = ApiCall::of("GET /api/overview");
+        assert_eq!(
+            (rabbit.system, rabbit.service, rabbit.method),
+            ("rabbitmq-management", "rabbitmq", "GET /api/overview")
+        );
+        assert_eq!(
+            ApiCall::of("mq:DescribeBroker + GET /api/overview").service,
+            "mq"
+        );
     }
 }

@@ -609,14 +609,11 @@ impl Gate {
                 Default::default()
             }),
         };
-        let handler = crate::telemetry::span::handler(spec.aws_api);
+        let handler = crate::telemetry::span::handler(&spec.api);
         let at = *call.handler_at.get_or_init(Instant::now);
         let result = spec.run(ctx, prepared).instrument(handler.clone()).await;
-        self.metrics.aws_call(
-            crate::metrics::service_of(spec.aws_api),
-            result.is_ok(),
-            at.elapsed().as_secs_f64(),
-        );
+        self.metrics
+            .aws_call(spec.api.service, result.is_ok(), at.elapsed().as_secs_f64());
         match &result {
             Err(ToolError::Aws {
                 code, request_id, ..

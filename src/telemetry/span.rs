@@ -48,21 +48,16 @@ macro_rules! step_span {
 }
 
 /// The handler's span: the AWS operation (or RabbitMQ API request) the tool is for.
-pub fn handler(api: &str) -> Span {
-    let first = api.split(['+', ',']).next().unwrap_or(api).trim();
-    let (system, service, method) = match first.split_once(':') {
-        Some((service, method)) if !service.contains(' ') => ("aws-api", service, method),
-        _ => ("rabbitmq-management", "rabbitmq", first),
-    };
+pub fn handler(api: &crate::catalogue::ApiCall) -> Span {
     tracing::info_span!(
         target: TARGET,
         "handler",
-        otel.name = %format_args!("{service} {method}"),
+        otel.name = %format_args!("{} {}", api.service, api.method),
         otel.kind = "client",
         otel.status_code = Empty,
-        rpc.system = system,
-        rpc.service = service,
-        rpc.method = method,
+        rpc.system = api.system,
+        rpc.service = api.service,
+        rpc.method = api.method,
         aws.request_id = Empty,
         error.type = Empty,
     )
