@@ -73,8 +73,9 @@ impl<'a> Call<'a> {
             basis.as_deref(),
             crate::metrics::outcome_status(&outcome),
         );
+        let elapsed = self.start.elapsed();
         if outcome != Outcome::Started {
-            let seconds = self.start.elapsed().as_secs_f64();
+            let seconds = elapsed.as_secs_f64();
             let gate_seconds = self
                 .handler_at
                 .get()
@@ -107,7 +108,7 @@ impl<'a> Call<'a> {
             decision: decision.to_string(),
             rule: basis,
             reason,
-            latency_us: self.start.elapsed().as_micros() as u64,
+            latency_us: elapsed.as_micros() as u64,
             outcome,
             policy: self.policy.hash.clone(),
             mode: self.gate.shadow(&self.policy).then(|| "shadow".to_string()),

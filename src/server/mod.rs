@@ -174,34 +174,28 @@ impl ServerHandler for GuardedServer {
     ) -> Result<CallToolResponse, ErrorData> {
         // Over HTTP the auth layer put the token's caller into the request; an HTTP request
         // without one never reaches the gate.
-        let http = match context.extensions.get::<axum::http::request::Parts>() {
-            None => None,
-            Some(parts) => {
-                let Some(caller) = parts.extensions.get::<Caller>() else {
-                    tracing::error!("HTTP request without an authenticated caller refused");
-                    return Ok(rmcp::model::CallToolResult::error(vec![
-                        rmcp::model::ContentBlock::text(
-                            "Denied: the request carries no authenticated caller",
-                        ),
-                    ])
-                    .into());
-                };
-                // A session id reaches here only if the server issued it to this principal
-                // (transport::http checks it); without one (protocol 2026-07-28, stateless),
-                // per-session state is the principal's.
-                let session = parts
-                    .headers
-                    .get(SESSION_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(session_key)
-                    .unwrap_or_else(|| format!("http-principal:{}", caller.principal));
-                Some((caller.clone(), session))
-            }
+        let parts = context.extensions.get::<axum::http::request::Parts>();
+        let Some(caller) = self.caller_of(&context) else {
+            tracing::error!("HTTP request without an authenticated caller refused");
+            return Ok(
+                rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(
+                    "Denied: the request carries no authenticated caller",
+                )])
+                .into(),
+            );
         };
-        let (caller, session) = match &http {
-            Some((c, s)) => (c, s.as_str()),
-            None => (self.caller.as_ref(), &*self.session),
-        };
+        // A session id reaches here only if the server issued it to this principal
+        // (transport::http checks it); without one (protocol 2026-07-28, stateless),
+        // per-session state is the principal's.
+        let http_session = parts.map(|parts| {
+            parts
+                .headers
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(session_key)
+                .unwrap_or_else(|| format!("http-principal:{}", caller.principal))
+        });
+        let session = http_session.as_deref().unwrap_or(&self.session);
         // The protocol era and the capabilities are what the connection negotiated at
         // `initialize`, never what a request's `_meta` claims: a client that negotiated no
         // elicitation cannot turn itself into an approver by claiming protocol 2026-07-28 and
@@ -245,13 +239,7 @@ impl ServerHandler for GuardedServer {
         );
         // The client's trace context, read only when traces are exported.
         let trace = if crate::telemetry::tracing_enabled() {
-            crate::telemetry::context::of_call(
-                &context.meta,
-                context
-                    .extensions
-                    .get::<axum::http::request::Parts>()
-                    .map(|p| &p.headers),
-            )
+            crate::telemetry::context::of_call(&context.meta, parts.map(|p| &p.headers))
         } else {
             Default::default()
         };
