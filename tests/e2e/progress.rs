@@ -52,6 +52,19 @@ impl ClientHandler for Watcher {
     }
 }
 
+/// A server that allows everything, against `fake`, with this client handler.
+pub(crate) async fn allowing_all<H: ClientHandler>(fake: &FakeAws, handler: H) -> Server<H> {
+    Server::start_with(
+        Options {
+            policy: Some("version: 1\ndefault: allow\n".into()),
+            endpoint: Some(fake.url.clone()),
+            ..Options::default()
+        },
+        handler,
+    )
+    .await
+}
+
 fn with_progress(name: &'static str, args: Value, token: &str) -> CallToolRequestParams {
     let mut meta = RequestMetaObject::default();
     meta.set_progress_token(ProgressToken(NumberOrString::String(
@@ -165,15 +178,7 @@ async fn waits_report_progress_until_the_work_is_done() {
 async fn a_cancelled_wait_stops_polling() {
     // Never RUNNING.
     let (fake, describes) = slow_broker(usize::MAX).await;
-    let s = Server::start_with(
-        Options {
-            policy: Some("version: 1\ndefault: allow\n".into()),
-            endpoint: Some(fake.url.clone()),
-            ..Options::default()
-        },
-        Watcher::default(),
-    )
-    .await;
+    let s = allowing_all(&fake, Watcher::default()).await;
     let handle =
         s.client
             .send_cancellable_request(
@@ -264,15 +269,7 @@ async fn changing_broker() -> FakeAws {
 async fn updates_and_promotions_wait_until_applied() {
     let fake = changing_broker().await;
     let watcher = Watcher::default();
-    let s = Server::start_with(
-        Options {
-            policy: Some("version: 1\ndefault: allow\n".into()),
-            endpoint: Some(fake.url.clone()),
-            ..Options::default()
-        },
-        watcher.clone(),
-    )
-    .await;
+    let s = allowing_all(&fake, watcher.clone()).await;
     // `wait` without `reboot` has nothing to wait for: refused before any request.
     let e = s
         .err(

@@ -15,7 +15,7 @@ use rmcp::model::{
 use rmcp::service::{RoleClient, RunningService};
 use serde_json::{Value, json};
 
-use crate::progress::{create_args, slow_broker};
+use crate::progress::{allowing_all, create_args, slow_broker};
 use crate::support::{HttpOptions, HttpServer, Needs, Options, Server, trial};
 
 /// A client that declares the tasks extension (and, with `elicits`, form elicitation).
@@ -91,15 +91,7 @@ fn result_of(t: &GetTaskResult) -> Value {
 
 async fn a_long_call_runs_as_a_task() {
     let (fake, describes) = slow_broker(2).await;
-    let s = Server::start_with(
-        Options {
-            policy: Some("version: 1\ndefault: allow\n".into()),
-            endpoint: Some(fake.url.clone()),
-            ..Options::default()
-        },
-        TaskClient::default(),
-    )
-    .await;
+    let s = allowing_all(&fake, TaskClient::default()).await;
     let id = start_task(&s.client, 60).await;
     let (done, messages) = finish(&s.client, &id).await;
     assert_eq!(done.task.task.status, TaskStatus::Completed);
@@ -131,15 +123,7 @@ async fn a_long_call_runs_as_a_task() {
 
 async fn a_cancelled_task_stops_polling() {
     let (fake, describes) = slow_broker(usize::MAX).await;
-    let s = Server::start_with(
-        Options {
-            policy: Some("version: 1\ndefault: allow\n".into()),
-            endpoint: Some(fake.url.clone()),
-            ..Options::default()
-        },
-        TaskClient::default(),
-    )
-    .await;
+    let s = allowing_all(&fake, TaskClient::default()).await;
     let id = start_task(&s.client, 600).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     s.client
