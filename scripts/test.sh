@@ -62,12 +62,77 @@ while time.monotonic() < deadline:
 sys.exit(f"test.sh: {name} did not start; see {log}")
 PY
 }
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
+# Every process this run starts carries GUARDED_TEST_RUN in its environment, so the cleanup
+# finds them all (services, what the tests spawn, what re-parented itself to PID 1) and the
+# run checks at its end that none is left. Services run in process groups of their own and
+# are stopped in order: TERM, a grace period, then KILL (LocalStack ignores TERM and INT).
+GUARDED_TEST_RUN="$$-$(date +%s%N)"
+export GUARDED_TEST_RUN
+GROUPS_STARTED=()
+# start_service NAME LOG COMMAND...: runs COMMAND in a new process group, output to LOG.
+start_service() {
+  local name=$1 log=$2; shift 2
+  setsid "$@" >"$log" 2>&1 </dev/null &
+  GROUPS_STARTED+=("$!:$name")
+}
+group_alive() { kill -0 -- "-$1" 2>/dev/null; }
+# run_processes: PIDs of live processes (not zombies) whose environment names this run.
+run_processes() {
+  local self=$$ dir pid
+  for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [ "$pid" = "$self" ] && continue
+    [ "$pid" = "$BASHPID" ] && continue
+    grep -qsz "^GUARDED_TEST_RUN=$GUARDED_TEST_RUN\$" "$dir/environ" 2>/dev/null || continue
+    [ "$(awk '{print $3}' "$dir/stat" 2>/dev/null)" = Z ] && continue
+    echo "$pid"
+  done
+}
+stop_everything() {
+  local entry pgid name i pids
+  trap - EXIT INT TERM
+  for entry in "${GROUPS_STARTED[@]}"; do
+    pgid=${entry%%:*}; name=${entry#*:}
+    group_alive "$pgid" || continue
+    kill -TERM -- "-$pgid" 2>/dev/null || true
+    for i in $(seq 1 50); do group_alive "$pgid" || break; sleep 0.1; done
+    if group_alive "$pgid"; then
+      echo "test.sh: $name did not stop within 5 s of SIGTERM; sending SIGKILL" >&2
+      kill -KILL -- "-$pgid" 2>/dev/null || true
+    fi
+  done
+  if [ "$RABBIT_STARTED" = 1 ]; then
+    rabbitmqctl -q stop >/dev/null 2>&1 || true
+  fi
+  # Anything else of this run (a test's child that outlived it, a service that left its group).
+  pids=$(run_processes)
+  if [ -n "$pids" ]; then
+    kill -TERM $pids 2>/dev/null || true
+    for i in $(seq 1 30); do pids=$(run_processes); [ -z "$pids" ] && break; sleep 0.1; done
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null || true
+    sleep 0.2
+  fi
+  pids=$(run_processes)
+  if [ -n "$pids" ]; then
+    echo "test.sh: processes of this run still running after SIGKILL:" >&2
+    ps -o pid,ppid,stat,args -p "$(echo $pids | tr ' ' ,)" >&2 || true
+    return 1
+  fi
+  echo "test.sh: every process this run started has stopped" >&2
+}
+RABBIT_STARTED=0
+on_exit() {
+  local rc=$?
+  stop_everything || { [ "$rc" = 0 ] && rc=1; }
+  exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 PORT=$(free_port)
-MOTO_IAM_LOAD_MANAGED_POLICIES=true "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$TESTBED/moto.log" 2>&1 &
-PIDS+=($!)
+start_service moto "$TESTBED/moto.log" \
+  env MOTO_IAM_LOAD_MANAGED_POLICIES=true "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT"
 
 wait_http "http://127.0.0.1:$PORT/moto-api/" 20 moto "$TESTBED/moto.log"
 echo "test.sh: moto $MOTO_VERSION on http://127.0.0.1:$PORT" >&2
@@ -98,6 +163,7 @@ fi
 if ! rabbitmqctl -q status >/dev/null 2>&1; then
   echo "test.sh: starting RabbitMQ" >&2
   ERL_EPMD_ADDRESS=127.0.0.1 rabbitmq-server -detached
+  RABBIT_STARTED=1
   rabbitmqctl -q await_startup --timeout 60
 fi
 if ! rabbit_api_up; then
@@ -138,10 +204,10 @@ LS_PORT=$(free_port)
 mkdir -p "$TESTBED/localstack"
 # GATEWAY_SERVER=hypercorn honours GATEWAY_LISTEN's host; DNS_ADDRESS=0 keeps port 53 free;
 # the SKIP_/DISABLE_ settings stop every download and event it would send off the machine.
-GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$LS_PORT" DNS_ADDRESS=0 SERVICES=iam,sts \
+start_service LocalStack "$TESTBED/localstack.log" \
+  env GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$LS_PORT" DNS_ADDRESS=0 SERVICES=iam,sts \
   SKIP_SSL_CERT_DOWNLOAD=1 SKIP_INFRA_DOWNLOADS=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$PWD/$TESTBED/localstack" \
-  "$LS_VENV/bin/python" -m localstack.runtime.main >"$TESTBED/localstack.log" 2>&1 &
-PIDS+=($!)
+  "$LS_VENV/bin/python" -m localstack.runtime.main
 wait_http "http://127.0.0.1:$LS_PORT/_localstack/health" 30 LocalStack "$TESTBED/localstack.log"
 echo "test.sh: LocalStack $LS_VERSION on http://127.0.0.1:$LS_PORT" >&2
 
@@ -160,14 +226,17 @@ MCP_PY_VERSION=2.3.0
 if [ $# -eq 0 ]; then
   command -v node >/dev/null 2>&1 || { echo "test.sh: node (20 or later) is required for the client matrix" >&2; exit 1; }
   if ! (cd tests/interop && npm ls --depth=0 >/dev/null 2>&1); then
-    # `npm install` with the committed lockfile installs exactly the locked versions. (`npm ci`
-    # refuses the lock: the Inspector's Vite lists a Windows-only optional package that the
-    # registry here does not serve, and `npm install` skips it as optional.)
-    echo "test.sh: installing the client matrix's npm packages from tests/interop/package-lock.json" >&2
-    (cd tests/interop && npm install --no-audit --no-fund --ignore-scripts --loglevel=error)
-    git diff --quiet -- tests/interop/package-lock.json 2>/dev/null \
-      || { echo "test.sh: npm changed tests/interop/package-lock.json; the lockfile is stale" >&2; exit 1; }
+    # `npm ci` installs exactly what the committed lockfile says, never rewrites it, and fetches
+    # only this platform's packages: other platforms' optional packages are locked (so the lock
+    # is complete) but not downloaded, whatever the registry serves of them today.
+    echo "test.sh: installing the client matrix's npm packages with npm ci from tests/interop/package-lock.json" >&2
+    (cd tests/interop && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) || {
+      echo "test.sh: npm ci refused tests/interop/package-lock.json (the reason is above); if package.json changed on purpose, run 'cd tests/interop && npm install --package-lock-only --ignore-scripts' and commit the lockfile" >&2
+      exit 1
+    }
   fi
+  git diff --quiet -- tests/interop/package-lock.json 2>/dev/null \
+    || { echo "test.sh: tests/interop/package-lock.json differs from the committed one; the run would not use the locked versions" >&2; exit 1; }
   if ! "$INTEROP_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
     echo "test.sh: installing mcp==$MCP_PY_VERSION (the Python SDK) into $INTEROP_VENV" >&2
     python3 -m venv "$INTEROP_VENV"
