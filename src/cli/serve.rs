@@ -66,8 +66,9 @@ pub struct ServeArgs {
     /// Extra Host names accepted over HTTP (loopback names always are).
     #[arg(long = "allowed-host")]
     pub allowed_hosts: Vec<String>,
-    /// More RabbitMQ management hosts the connect tools may send credentials to (globs, repeat
-    /// the flag), besides loopback and Amazon MQ brokers (`*.mq.*.amazonaws.com`).
+    /// More RabbitMQ management hosts the connect tools may send credentials to (repeat the
+    /// flag), besides loopback and Amazon MQ brokers (`*.mq.*.amazonaws.com`): a host name
+    /// whose `*` is one DNS label, an IP address, a CIDR block, or an IPv4 pattern `10.0.0.*`.
     #[arg(
         long = "rabbitmq-allowed-host",
         env = "GUARDED_AWS_MCP_RABBITMQ_ALLOWED_HOSTS",

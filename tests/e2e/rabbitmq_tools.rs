@@ -605,8 +605,70 @@ async fn credentials_go_only_to_allowed_hosts() {
     assert!(!audit.contains("exfil-pw-1") && !stderr.contains("exfil-pw-1"));
 }
 
+/// Issue 23 (1): a host is compared by what it denotes. Names that spell a loopback address
+/// are names; the proxy variables never carry credentials anywhere; loopback still connects.
+async fn names_that_spell_loopback_get_no_credentials() {
+    let recorder = crate::support::FakeAws::start(std::sync::Arc::new(|_| {
+        (200, r#"{"rabbitmq_version":"9.9.9"}"#.to_string())
+    }))
+    .await;
+    let s = Server::start(crate::support::Options {
+        policy_file: Some("policies/dev-permissive.yaml".into()),
+        env: vec![
+            ("HTTP_PROXY".into(), recorder.url.clone()),
+            ("HTTPS_PROXY".into(), recorder.url.clone()),
+            ("http_proxy".into(), recorder.url.clone()),
+            ("ALL_PROXY".into(), recorder.url.clone()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    for url in [
+        "http://127.0.0.1.evil.example/",
+        "http://127.0.0.evil.example/",
+        "http://127.1.2.attacker-controlled.example:15672",
+        "http://localhost.evil.example/",
+        "https://b-1.mq.us-east-1.amazonaws.com.evil.example/",
+    ] {
+        let t = s
+            .err(
+                "rabbitmq_broker_initialize_connection",
+                json!({"management_url": url, "username": "guest", "password": "spelled-pw-9"}),
+            )
+            .await;
+        assert!(
+            t.starts_with("Invalid arguments:")
+                && t.contains("not an allowed RabbitMQ management host"),
+            "{url}: {t}"
+        );
+    }
+    let t = s
+        .err(
+            "rabbitmq_broker_initialize_connection",
+            json!({"management_url": "http://guest:pw@127.0.0.1:15672/", "username": "guest", "password": "spelled-pw-9"}),
+        )
+        .await;
+    assert!(t.contains("must not carry credentials"), "{t}");
+    // Loopback still connects, directly: the proxy variables are not used for it either.
+    let c = s
+        .ok(
+            "rabbitmq_broker_initialize_connection",
+            json!({"management_url": rabbit_url(), "username": "guest", "password": "guest"}),
+        )
+        .await;
+    assert_eq!(c["user"], "guest", "{c}");
+    assert_eq!(recorder.requests().len(), 0, "the proxy received a request");
+    let (audit, stderr) = s.stop().await;
+    assert!(!audit.contains("spelled-pw-9") && !stderr.contains("spelled-pw-9"));
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "rabbitmq_tools::names_that_spell_loopback_get_no_credentials",
+            Needs::RabbitMq,
+            names_that_spell_loopback_get_no_credentials,
+        ),
         trial(
             "rabbitmq_tools::dot_segment_names_cannot_climb_the_api_path",
             Needs::RabbitMq,

@@ -28,16 +28,15 @@ impl std::fmt::Debug for Connection {
 /// The RabbitMQ connections of every MCP session, by session id. In memory only.
 pub struct Connections {
     by_session: Mutex<HashMap<String, Connection>>,
-    /// Hosts a connection may send credentials to (globs, case-insensitive).
-    allowed_hosts: Vec<globset::GlobMatcher>,
+    /// Hosts a connection may send credentials to.
+    allowed_hosts: Vec<HostPattern>,
 }
 
 /// Where credentials may go unless configured otherwise: loopback, and Amazon MQ brokers.
 pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
     "localhost",
-    "127.*.*.*",
+    "127.0.0.0/8",
     "::1",
-    "[::1]",
     "*.mq.*.amazonaws.com",
     "*.mq.*.amazonaws.com.cn",
     "*.mq.*.on.aws",
@@ -61,19 +60,14 @@ impl std::fmt::Debug for Connections {
 
 impl Connections {
     /// Connections that may reach only the default hosts ([`DEFAULT_ALLOWED_HOSTS`]) and these
-    /// (globs such as `*.mq.eu-west-1.amazonaws.com`, `rabbit.internal`, `10.0.0.*`).
-    pub fn with_allowed_hosts(extra: &[String]) -> Result<Self, String> {
+    /// ([`HostPattern`]s such as `*.mq.eu-west-1.amazonaws.com`, `rabbit.internal`,
+    /// `10.0.0.0/8` or `10.0.0.*`).
+    pub fn with_allowed_hosts(extra: &[String]) -> Result<Self, HostPatternError> {
         let allowed_hosts = DEFAULT_ALLOWED_HOSTS
             .iter()
             .copied()
             .chain(extra.iter().map(String::as_str))
-            .map(|h| {
-                globset::GlobBuilder::new(&h.to_ascii_lowercase())
-                    .literal_separator(false)
-                    .build()
-                    .map(|g| g.compile_matcher())
-                    .map_err(|e| format!("allowed RabbitMQ host `{h}`: {e}"))
-            })
+            .map(HostPattern::parse)
             .collect::<Result<_, _>>()?;
         Ok(Connections {
             by_session: Mutex::default(),
@@ -84,7 +78,9 @@ impl Connections {
     /// Refuse a management URL whose host is not allowed, before anything is sent to it.
     pub(super) fn check_host(&self, url: &reqwest::Url) -> Result<(), ArgError> {
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        if self.allowed_hosts.iter().any(|g| g.is_match(&host)) {
+        if let Some(h) = url.host()
+            && self.allowed_hosts.iter().any(|p| p.allows(&h))
+        {
             return Ok(());
         }
         Err(ArgError::rule(
@@ -171,7 +167,10 @@ impl Connection {
             let p = format!("{}/", base.path());
             base.set_path(&p);
         }
+        // No proxy: credentials go to the host that was checked, never to one that
+        // HTTP_PROXY or HTTPS_PROXY names.
         let http = reqwest::Client::builder()
+            .no_proxy()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(15))
             .build()

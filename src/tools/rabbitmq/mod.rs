@@ -27,11 +27,14 @@ pub mod connect;
 /// How a session reaches one broker's management API.
 pub mod connection;
 pub mod destructive;
+/// Allowed management hosts, compared by what they denote.
+pub mod hosts;
 pub mod read;
 
 pub use connect::*;
 pub use connection::*;
 pub use destructive::*;
+pub use hosts::{HostPattern, HostPatternError};
 pub use read::*;
 
 // ---------------------------------------------------------------- catalogue entries
