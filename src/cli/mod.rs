@@ -383,6 +383,10 @@ pub fn main() -> ExitCode {
         ),
         Command::Approvals(a) => approvals::run(a),
         Command::Tokens(TokensCommand::New { principal, roles }) => {
+            if let Err(e) = crate::identity::principal::check(&principal) {
+                eprintln!("guarded-aws-mcp: --principal: {e}");
+                return ExitCode::FAILURE;
+            }
             let token = crate::transport::tokens::generate();
             let entry = crate::transport::tokens::TokensFile {
                 tokens: vec![crate::transport::tokens::TokenEntry {

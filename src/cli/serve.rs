@@ -114,6 +114,15 @@ pub struct ServeArgs {
         default_value = "sub"
     )]
     pub oauth_principal_claim: String,
+    /// Put before every principal from the identity provider (`idp:` makes `sub` alice the
+    /// principal `idp:alice`). With a tokens file as well, this keeps the two sources apart;
+    /// without it, a token whose principal is also a tokens-file principal is refused.
+    #[arg(
+        long,
+        env = "GUARDED_AWS_MCP_OAUTH_PRINCIPAL_PREFIX",
+        default_value = ""
+    )]
+    pub oauth_principal_prefix: String,
     /// Claims whose values are the caller's roles (repeat the flag; dotted paths such as
     /// `realm_access.roles`; `scope` is split on spaces).
     #[arg(
@@ -166,6 +175,7 @@ impl ServeArgs {
         let mut c = crate::identity::oauth::OAuthConfig::new(issuer.clone(), audience.clone());
         c.jwks_url = self.oauth_jwks_url.clone();
         c.principal_claim = self.oauth_principal_claim.clone();
+        c.principal_prefix = self.oauth_principal_prefix.clone();
         c.roles_claims = self.oauth_roles_claims.clone();
         c.required_scope = self.oauth_required_scope.clone();
         c.refetch_interval = self.oauth_jwks_refetch_interval;
@@ -380,6 +390,10 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
                 ExitCode::FAILURE
             }
         };
+    }
+    if let Err(e) = crate::identity::principal::check(&args.principal) {
+        eprintln!("guarded-aws-mcp: --principal: {e}");
+        return ExitCode::FAILURE;
     }
     let caller = crate::policy::Caller::new(args.principal.clone(), args.roles.clone());
     match runtime.block_on(crate::transport::serve_stdio(gate, caller)) {

@@ -7,3 +7,4 @@ pub mod assume;
 pub mod aws_roles;
 pub mod jwks;
 pub mod oauth;
+pub mod principal;

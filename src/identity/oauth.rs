@@ -29,6 +29,9 @@ pub struct OAuthConfig {
     pub jwks_url: Option<String>,
     /// The claim naming the principal (dotted for nested claims).
     pub principal_claim: String,
+    /// Put before every principal from this provider (`idp:` makes `sub` alice the principal
+    /// `idp:alice`), so that its principals and a tokens file's can never be the same caller.
+    pub principal_prefix: String,
     /// Claims whose values are roles (arrays, or strings split on spaces).
     pub roles_claims: Vec<String>,
     /// A scope every token must carry (else 403 insufficient_scope).
@@ -46,6 +49,7 @@ impl OAuthConfig {
             audience: audience.into(),
             jwks_url: None,
             principal_claim: "sub".into(),
+            principal_prefix: String::new(),
             roles_claims: vec!["roles".into()],
             required_scope: None,
             leeway: Duration::from_secs(30),
@@ -80,6 +84,12 @@ pub enum TokenError {
     MissingClaim(String),
     #[error("the token lacks the scope {0}")]
     InsufficientScope(String),
+    #[error("the token's principal claim is refused: {0}")]
+    Principal(#[from] super::principal::PrincipalError),
+    #[error(
+        "the token's principal is also a principal of the tokens file; the server keeps the two apart (its operator can set --oauth-principal-prefix)"
+    )]
+    SharedPrincipal,
 }
 
 impl TokenError {
@@ -97,6 +107,8 @@ impl TokenError {
             TokenError::Issuer => "issuer",
             TokenError::MissingClaim(_) => "missing_claim",
             TokenError::InsufficientScope(_) => "insufficient_scope",
+            TokenError::Principal(_) => "principal",
+            TokenError::SharedPrincipal => "shared_principal",
         }
     }
 
@@ -188,12 +200,12 @@ impl OAuth {
     /// The caller a verified token's claims name.
     fn caller(&self, claims: Map<String, Value>) -> Result<Caller, TokenError> {
         let c = &self.config;
-        let principal = claim(&claims, &c.principal_claim)
+        // Exactly the claim: never trimmed or normalised into another principal.
+        let claimed = claim(&claims, &c.principal_claim)
             .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| TokenError::MissingClaim(c.principal_claim.clone()))?
-            .to_string();
+            .ok_or_else(|| TokenError::MissingClaim(c.principal_claim.clone()))?;
+        super::principal::check(claimed)?;
+        let principal = format!("{}{claimed}", c.principal_prefix);
         if let Some(scope) = &c.required_scope
             && !scopes(&claims).iter().any(|s| s == scope)
         {

@@ -16,6 +16,11 @@ use super::tokens::Tokens;
 use crate::identity::oauth::{OAuth, TokenError};
 
 /// The ways a request may authenticate.
+///
+/// A principal from the identity provider and one from the tokens file are never the same
+/// caller: with `--oauth-principal-prefix` the provider's principals carry the prefix (and no
+/// tokens-file principal may start with it); without it, a token whose principal is also a
+/// tokens-file principal is refused.
 pub struct Authenticator {
     pub tokens: Option<Tokens>,
     pub oauth: Option<OAuth>,
@@ -26,7 +31,29 @@ impl Authenticator {
         if tokens.is_none() && oauth.is_none() {
             return Err("--http needs a tokens file (--tokens) or an identity provider (--oauth-issuer), or both".into());
         }
+        if let (Some(t), Some(o)) = (&tokens, &oauth) {
+            let prefix = &o.config().principal_prefix;
+            if !prefix.is_empty()
+                && let Some(p) = t.principals().find(|p| p.starts_with(prefix.as_str()))
+            {
+                return Err(format!(
+                    "the tokens file's principal `{}` starts with --oauth-principal-prefix `{}`: the two identity sources would share it",
+                    p.escape_debug(),
+                    prefix.escape_debug()
+                ));
+            }
+        }
         Ok(Authenticator { tokens, oauth })
+    }
+
+    /// An identity provider's caller, unless it names a tokens-file principal.
+    fn apart(&self, caller: &crate::policy::Caller) -> Result<(), TokenError> {
+        match &self.tokens {
+            Some(t) if t.principals().any(|p| p == caller.principal) => {
+                Err(TokenError::SharedPrincipal)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The `WWW-Authenticate` value of a 401 or 403.
@@ -109,7 +136,11 @@ pub async fn authenticate(
         metrics.token_refused("unknown");
         return auth.refuse(StatusCode::UNAUTHORIZED, None, "invalid bearer token");
     };
-    match oauth.verify(presented).await {
+    match oauth
+        .verify(presented)
+        .await
+        .and_then(|c| auth.apart(&c).map(|()| c))
+    {
         Ok(caller) => {
             tracing::debug!(principal = %caller.principal, "HTTP request authenticated (identity provider)");
             req.extensions_mut().insert(caller);

@@ -55,9 +55,8 @@ impl Tokens {
             let bytes = decode_hex(&e.sha256).ok_or_else(|| {
                 format!("{source}: tokens[{i}].sha256 must be 64 hex digits (the SHA-256 of the token, not the token)")
             })?;
-            if e.principal.trim().is_empty() {
-                return Err(format!("{source}: tokens[{i}].principal is empty"));
-            }
+            crate::identity::principal::check(&e.principal)
+                .map_err(|why| format!("{source}: tokens[{i}].principal: {why}"))?;
             entries.push((bytes, Caller::new(e.principal.clone(), e.roles.clone())));
         }
         if entries.is_empty() {
@@ -78,6 +77,11 @@ impl Tokens {
             }
         }
         found
+    }
+
+    /// Every principal the file names.
+    pub fn principals(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(_, c)| c.principal.as_str())
     }
 
     pub fn len(&self) -> usize {

@@ -728,8 +728,101 @@ async fn aws_itself_refuses_what_a_callers_role_does_not_allow() {
     moto.stop();
 }
 
+/// Issue 23 (2): a principal is exactly its claim, and an identity provider's principal is
+/// never a tokens-file principal unless the operator says how they are kept apart.
+async fn identity_sources_never_share_a_principal() {
+    let k1 = Signer::es256("k1");
+    let idp = Idp::start(&[&k1]).await;
+    let aws = mq_fake().await;
+    let start = |prefix: Option<&'static str>| {
+        let mut args: Vec<String> = ["--oauth-issuer", &idp.url, "--oauth-audience", AUDIENCE]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        if let Some(p) = prefix {
+            args.extend(["--oauth-principal-prefix".to_string(), p.to_string()]);
+        }
+        HttpServer::start(HttpOptions {
+            policy: "version: 1\ndefault: allow\n".into(),
+            tokens: vec![("alice-file-token-0123456789", "alice", vec!["ops"])],
+            endpoint: aws.url.clone(),
+            state: None,
+            args,
+        })
+    };
+    let s = start(None).await;
+    let bearer = |t: &str| vec![("authorization", format!("Bearer {t}"))];
+    // alice (tokens file) opens a session.
+    let (status, body, h) = raw_post(
+        &s.url,
+        &bearer("alice-file-token-0123456789"),
+        &initialize(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let sid = header(&h, "mcp-session-id").unwrap();
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}});
+    for sub in [
+        "alice\u{a0}",
+        "\u{3000}alice",
+        " alice\t",
+        "al\u{200b}ice",
+        "alice",
+    ] {
+        let token = k1.sign(&idp.claims(sub, &["ops"], "mcp"));
+        let mut headers = bearer(&token);
+        headers.push(("mcp-session-id", sid.clone()));
+        let (status, body, h) = raw_post(&s.url, &headers, &list).await;
+        assert_eq!(status, 401, "sub {sub:?} used alice's session: {body}");
+        let challenge = header(&h, "www-authenticate").unwrap_or_default();
+        assert!(challenge.contains("invalid_token"), "{sub:?}: {challenge}");
+        let (status, body, _) = raw_post(&s.url, &bearer(&token), &initialize()).await;
+        assert_eq!(status, 401, "sub {sub:?} opened a session: {body}");
+        if sub == "alice" {
+            assert!(
+                body.contains("also a principal of the tokens file"),
+                "{body}"
+            );
+        } else {
+            assert!(
+                body.contains("principal claim is refused"),
+                "{sub:?}: {body}"
+            );
+        }
+    }
+    s.stop().await;
+
+    // With a prefix, the provider's alice is `idp:alice`: a caller of her own, without
+    // access to the tokens-file alice's session.
+    let s = start(Some("idp:")).await;
+    let (status, _, h) = raw_post(
+        &s.url,
+        &bearer("alice-file-token-0123456789"),
+        &initialize(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let sid = header(&h, "mcp-session-id").unwrap();
+    let token = k1.sign(&idp.claims("alice", &["ops"], "mcp"));
+    let (status, body, _) = raw_post(&s.url, &bearer(&token), &initialize()).await;
+    assert_eq!(status, 200, "{body}");
+    let mut headers = bearer(&token);
+    headers.push(("mcp-session-id", sid));
+    let (status, body, _) = raw_post(&s.url, &headers, &list).await;
+    assert!(
+        status == 403 || status == 404,
+        "idp:alice used alice's session: {status} {body}"
+    );
+    s.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "identity::identity_sources_never_share_a_principal",
+            Needs::Nothing,
+            identity_sources_never_share_a_principal,
+        ),
         trial(
             "identity::oauth_tokens_from_a_local_identity_provider",
             Needs::Nothing,
