@@ -157,50 +157,69 @@ pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(AwsRolesFile)).unwrap_or_default()
 }
 
-/// Keep the characters `allowed` accepts, others become `-`; cut to `max` characters and pad
-/// to 2 (STS names are 2 to 64 characters).
-fn sanitize(s: &str, max: usize, allowed: fn(char) -> bool) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| if allowed(c) { c } else { '-' })
-        .take(max)
-        .collect();
-    while out.chars().count() < 2 {
-        out.push('-');
+/// The mark that only an encoded value holds: a value written as it is never contains it.
+const MARK: char = '=';
+/// Hex digits of the principal's SHA-256 in an encoded value (80 bits).
+const HASH_DIGITS: usize = 20;
+
+/// `s` itself when STS takes it as it is (2 to `max` characters that `allowed` accepts, no
+/// `=`); otherwise a readable prefix (other characters become `-`), `=` and a hash of the
+/// exact `s`. The mapping is injective: a value written as it is never holds `=`, an encoded
+/// one always does, and two encoded values differ unless their 80-bit hashes collide. So two
+/// principals never get one SourceIdentity, session name or tag, however alike they look.
+fn encode(s: &str, max: usize, allowed: fn(char) -> bool) -> String {
+    let ok = |c: char| allowed(c) && c != MARK;
+    let n = s.chars().count();
+    if (2..=max).contains(&n) && s.chars().all(ok) {
+        return s.to_string();
     }
-    out
+    let digest = crate::audit::sha256_hex(s.as_bytes());
+    let keep = max - 1 - HASH_DIGITS;
+    let prefix: String = s
+        .chars()
+        .map(|c| if ok(c) { c } else { '-' })
+        .take(keep)
+        .collect();
+    format!("{prefix}{MARK}{}", &digest[..HASH_DIGITS])
 }
 
 fn name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
 }
 
-/// The `RoleSessionName`: the principal, in STS's characters (CloudTrail shows it).
+/// The `RoleSessionName`: the principal, in STS's characters (CloudTrail shows it), encoded
+/// injectively ([`encode`]).
 pub fn session_name(principal: &str) -> String {
-    sanitize(principal, 64, name_char)
+    encode(principal, 64, name_char)
 }
 
-/// The `SourceIdentity`: the principal, as IAM conditions on `aws:SourceIdentity` see it.
-/// (STS refuses values starting with `aws:`, which these characters cannot spell.)
+/// The `SourceIdentity`: the principal, as IAM conditions on `aws:SourceIdentity` and
+/// CloudTrail see it, encoded injectively ([`encode`]). (STS refuses values starting with
+/// `aws:`, which these characters cannot spell.)
 pub fn source_identity(principal: &str) -> String {
-    sanitize(principal, 64, name_char)
+    encode(principal, 64, name_char)
 }
 
 fn tag_char(c: char) -> bool {
     c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c)
 }
 
-/// Session tags: `principal` and `roles` (joined with spaces), in the characters tags allow.
+/// Session tags: `principal` and `roles`, each encoded injectively ([`encode`]). Roles are
+/// joined with spaces when no role holds a space; otherwise the list is encoded from its JSON,
+/// so `["a b"]` and `["a", "b"]` stay apart.
 pub fn session_tags(caller: &Caller) -> Vec<(String, String)> {
     let mut tags = vec![(
         "principal".to_string(),
-        sanitize(&caller.principal, 256, tag_char),
+        encode(&caller.principal, 256, tag_char),
     )];
     if !caller.roles.is_empty() {
-        tags.push((
-            "roles".to_string(),
-            sanitize(&caller.roles.join(" "), 256, tag_char),
-        ));
+        let joined = if caller.roles.iter().any(|r| r.is_empty() || r.contains(' ')) {
+            // Never `ok` as it is: JSON brackets and quotes are not tag characters.
+            serde_json::to_string(&caller.roles).unwrap_or_default()
+        } else {
+            caller.roles.join(" ")
+        };
+        tags.push(("roles".to_string(), encode(&joined, 256, tag_char)));
     }
     tags
 }
@@ -278,22 +297,62 @@ mod tests {
     }
 
     #[test]
+    fn different_principals_never_share_an_aws_identity() {
+        let long = |c: char| format!("{}{c}", "p".repeat(69));
+        let mut principals: Vec<String> = [
+            "ops:alice",
+            "ops/alice",
+            "ops alice",
+            "ops-alice",
+            "alicé",
+            "alic?",
+            "alic-",
+            "a",
+            "a-",
+            "x=y",
+            "x-y",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        principals.extend([long('1'), long('2'), "p".repeat(70)]);
+        // A principal spelled like another's encoded value stays apart from it.
+        principals.push(session_name("ops:alice"));
+        for f in [session_name, source_identity] {
+            let values: std::collections::HashSet<String> =
+                principals.iter().map(|p| f(p)).collect();
+            assert_eq!(values.len(), principals.len(), "{values:?}");
+        }
+        let tags: std::collections::HashSet<Vec<(String, String)>> = principals
+            .iter()
+            .map(|p| session_tags(&Caller::new(p.as_str(), vec![])))
+            .collect();
+        assert_eq!(tags.len(), principals.len());
+        let roles =
+            |r: &[&str]| session_tags(&Caller::new("x", r.iter().map(|s| s.to_string()).collect()));
+        assert_ne!(roles(&["a b"]), roles(&["a", "b"]));
+        assert_ne!(roles(&["a,b"]), roles(&["a-b"]));
+    }
+
+    #[test]
     fn names_and_tags_use_only_what_sts_accepts() {
-        assert_eq!(session_name("alice smith/ops"), "alice-smith-ops");
-        assert_eq!(session_name("a"), "a-");
+        assert_eq!(session_name("alice.smith@ops"), "alice.smith@ops");
+        assert!(session_name("alice smith/ops").starts_with("alice-smith-ops="));
+        assert_eq!(session_name("a").len(), 2 + HASH_DIGITS);
         assert_eq!(session_name(&"x".repeat(100)).len(), 64);
-        assert_eq!(source_identity("aws:root"), "aws-root");
+        assert!(source_identity("aws:root").starts_with("aws-root="));
+        for v in [session_name("a b/c~d"), session_name(&"é".repeat(70))] {
+            assert!(v.len() <= 64 && v.chars().all(name_char), "{v}");
+        }
         let tags = session_tags(&Caller::new(
             "alice@example.com",
             vec!["ops".into(), "a,b".into()],
         ));
         assert_eq!(
-            tags,
-            vec![
-                ("principal".to_string(), "alice@example.com".to_string()),
-                ("roles".to_string(), "ops a-b".to_string())
-            ]
+            tags[0],
+            ("principal".to_string(), "alice@example.com".to_string())
         );
+        assert!(tags[1].1.starts_with("ops a-b="), "{tags:?}");
         let p: serde_json::Value =
             serde_json::from_str(&session_policy_for(&["mq:ListBrokers"])).unwrap();
         assert_eq!(

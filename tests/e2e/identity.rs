@@ -572,6 +572,76 @@ async fn each_principal_acts_as_its_own_role() {
     );
 }
 
+/// Issue 23 (3): principals that sanitise alike get pairwise distinct SourceIdentity, session
+/// names and principal tags at STS, and the audit record keeps both.
+async fn alike_principals_get_distinct_aws_identities() {
+    let aws = sts_and_mq_fake().await;
+    let dir = tempfile::tempdir().unwrap();
+    let roles = dir.path().join("aws-roles.yaml");
+    std::fs::write(&roles, "default: arn:aws:iam::123456789012:role/agentall\n").unwrap();
+    let long = |c: char| -> &'static str { Box::leak(format!("{}{c}", "p".repeat(69)).into()) };
+    let principals: Vec<&'static str> = vec![
+        "ops:alice",
+        "ops/alice",
+        "ops alice",
+        "ops-alice",
+        "alicé",
+        "alic?",
+        "alic-",
+        long('1'),
+        long('2'),
+    ];
+    let tokens: Vec<(&'static str, &'static str, Vec<&'static str>)> = principals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let t: &'static str = Box::leak(format!("alike-token-{i:02}-0123456789").into());
+            (t, *p, vec![])
+        })
+        .collect();
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\n".into(),
+        tokens: tokens.clone(),
+        endpoint: aws.url.clone(),
+        state: None,
+        args: vec!["--aws-roles".into(), roles.display().to_string()],
+    })
+    .await;
+    for (token, p, _) in &tokens {
+        let c = s.client(token).await;
+        let r = call_on(&c, "list_brokers", json!({})).await;
+        assert_ne!(r.is_error, Some(true), "{p}: {}", text(&r));
+    }
+    let assumes: Vec<String> = aws
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.body.contains("Action=AssumeRole"))
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(assumes.len(), principals.len());
+    let field = |body: &str, k: &str| {
+        body.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .map(percent_decode)
+            .unwrap_or_default()
+    };
+    for k in ["SourceIdentity", "RoleSessionName", "Tags.member.1.Value"] {
+        let values: std::collections::HashSet<String> =
+            assumes.iter().map(|b| field(b, k)).collect();
+        assert_eq!(values.len(), principals.len(), "{k} collided: {values:?}");
+    }
+    // The audit record keeps the exact principal beside its SourceIdentity.
+    let records = s.audit_records();
+    for p in &principals {
+        let rec = records
+            .iter()
+            .find(|r| r["tool"] == "list_brokers" && r["principal"] == *p)
+            .unwrap_or_else(|| panic!("no record for {p}"));
+        assert!(rec["aws_identity"]["source_identity"].is_string(), "{rec}");
+    }
+    s.stop().await;
+}
+
 /// moto enforcing IAM: the server's user may assume two roles; `reader` may list users,
 /// `nothing` may not. The gate allows both callers; AWS itself refuses bob.
 async fn aws_itself_refuses_what_a_callers_role_does_not_allow() {
@@ -818,6 +888,11 @@ async fn identity_sources_never_share_a_principal() {
 
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "identity::alike_principals_get_distinct_aws_identities",
+            Needs::Nothing,
+            alike_principals_get_distinct_aws_identities,
+        ),
         trial(
             "identity::identity_sources_never_share_a_principal",
             Needs::Nothing,
