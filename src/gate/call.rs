@@ -51,7 +51,8 @@ impl<'a> Call<'a> {
             policy: gate.policy(),
             oversized: oversized(&redacted),
             redacted,
-            budget_key: format!("{}|{}", cx.session, cx.caller.principal),
+            // A principal never holds a control character, so the key is injective.
+            budget_key: format!("{}\n{}", cx.session, cx.caller.principal),
             acting: std::sync::OnceLock::new(),
             resource: std::sync::OnceLock::new(),
             handler_at: std::sync::OnceLock::new(),
@@ -80,9 +81,13 @@ impl<'a> Call<'a> {
                 .handler_at
                 .get()
                 .map_or(seconds, |at| at.duration_since(self.start).as_secs_f64());
-            self.gate
-                .metrics
-                .call(self.name, decision, &outcome, seconds, gate_seconds);
+            self.gate.metrics.call(
+                self.gate.label(self.name),
+                decision,
+                &outcome,
+                seconds,
+                gate_seconds,
+            );
         }
         self.gate.audit.write(AuditRecord {
             ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
@@ -103,7 +108,7 @@ impl<'a> Call<'a> {
                 _ => None,
             },
             resource: self.resource.get().cloned(),
-            tool: self.name.to_string(),
+            tool: bounded_name(self.name),
             args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
             decision: decision.to_string(),
             rule: basis,
@@ -122,6 +127,7 @@ impl<'a> Call<'a> {
         tracing::info!(tool = self.name, decision = r.decision(), rule = ?r.basis(), "refused");
         if r.is_invalid() {
             self.gate.refusals.note(&self.budget_key);
+            self.gate.principal_refusals.note(&self.cx.caller.principal);
         }
         let _ = self.record(r.decision(), r.basis(), r.reason(), r.outcome());
         CallToolResult::error(vec![ContentBlock::text(r.text())]).into()
@@ -160,4 +166,18 @@ impl<'a> Call<'a> {
         );
         CallToolResult::error(vec![ContentBlock::text(message)]).into()
     }
+}
+
+/// The tool name as the audit record keeps it: a name longer than any tool's is cut (at a
+/// character boundary) and marked with its length, so a client cannot fill the log with names.
+fn bounded_name(name: &str) -> String {
+    const MAX: usize = 128;
+    if name.len() <= MAX {
+        return name.to_string();
+    }
+    let mut end = MAX;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &name[..end], name.len())
 }

@@ -129,6 +129,8 @@ pub struct Gate {
     lookups: Lookups,
     /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
     refusals: refusals::RefusalBudget,
+    /// The same budget per principal, over all its sessions (a new session does not reset it).
+    principal_refusals: refusals::RefusalBudget,
     metrics: crate::metrics::Metrics,
     options: GateOptions,
 }
@@ -161,6 +163,7 @@ impl Gate {
             identities: None,
             webhook: None,
             refusals: Default::default(),
+            principal_refusals: Default::default(),
             metrics: Default::default(),
             options,
         })
@@ -382,7 +385,9 @@ impl Gate {
         name: &str,
         args: Option<JsonObject>,
     ) -> CallToolResponse {
-        let span = crate::telemetry::span::call(name, &cx.caller.principal, || cx.trace.clone());
+        let span = crate::telemetry::span::call(self.label(name), &cx.caller.principal, || {
+            cx.trace.clone()
+        });
         self.gated(&cx, name, args, span.clone())
             .instrument(span)
             .await
@@ -478,12 +483,28 @@ impl Gate {
             .await
     }
 
-    /// A session that keeps sending invalid calls is refused unread for a while, and audited
-    /// once for it.
+    /// What metrics and spans call a tool: its name when the catalogue has it, else `unknown`
+    /// (a client picks the names it sends; labels must stay few).
+    pub(crate) fn label<'n>(&self, name: &'n str) -> &'n str {
+        if self.catalogue.get(name).is_some() {
+            name
+        } else {
+            "unknown"
+        }
+    }
+
+    /// A session, or a principal over all its sessions, that keeps sending invalid calls is
+    /// refused unread for a while, and audited once for it.
     fn flooded(&self, call: &Call<'_>) -> Option<CallToolResponse> {
-        let over = self.refusals.check(&call.budget_key)?;
+        let (over, whose) = match self.refusals.check(&call.budget_key) {
+            Some(over) => (over, "this session"),
+            None => (
+                self.principal_refusals.check(&call.cx.caller.principal)?,
+                "this principal's sessions",
+            ),
+        };
         let text = format!(
-            "{} more than {} refused calls in {}s from this session; retry in {}s",
+            "{} more than {} refused calls in {}s from {whose}; retry in {}s",
             prefix::RATE_LIMITED,
             refusals::MAX_REFUSALS,
             refusals::WINDOW.as_secs(),

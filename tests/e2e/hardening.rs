@@ -454,8 +454,73 @@ async fn metrics_count_the_calls_exactly() {
     s.stop().await;
 }
 
+/// Issue 23 (4): tool names a client makes up never become metric labels, and the budget of
+/// refused calls is kept per principal as well, so new sessions do not reset it.
+async fn made_up_tool_names_are_not_labels_and_new_sessions_do_not_reset_the_budget() {
+    use crate::support::{HttpOptions, HttpServer, call_on};
+    let fake = fake_mq().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\n".into(),
+        tokens: vec![("flood-token-0123456789", "mallory", vec![])],
+        endpoint: fake.url.clone(),
+        state: None,
+        args: vec!["--metrics".into(), "127.0.0.1:0".into()],
+    })
+    .await;
+    let url = crate::support::address_on_stderr(&s.stderr, "metrics on ", "/metrics")
+        .await
+        .expect("the metrics address on stderr");
+    let scrape = || async { reqwest::get(&url).await.unwrap().text().await.unwrap() };
+    let before = scrape().await.len();
+    let mut refused_unread = 0;
+    for session in 0..8 {
+        let c = s.client("flood-token-0123456789").await;
+        for i in 0..10 {
+            let name = format!("{session}-{i}-{}", "x".repeat(100_000));
+            let t = text(&call_on(&c, &name, json!({})).await);
+            if t.contains("refused calls in 60s from this principal's sessions") {
+                refused_unread += 1;
+            }
+        }
+        let _ = c.cancel().await;
+    }
+    // 60 refusals fill the principal's budget; the other 20, in fresh sessions, are refused
+    // unread.
+    assert_eq!(refused_unread, 20);
+    let after = scrape().await;
+    assert!(
+        !after.contains("xxxxxxxxxx"),
+        "a made-up name became a label"
+    );
+    assert!(
+        after
+            .lines()
+            .any(|l| l.starts_with("mcp_tool_calls_total{") && l.contains("tool=\"unknown\"")),
+        "{after}"
+    );
+    assert!(
+        after.len() < before + 4096,
+        "/metrics grew from {before} to {} bytes",
+        after.len()
+    );
+    // The audit keeps a bounded name.
+    let longest = s
+        .all_audit_records()
+        .iter()
+        .map(|r| r["tool"].as_str().unwrap_or_default().len())
+        .max()
+        .unwrap_or_default();
+    assert!(longest < 200, "an audit record kept a {longest}-byte name");
+    s.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "hardening::made_up_tool_names_are_not_labels_and_new_sessions_do_not_reset_the_budget",
+            Needs::Nothing,
+            made_up_tool_names_are_not_labels_and_new_sessions_do_not_reset_the_budget,
+        ),
         trial(
             "hardening::metrics_count_the_calls_exactly",
             Needs::Nothing,
