@@ -144,3 +144,93 @@ fn templates_work_on_arguments_and_claims_too() {
         "no token, no claims"
     );
 }
+
+/// Tools that change something but act on no existing AWS resource that could carry an owner:
+/// they create one, start or stop a policy-generation job, or act on a RabbitMQ broker with the
+/// credentials the caller gave (the broker's own users decide there).
+fn acts_on_no_owned_resource(name: &str) -> bool {
+    matches!(
+        name,
+        "create_broker"
+            | "create_configuration"
+            | "create_user"
+            | "create_role"
+            | "create_group"
+            | "policy_generation_start"
+            | "policy_generation_cancel"
+    ) || name.starts_with("rabbitmq_")
+}
+
+/// Every tool that changes or deletes an existing AWS resource names it (a target), so that
+/// `resource.*` rules can see it.
+#[test]
+fn every_tool_that_changes_an_existing_resource_names_it() {
+    use crate::catalogue::RiskClass;
+    for spec in Catalogue::builtin().iter() {
+        if spec.class == RiskClass::Read || acts_on_no_owned_resource(spec.name) {
+            continue;
+        }
+        assert!(spec.target.is_some(), "{} names no resource", spec.name);
+    }
+}
+
+/// Issue 23 (5): each shipped policy that promises "agents change only what they created"
+/// keeps its promise over the whole catalogue: another principal's call on a resource alice
+/// owns is refused (denied, or left to an operator) for every tool that changes it; a call
+/// with no resource facts (the lookup found nothing to name) is refused too.
+#[test]
+fn shipped_policies_keep_agents_to_what_they_created() {
+    use crate::catalogue::RiskClass;
+    use crate::policy::Approver;
+    let c = Catalogue::builtin();
+    let bob = Caller::new("bob", vec![]);
+    let mut holes = Vec::new();
+    let alices = json!({"tags": {"owner": "alice", "created-by": "guarded-aws-mcp"},
+        "name": "x", "arn": "arn:aws:iam::123456789012:user/x", "path": "/",
+        "attached_policies": [], "state": "RUNNING"});
+    for (file, text, families) in [
+        (
+            "dev-permissive",
+            include_str!("../../policies/dev-permissive.yaml"),
+            &["mq", "iam"][..],
+        ),
+        // The default policy promises it for Amazon MQ; IAM writes wait for an operator there.
+        (
+            "default",
+            include_str!("../../policies/default.yaml"),
+            &["mq", "iam"][..],
+        ),
+    ] {
+        let p = load_str(text, file, &c).unwrap();
+        for spec in c.iter() {
+            if spec.class == RiskClass::Read || acts_on_no_owned_resource(spec.name) {
+                continue;
+            }
+            let family = if spec.aws_api.starts_with("mq:") {
+                "mq"
+            } else {
+                "iam"
+            };
+            if !families.contains(&family) {
+                continue;
+            }
+            let target = spec.target.expect("named (the test above)");
+            let args = json!({ target.arg(): "x" });
+            for facts in [Some(&alices), None] {
+                let d = p.decide_with(spec, &args, &bob, facts);
+                let refused = d.action == Action::Deny
+                    || (d.action == Action::RequireApproval && d.approver == Approver::Operator);
+                if !refused {
+                    holes.push(format!(
+                        "{file}: bob may {} alice's resource (facts: {}): {:?} by {}",
+                        spec.name,
+                        facts.is_some(),
+                        d.action,
+                        d.basis
+                    ));
+                }
+            }
+        }
+    }
+    assert!(holes.is_empty(), "{}", holes.join("\n"));
+}

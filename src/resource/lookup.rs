@@ -123,6 +123,9 @@ async fn fetch(aws: &AwsClients, at: &Located) -> Result<Value, ToolError> {
                 ))),
             }
         }
+        Target::IamUserOrRole(..) => Err(ToolError::Internal(
+            "a user-or-role target is located as a user or a role before its lookup".into(),
+        )),
         Target::IamUser(_) => {
             let iam = aws.iam().await;
             let out = iam

@@ -23,6 +23,9 @@ pub enum Target {
     IamRole(&'static str),
     /// An IAM group by name.
     IamGroup(&'static str),
+    /// An IAM user or an IAM role, by whichever of the two arguments the call gives (user
+    /// first): `add_inline_policy`.
+    IamUserOrRole(&'static str, &'static str),
 }
 
 impl Target {
@@ -34,7 +37,8 @@ impl Target {
             | Target::MqArn(a)
             | Target::IamUser(a)
             | Target::IamRole(a)
-            | Target::IamGroup(a) => a,
+            | Target::IamGroup(a)
+            | Target::IamUserOrRole(a, _) => a,
         }
     }
 
@@ -47,6 +51,7 @@ impl Target {
             Target::IamUser(_) => "an IAM user",
             Target::IamRole(_) => "an IAM role",
             Target::IamGroup(_) => "an IAM group",
+            Target::IamUserOrRole(..) => "an IAM user or role",
         }
     }
 
@@ -90,7 +95,7 @@ impl Target {
             Target::Broker(_) => BROKER,
             // A broker or configuration by ARN: the facts both have.
             Target::Configuration(_) | Target::MqArn(_) => CONFIGURATION,
-            Target::IamUser(_) | Target::IamRole(_) => PRINCIPAL,
+            Target::IamUser(_) | Target::IamRole(_) | Target::IamUserOrRole(..) => PRINCIPAL,
             Target::IamGroup(_) => GROUP,
         }
     }
@@ -126,13 +131,20 @@ impl Target {
 
     /// Which resource a call's (validated) arguments name: its id or name, and region.
     pub fn locate(&self, args: &Value) -> Option<Located> {
-        let name = args.get(self.arg())?.as_str()?.to_string();
+        let named = |arg: &str| args.get(arg).and_then(Value::as_str).map(str::to_string);
+        let (target, name) = match *self {
+            Target::IamUserOrRole(user, role) => match named(user) {
+                Some(n) => (Target::IamUser(user), n),
+                None => (Target::IamRole(role), named(role)?),
+            },
+            t => (t, named(t.arg())?),
+        };
         let region = args
             .get("region")
             .and_then(Value::as_str)
             .map(str::to_string);
         Some(Located {
-            target: *self,
+            target,
             name,
             region,
         })

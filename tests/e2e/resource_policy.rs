@@ -253,8 +253,168 @@ async fn lookups_fail_closed_and_cost_nothing_when_unused() {
     assert_eq!(methods, ["DELETE"]);
 }
 
+fn iam_client() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::new()
+            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+            .region(aws_sdk_iam::config::Region::new("us-east-1"))
+            .endpoint_url(crate::support::aws_endpoint())
+            .credentials_provider(aws_sdk_iam::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .build(),
+    )
+}
+
+/// Issue 23 (5): under the shipped dev-permissive policy, bob changes nothing of what alice
+/// created: inline policies on her user and role, her access key, her group memberships, her
+/// role's attached policies; AWS shows it all unchanged.
+async fn dev_permissive_keeps_agents_to_what_they_created() {
+    let start = |who: &str| {
+        Server::start(Options {
+            policy_file: Some("policies/dev-permissive.yaml".into()),
+            args: vec!["--principal".into(), who.into()],
+            ..Options::default()
+        })
+    };
+    let alice = start("alice").await;
+    let bob = start("bob").await;
+    let iam = iam_client();
+    let user = unique("alice-user");
+    let role = unique("alice-role");
+    let group = unique("group");
+    alice
+        .ok("create_user", json!({"user_name": user, "confirmed": true}))
+        .await;
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    alice
+        .ok(
+            "create_role",
+            json!({"role_name": role, "assume_role_policy_document": trust}),
+        )
+        .await;
+    let key = alice
+        .ok("create_access_key", json!({"user_name": user}))
+        .await;
+    let key_id = key["AccessKeyId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key}"))
+        .to_string();
+    iam.create_group().group_name(&group).send().await.unwrap();
+    iam.add_user_to_group()
+        .group_name(&group)
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "mq:ListBrokers", "Resource": "*"}]});
+    let managed = iam
+        .create_policy()
+        .policy_name(unique("benign"))
+        .policy_document(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+    let managed_arn = managed.policy().unwrap().arn().unwrap().to_string();
+    iam.attach_role_policy()
+        .role_name(&role)
+        .policy_arn(&managed_arn)
+        .send()
+        .await
+        .unwrap();
+
+    for (tool, args) in [
+        (
+            "add_inline_policy",
+            json!({"user_name": user, "policy_name": "bobs", "policy_document": doc}),
+        ),
+        (
+            "add_inline_policy",
+            json!({"role_name": role, "policy_name": "bobs", "policy_document": doc}),
+        ),
+        (
+            "delete_access_key",
+            json!({"user_name": user, "access_key_id": key_id, "confirmed": true}),
+        ),
+        (
+            "add_user_to_group",
+            json!({"user_name": user, "group_name": group}),
+        ),
+        (
+            "remove_user_from_group",
+            json!({"user_name": user, "group_name": group}),
+        ),
+        (
+            "detach_role_policy",
+            json!({"role_name": role, "policy_arn": managed_arn}),
+        ),
+        (
+            "attach_group_policy",
+            json!({"group_name": group, "policy_arn": managed_arn}),
+        ),
+    ] {
+        let t = bob.err(tool, args).await;
+        assert!(
+            t.starts_with("Denied") && t.contains("agents"),
+            "bob's {tool}: {t}"
+        );
+    }
+    // Nothing changed in AWS.
+    let inline = iam
+        .list_user_policies()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert!(inline.policy_names().is_empty());
+    let inline = iam
+        .list_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert!(inline.policy_names().is_empty());
+    let keys = iam
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keys.access_key_metadata().len(), 1);
+    let groups = iam
+        .list_groups_for_user()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.groups().len(), 1);
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies().len(), 1);
+    // The owner may.
+    alice
+        .ok(
+            "add_inline_policy",
+            json!({"role_name": role, "policy_name": "alices", "policy_document": doc}),
+        )
+        .await;
+    alice.stop().await;
+    bob.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "resource_policy::dev_permissive_keeps_agents_to_what_they_created",
+            Needs::Iam,
+            dev_permissive_keeps_agents_to_what_they_created,
+        ),
         trial(
             "resource_policy::agents_delete_only_dev_brokers_they_created",
             Needs::Mq,

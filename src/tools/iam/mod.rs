@@ -99,6 +99,7 @@ pub fn tools() -> Vec<ToolSpec> {
         tool(info("list_user_policies", Read, "iam:ListUserPolicies", true, "List a user's inline policy names."), list_user_policies).targets(Target::IamUser("user_name")),
         tool(info("list_role_policies", Read, "iam:ListRolePolicies", true, "List a role's inline policy names."), list_role_policies).targets(Target::IamRole("role_name")),
         tool(info("add_inline_policy", Write, "iam:PutUserPolicy, iam:PutRolePolicy", false, "Add a new inline policy to a user or a role; refuses when one of that name exists (never overwrites)."), add_inline_policy)
+            .targets(Target::IamUserOrRole("user_name", "role_name"))
             .with_documents(&[("policy_document", Identity)])
             .also_calls(&["iam:GetUserPolicy", "iam:GetRolePolicy"]),
     ]
