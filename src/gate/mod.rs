@@ -378,6 +378,17 @@ impl Gate {
         validate(&self.validator, spec, raw, &self.options.extra_regions)
     }
 
+    /// Whether `args` are valid for the tool `name` (schema and the tool's own rules), without
+    /// deciding or running anything: a call that would start a task is checked first, so an
+    /// invalid one is refused at once, never as a task.
+    pub fn arguments_valid(&self, name: &str, args: Option<&JsonObject>) -> bool {
+        let Some(spec) = self.catalogue.get(name) else {
+            return false;
+        };
+        let raw = Value::Object(args.cloned().unwrap_or_default());
+        self.validate(spec, raw).is_ok()
+    }
+
     /// Run one tool call through the gate and, if it passes, the handler.
     pub async fn call(
         &self,

@@ -245,7 +245,12 @@ impl ServerHandler for GuardedServer {
         };
         // A long call from a client that declared the tasks extension runs as a task.
         let declared = capabilities.as_ref().is_some_and(|c| c.supports_tasks());
-        if let Some(wait) = tasks::wanted(declared, request.arguments.as_ref()) {
+        // Only a valid call becomes a task; an invalid one is refused below, at once.
+        if let Some(wait) = tasks::wanted(declared, request.arguments.as_ref())
+            && self
+                .gate
+                .arguments_valid(&request.name, request.arguments.as_ref())
+        {
             return Ok(self.tasks.start(tasks::TaskCall {
                 gate: self.gate.clone(),
                 session: session.to_string(),

@@ -26,13 +26,31 @@ use crate::policy::Caller;
 /// Running tasks one principal may have at once; a call beyond them is refused.
 pub const MAX_RUNNING: usize = 32;
 
+/// Tasks one principal may have at once, running or kept for their result; a call beyond them
+/// is refused until the oldest expire.
+pub const MAX_LIVE: usize = 256;
+
 /// How long a finished task's result is kept after its wait could have ended.
 const KEEP_AFTER: u64 = 10 * 60 * 1000;
+
+/// The longest a task is kept (its `ttlMs`), whatever it asks.
+pub const MAX_TTL_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// The tasks of every principal this process serves.
 #[derive(Default)]
 pub struct Tasks {
     by_principal: Mutex<HashMap<String, TaskManager>>,
+    /// Per principal: until when each of its tasks may still be held (the task manager keeps a
+    /// finished task for up to two of its ttl windows).
+    live: Mutex<HashMap<String, std::collections::VecDeque<std::time::Instant>>>,
+}
+
+/// A task's `ttlMs` for a call that waits `wait` seconds: the wait and ten minutes to fetch the
+/// result, at most a day.
+pub fn ttl_ms(wait: u64) -> u64 {
+    wait.saturating_mul(1000)
+        .saturating_add(KEEP_AFTER)
+        .min(MAX_TTL_MS)
 }
 
 impl std::fmt::Debug for Tasks {
@@ -68,7 +86,10 @@ pub fn wanted(client_declared: bool, args: Option<&JsonObject>) -> Option<u64> {
     if !client_declared {
         return None;
     }
-    args?.get("wait")?.as_u64()
+    args?
+        .get("wait")?
+        .as_u64()
+        .filter(|w| (1..=u64::from(crate::tools::common::MAX_WAIT_SECONDS)).contains(w))
 }
 
 impl Tasks {
@@ -92,12 +113,39 @@ impl Tasks {
             ))])
             .into();
         }
+        let ttl = ttl_ms(call.wait);
+        if let Err(free_in) = self.hold(&call.caller.principal, ttl) {
+            return CallToolResult::error(vec![ContentBlock::text(format!(
+                "{} {MAX_LIVE} tasks of this principal are kept (running or holding a result); the oldest is released in {}s",
+                crate::gate::prefix::RATE_LIMITED,
+                free_in.as_secs().max(1)
+            ))])
+            .into();
+        }
         let options = TaskOptions::new()
-            .with_ttl_ms(call.wait * 1000 + KEEP_AFTER)
+            .with_ttl_ms(ttl)
             .with_poll_interval_ms(2000)
             .with_status_message(format!("{} started", call.name));
         let task = manager.spawn(options, move |task| Box::pin(run(call, task)));
         CallToolResponse::Task(CreateTaskResult::new(task))
+    }
+
+    /// Count a new task of `principal`, kept for up to two `ttl_ms` windows; or how long until
+    /// one of the [`MAX_LIVE`] it holds is released.
+    fn hold(&self, principal: &str, ttl_ms: u64) -> Result<(), std::time::Duration> {
+        let now = std::time::Instant::now();
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.retain(|_, held| {
+            held.retain(|until| *until > now);
+            !held.is_empty()
+        });
+        let held = live.entry(principal.to_string()).or_default();
+        if held.len() >= MAX_LIVE {
+            let soonest = held.iter().min().copied().unwrap_or(now);
+            return Err(soonest.saturating_duration_since(now));
+        }
+        held.push_back(now + std::time::Duration::from_millis(ttl_ms.saturating_mul(2)));
+        Ok(())
     }
 
     pub fn get(&self, principal: &str, id: &str) -> Result<rmcp::model::GetTaskResult, ErrorData> {

@@ -232,8 +232,82 @@ async fn an_approval_is_asked_through_the_task() {
     assert_eq!(create.last().unwrap()["decision"], "approved", "{create:?}");
 }
 
+/// Issue 23 (6): tasks have bounds. An invalid call is refused at once, never as a task; a
+/// `wait` beyond its maximum is invalid (it wrapped into a task before); a task's ttl is its
+/// wait plus ten minutes, at most a day; a principal keeps at most 256 tasks.
+async fn tasks_are_bounded() {
+    let (fake, _) = slow_broker(0).await;
+    let s = Server::start_with(
+        Options {
+            // Allowed creates only as `small`; anything else is denied at once (a quick task).
+            policy: Some("version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: deny\n      when: [{path: args.broker_name, op: ne, value: small}]\n".into()),
+            endpoint: Some(fake.url.clone()),
+            ..Options::default()
+        },
+        TaskClient::default(),
+    )
+    .await;
+    let complete_text = |r: CallToolResponse| match r {
+        CallToolResponse::Complete(c) => crate::support::text(&c),
+        other => panic!("expected an answer, got a task: {other:?}"),
+    };
+    let mut huge = create(1);
+    huge.arguments
+        .as_mut()
+        .unwrap()
+        .insert("wait".into(), json!(u64::MAX));
+    let t = complete_text(s.client.call_tool_once(huge).await.unwrap());
+    assert!(
+        t.starts_with("Invalid arguments:") && t.contains("wait"),
+        "{t}"
+    );
+    let mut invalid = create(5);
+    invalid
+        .arguments
+        .as_mut()
+        .unwrap()
+        .insert("host_instance_type".into(), json!("not a type"));
+    let t = complete_text(s.client.call_tool_once(invalid).await.unwrap());
+    assert!(t.starts_with("Invalid arguments:"), "{t}");
+
+    // A valid task's ttl: the wait and ten minutes.
+    let mut first = create(1800);
+    first
+        .arguments
+        .as_mut()
+        .unwrap()
+        .insert("broker_name".into(), json!("denied-1"));
+    let ttl = match s.client.call_tool_once(first).await.unwrap() {
+        CallToolResponse::Task(t) => t.task.ttl_ms,
+        other => panic!("expected a task: {other:?}"),
+    };
+    assert_eq!(ttl, Some(1_800_000 + 600_000));
+    // 256 kept at most: the 257th is refused with the reason.
+    let mut refused = None;
+    for i in 2..=257 {
+        let mut p = create(5);
+        p.arguments
+            .as_mut()
+            .unwrap()
+            .insert("broker_name".into(), json!(format!("denied-{i}")));
+        if let CallToolResponse::Complete(c) = s.client.call_tool_once(p).await.unwrap() {
+            refused = Some((i, crate::support::text(&c)));
+            break;
+        }
+    }
+    let (i, t) = refused.expect("the 257th task was refused");
+    assert_eq!(i, 257);
+    assert!(t.contains("256 tasks of this principal are kept"), "{t}");
+    s.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "tasks::tasks_are_bounded",
+            Needs::Nothing,
+            tasks_are_bounded,
+        ),
         trial(
             "tasks::a_long_call_runs_as_a_task",
             Needs::Nothing,
