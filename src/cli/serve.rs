@@ -57,6 +57,14 @@ pub struct ServeArgs {
         env = "GUARDED_AWS_MCP_HTTP_MAX_CONNECTIONS"
     )]
     pub http_max_connections: usize,
+    /// HTTP sessions one principal may hold open (shared by replicas with --state redis://);
+    /// one more `initialize` gets 429 until one is deleted or idles out (10 minutes).
+    #[arg(
+        long,
+        default_value_t = 100,
+        env = "GUARDED_AWS_MCP_HTTP_MAX_SESSIONS_PER_PRINCIPAL"
+    )]
+    pub http_max_sessions_per_principal: usize,
     /// Time a client has to send a request's headers (`10s`, `1m`).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub http_header_timeout: std::time::Duration,
@@ -380,6 +388,7 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
             args.admin_role.clone(),
             crate::transport::listener::Limits {
                 max_connections: args.http_max_connections.max(1),
+                max_sessions_per_principal: args.http_max_sessions_per_principal.max(1),
                 header_read_timeout: args.http_header_timeout,
                 idle_timeout: args.http_idle_timeout,
             },

@@ -378,6 +378,11 @@ impl Gate {
         validate(&self.validator, spec, raw, &self.options.extra_regions)
     }
 
+    /// The state store (limits, approvals, HTTP session counts).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Whether `args` are valid for the tool `name` (schema and the tool's own rules), without
     /// deciding or running anything: a call that would start a task is checked first, so an
     /// invalid one is refused at once, never as a task.

@@ -24,6 +24,8 @@ pub struct MemoryStore {
     dir: PathBuf,
     nonces: Mutex<HashMap<String, Instant>>,
     seal_key: Vec<u8>,
+    /// HTTP sessions per principal, each until it goes idle.
+    sessions: Mutex<HashMap<String, HashMap<String, Instant>>>,
 }
 
 /// The content of `ID.approved` / `ID.denied`.
@@ -43,6 +45,7 @@ impl MemoryStore {
             dir,
             nonces: Mutex::default(),
             seal_key: super::random_key(),
+            sessions: Mutex::default(),
         }
     }
 
@@ -206,6 +209,46 @@ impl MemoryStore {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(self.err(e)),
+        }
+    }
+
+    /// Count `member` as one of `principal`'s sessions until `idle` from now, unless it has
+    /// `max` already; whether it was admitted.
+    pub fn open_session(&self, principal: &str, member: &str, max: usize, idle: Duration) -> bool {
+        let now = Instant::now();
+        let mut all = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|_, held| {
+            held.retain(|_, until| *until > now);
+            !held.is_empty()
+        });
+        let held = all.entry(principal.to_string()).or_default();
+        if held.len() >= max {
+            return false;
+        }
+        held.insert(member.to_string(), now + idle);
+        true
+    }
+
+    /// Replace `from` (a reservation) by `to` (the session id), or refresh `to` when `from` is
+    /// None; remove `from` alone when `to` is None.
+    pub fn move_session(
+        &self,
+        principal: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        idle: Duration,
+    ) {
+        let mut all = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(held) = all.get_mut(principal) else {
+            return;
+        };
+        if let Some(f) = from {
+            held.remove(f);
+        }
+        if let Some(t) = to
+            && (from.is_some() || held.contains_key(t))
+        {
+            held.insert(t.to_string(), Instant::now() + idle);
         }
     }
 

@@ -202,6 +202,39 @@ impl Store {
         }
     }
 
+    /// Count `member` as one of `principal`'s HTTP sessions (shared by replicas on Redis) until
+    /// it has been idle for `idle`, unless `max` are counted already; whether it was admitted.
+    pub async fn open_session(
+        &self,
+        principal: &str,
+        member: &str,
+        max: usize,
+        idle: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Memory(m) => Ok(m.open_session(principal, member, max, idle)),
+            Store::Redis(r) => r.open_session(principal, member, max, idle).await,
+        }
+    }
+
+    /// Turn a reservation (`from`) into the session id (`to`), refresh a session (`to` alone),
+    /// or end one (`from` alone).
+    pub async fn move_session(
+        &self,
+        principal: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        idle: Duration,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(m) => {
+                m.move_session(principal, from, to, idle);
+                Ok(())
+            }
+            Store::Redis(r) => r.move_session(principal, from, to, idle).await,
+        }
+    }
+
     pub async fn use_nonce(&self, nonce: &str, ttl: Duration) -> Result<bool, StoreError> {
         match self {
             Store::Memory(m) => Ok(m.use_nonce(nonce, ttl)),

@@ -51,12 +51,44 @@ redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 1
 ";
 
+/// KEYS[1]: a principal's sessions. ARGV: max, idle (ms), member. Drops the idle ones, then
+/// adds the member unless `max` are held: 1 when added, 0 when full.
+const OPEN_SESSION: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+";
+
+/// KEYS[1]: a principal's sessions. ARGV: idle (ms), from ('' for none), to ('' for none).
+/// Removes `from`; adds `to` when `from` was given, else refreshes `to` if it is held.
+const MOVE_SESSION: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ms = now + tonumber(ARGV[1])
+if ARGV[2] ~= '' then redis.call('ZREM', KEYS[1], ARGV[2]) end
+if ARGV[3] ~= '' then
+  if ARGV[2] ~= '' then
+    redis.call('ZADD', KEYS[1], until_ms, ARGV[3])
+  else
+    redis.call('ZADD', KEYS[1], 'XX', until_ms, ARGV[3])
+  end
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+end
+return 1
+";
+
 pub struct RedisStore {
     conn: ConnectionManager,
     shown: String,
     seal_key: OnceCell<Vec<u8>>,
     acquire: redis::Script,
     transition: redis::Script,
+    open_session: redis::Script,
+    move_session: redis::Script,
 }
 
 fn k(parts: &[&str]) -> String {
@@ -89,6 +121,8 @@ impl RedisStore {
             seal_key: OnceCell::new(),
             acquire: redis::Script::new(ACQUIRE),
             transition: redis::Script::new(TRANSITION),
+            open_session: redis::Script::new(OPEN_SESSION),
+            move_session: redis::Script::new(MOVE_SESSION),
         })
     }
 
@@ -303,6 +337,46 @@ impl RedisStore {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("PING")
             .query_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(())
+    }
+
+    pub async fn open_session(
+        &self,
+        principal: &str,
+        member: &str,
+        max: usize,
+        idle: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let added: i64 = self
+            .open_session
+            .key(k(&["sessions", principal]))
+            .arg(max)
+            .arg(idle.as_millis().max(1) as u64)
+            .arg(member)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(added == 1)
+    }
+
+    pub async fn move_session(
+        &self,
+        principal: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        idle: Duration,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = self
+            .move_session
+            .key(k(&["sessions", principal]))
+            .arg(idle.as_millis().max(1) as u64)
+            .arg(from.unwrap_or_default())
+            .arg(to.unwrap_or_default())
+            .invoke_async(&mut conn)
             .await
             .map_err(|e| self.down(e))?;
         Ok(())

@@ -41,6 +41,7 @@ pub fn app(
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
     admin_role: Option<String>,
+    max_sessions_per_principal: usize,
     ct: CancellationToken,
 ) -> axum::Router {
     let mut config = StreamableHttpServerConfig::default()
@@ -58,6 +59,7 @@ pub fn app(
         gate: gate.clone(),
         by_id: Mutex::default(),
         trimmer: super::trim::Trimmer::start(),
+        max_per_principal: max_sessions_per_principal,
     });
     let service = StreamableHttpService::new(
         move || Ok(GuardedServer::new(gate.clone()).with_tasks(tasks.clone())),
@@ -178,24 +180,35 @@ async fn check_origin(
 /// after 5 minutes).
 const SESSION_MEMORY: Duration = Duration::from_secs(600);
 
+/// How often a session's count in the state store is refreshed while it is used.
+const REFRESH_EVERY: Duration = Duration::from_secs(30);
+
 /// Which principal opened each session the server issued.
 struct Sessions {
     gate: Arc<Gate>,
-    by_id: Mutex<HashMap<String, (String, Instant)>>,
+    /// Session id: its principal, its last use, and when its count was last refreshed.
+    by_id: Mutex<HashMap<String, (String, Instant, Instant)>>,
     trimmer: super::trim::Trimmer,
+    max_per_principal: usize,
 }
 
 impl Sessions {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant, Instant)>> {
         self.by_id.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The owner of a session, refreshing its last use.
-    fn owner(&self, id: &str) -> Option<String> {
+    /// The owner of a session, refreshing its last use; and whether its count in the store is
+    /// due for a refresh.
+    fn owner(&self, id: &str) -> Option<(String, bool)> {
+        let now = Instant::now();
         let mut map = self.lock();
         let entry = map.get_mut(id)?;
-        entry.1 = Instant::now();
-        Some(entry.0.clone())
+        entry.1 = now;
+        let refresh = now.duration_since(entry.2) >= REFRESH_EVERY;
+        if refresh {
+            entry.2 = now;
+        }
+        Some((entry.0.clone(), refresh))
     }
 
     fn open(&self, id: String, principal: String) {
@@ -203,7 +216,7 @@ impl Sessions {
         let mut map = self.lock();
         let expired: Vec<String> = map
             .iter()
-            .filter(|(_, (_, last))| now.duration_since(*last) > SESSION_MEMORY)
+            .filter(|(_, (_, last, _))| now.duration_since(*last) > SESSION_MEMORY)
             .map(|(k, _)| k.clone())
             .collect();
         for k in expired {
@@ -211,7 +224,7 @@ impl Sessions {
             self.gate.end_session(&session_key(&k));
             self.trimmer.session_ended();
         }
-        map.insert(id, (principal, now));
+        map.insert(id, (principal, now, now));
     }
 
     fn close(&self, id: &str) {
@@ -219,10 +232,23 @@ impl Sessions {
         self.gate.end_session(&session_key(id));
         self.trimmer.session_ended();
     }
+
+    /// Move a session's count in the store; a store that cannot be reached is logged (the count
+    /// idles out on its own).
+    async fn count(&self, principal: &str, from: Option<&str>, to: Option<&str>) {
+        if let Err(e) = self
+            .gate
+            .store()
+            .move_session(principal, from, to, SESSION_MEMORY)
+            .await
+        {
+            tracing::warn!(error = %e, "could not update the principal's session count");
+        }
+    }
 }
 
 /// A request naming a session must come from the principal that opened it; a new session is
-/// bound to the principal that opened it.
+/// bound to the principal that opened it, and counted against its cap.
 async fn bind_session(State(sessions): State<Arc<Sessions>>, req: Request, next: Next) -> Response {
     let Some(principal) = req
         .extensions()
@@ -244,26 +270,85 @@ async fn bind_session(State(sessions): State<Arc<Sessions>>, req: Request, next:
                     "session not found: it was never issued, has expired or was deleted; initialize a new one",
                 );
             }
-            Some(owner) if owner != principal => {
+            Some((owner, _)) if owner != principal => {
                 tracing::warn!(principal = %principal, "HTTP request with another principal's session id refused");
                 return refusal(
                     StatusCode::FORBIDDEN,
                     "this session belongs to another principal",
                 );
             }
-            Some(_) => {}
-        }
-    }
-    let delete = req.method() == axum::http::Method::DELETE;
-    let response = next.run(req).await;
-    match (&presented, response.headers().get(SESSION_HEADER)) {
-        (None, Some(issued)) => {
-            if let Ok(id) = issued.to_str() {
-                sessions.open(id.to_string(), principal);
+            Some((_, refresh)) => {
+                if refresh {
+                    sessions.count(&principal, None, Some(id)).await;
+                }
             }
         }
-        (Some(id), _) if delete && response.status().is_success() => sessions.close(id),
-        _ => {}
+    }
+    // A request without a session that is not a 2026-07-28 (sessionless) one may open a
+    // session: it holds a place under the principal's cap until the answer says.
+    let reserved = if presented.is_none() && !req.headers().contains_key("mcp-method") {
+        let place = format!("opening:{}", uuid::Uuid::new_v4().simple());
+        match sessions
+            .gate
+            .store()
+            .open_session(
+                &principal,
+                &place,
+                sessions.max_per_principal,
+                SESSION_MEMORY,
+            )
+            .await
+        {
+            Ok(true) => Some(place),
+            Ok(false) => {
+                tracing::info!(principal = %principal, "HTTP session refused: the principal's session cap is reached");
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    axum::Json(serde_json::json!({
+                        "error": "Too Many Requests",
+                        "message": format!(
+                            "this principal has {} open sessions, the most allowed (--http-max-sessions-per-principal): end one with DELETE, or wait until one has been idle for {} minutes",
+                            sessions.max_per_principal,
+                            SESSION_MEMORY.as_secs() / 60
+                        ),
+                    })),
+                )
+                    .into_response();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "HTTP session refused: the state store is unavailable");
+                return refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the state store that counts sessions is unavailable; retry shortly",
+                );
+            }
+        }
+    } else {
+        None
+    };
+    let delete = req.method() == axum::http::Method::DELETE;
+    let response = next.run(req).await;
+    let issued = response
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match (&presented, issued) {
+        (None, Some(issued)) => {
+            sessions
+                .count(&principal, reserved.as_deref(), Some(&issued))
+                .await;
+            sessions.open(issued, principal);
+        }
+        (Some(id), _) if delete && response.status().is_success() => {
+            sessions.close(id);
+            sessions.count(&principal, Some(id), None).await;
+        }
+        _ => {
+            if let Some(place) = &reserved {
+                sessions.count(&principal, Some(place), None).await;
+            }
+        }
     }
     response
 }
@@ -307,7 +392,15 @@ pub async fn serve(
     ]);
     let principals = auth.tokens.as_ref().map_or(0, |t| t.len());
     let issuer = auth.oauth.as_ref().map(|o| o.config().issuer.clone());
-    let app = app(gate, auth, hosts, origins, admin_role, ct.child_token());
+    let app = app(
+        gate,
+        auth,
+        hosts,
+        origins,
+        admin_role,
+        limits.max_sessions_per_principal,
+        ct.child_token(),
+    );
     tracing::info!(address = %local, principals, ?issuer, ?limits, "serving MCP over streamable HTTP at /mcp");
     // Tests and scripts read this line to learn the port when ADDR ends in :0.
     eprintln!("guarded-aws-mcp: listening on http://{local}/mcp");

@@ -27,6 +27,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// A connection with no byte read or written for this long is closed.
     pub idle_timeout: Duration,
+    /// HTTP sessions one principal may hold open (counted across replicas on Redis).
+    pub max_sessions_per_principal: usize,
 }
 
 impl Default for Limits {
@@ -35,6 +37,7 @@ impl Default for Limits {
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(120),
+            max_sessions_per_principal: 100,
         }
     }
 }

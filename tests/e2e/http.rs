@@ -689,8 +689,62 @@ async fn redis_down_fails_closed_then_recovers() {
     s.stop().await;
 }
 
+/// Issue 23 (7): one principal's HTTP sessions are capped, across replicas sharing Redis;
+/// the refusal is 429 with the reason; another principal is not affected; a deleted session
+/// gives its place back.
+async fn sessions_per_principal_are_capped_across_replicas() {
+    let redis = Redis::start().await;
+    let fake = fake_mq().await;
+    let start = || {
+        HttpServer::start(HttpOptions {
+            policy: SHARED_LIMIT.into(),
+            tokens: people(),
+            endpoint: fake.url.clone(),
+            state: Some(redis.url()),
+            args: vec!["--http-max-sessions-per-principal".into(), "3".into()],
+        })
+    };
+    let (a, b) = (start().await, start().await);
+    let open = |url: String, token: &'static str| async move {
+        let (status, body, h) = raw_post(&url, &bearer(Some(token)), &initialize()).await;
+        (status, body, header(&h, "mcp-session-id"))
+    };
+    let mut ids = Vec::new();
+    for url in [&a.url, &a.url, &b.url] {
+        let (status, body, id) = open(url.clone(), ALICE).await;
+        assert_eq!(status, 200, "{body}");
+        ids.push(id.unwrap());
+    }
+    for url in [&a.url, &b.url] {
+        let (status, body, id) = open(url.clone(), ALICE).await;
+        assert_eq!(status, 429, "{body}");
+        assert!(id.is_none());
+        assert!(body.contains("3 open sessions"), "{body}");
+    }
+    let (status, _, _) = open(b.url.clone(), BOB).await;
+    assert_eq!(status, 200, "bob has his own sessions");
+    // Deleting one on A lets alice open one on B.
+    let r = reqwest::Client::new()
+        .delete(&a.url)
+        .header("authorization", format!("Bearer {ALICE}"))
+        .header("mcp-session-id", &ids[0])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let (status, body, _) = open(b.url.clone(), ALICE).await;
+    assert_eq!(status, 200, "{body}");
+    a.stop().await;
+    b.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "http::sessions_per_principal_are_capped_across_replicas",
+            Needs::Redis,
+            sessions_per_principal_are_capped_across_replicas,
+        ),
         trial(
             "http::health_and_readiness_follow_the_state_store",
             Needs::Redis,
