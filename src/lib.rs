@@ -19,6 +19,7 @@ pub mod aws;
 pub mod catalogue;
 pub mod cli;
 pub mod error;
+pub mod escape;
 pub mod gate;
 pub mod iam_guard;
 pub mod identity;

@@ -1,9 +1,11 @@
 //! Approvals reach the operator: `approval_requested` and `approval_decided` are POSTed to a
-//! webhook (`serve --approval-webhook URL`), as JSON with a Slack-compatible `text`, signed with
-//! HMAC-SHA256 over the body (`X-Guarded-Signature: sha256=<hex>`, secret from
-//! `--approval-webhook-secret`). Sent in the background with retries and backoff: a slow or
-//! failing receiver never delays a call. The body names the tool, principal, rule and reason,
-//! never the arguments (they may hold secrets).
+//! webhook (`serve --approval-webhook URL`), as JSON with a Slack-compatible `text`, signed the
+//! Standard Webhooks way (secret from `--approval-webhook-secret`): `webhook-id` (one per event,
+//! the same on every retry), `webhook-timestamp` (Unix seconds of the attempt) and
+//! `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, so a receiver can refuse
+//! a replayed or old event. Sent in the background with retries and backoff: a slow or failing
+//! receiver never delays a call. The body names the tool, principal, rule and reason, never the
+//! arguments (they may hold secrets).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,25 +54,34 @@ impl Webhook {
             .map_err(|e| e.to_string())?;
         Ok(Webhook {
             url: url.to_string(),
-            secret: secret.map(|s| Arc::from(s.as_bytes())),
+            secret: secret.map(|s| Arc::from(Self::key(s))),
             http,
         })
     }
 
     /// The event's body: what happened to which approval, never its arguments.
     pub fn body(event: &str, a: &Approval) -> Value {
+        // Slack reads `text` as mrkdwn: what callers chose is escaped there (the JSON fields
+        // beside it carry the same values as they are).
+        use crate::escape::slack as m;
         let text = match event {
             "approval_requested" => format!(
                 "Approval {} requested: {} by {} (rule {}: {}). Decide with `guarded-aws-mcp approvals approve|deny {}` or POST /admin/approvals/{}/approve|deny.",
-                a.id, a.tool, a.principal, a.rule, a.reason, a.id, a.id
+                m(&a.id),
+                m(&a.tool),
+                m(&a.principal),
+                m(&a.rule),
+                m(&a.reason),
+                m(&a.id),
+                m(&a.id)
             ),
             _ => format!(
                 "Approval {} {} by {}: {} by {}.",
-                a.id,
+                m(&a.id),
                 a.status.as_str(),
-                a.decided_by.as_deref().unwrap_or("an operator"),
-                a.tool,
-                a.principal
+                m(a.decided_by.as_deref().unwrap_or("an operator")),
+                m(&a.tool),
+                m(&a.principal)
             ),
         };
         json!({
@@ -87,12 +98,26 @@ impl Webhook {
         })
     }
 
-    /// The `X-Guarded-Signature` value of a body: `sha256=` and the hex HMAC-SHA256.
-    pub fn signature(secret: &[u8], body: &[u8]) -> String {
-        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+    /// The signing key of a secret: a Standard Webhooks secret (`whsec_` and base64) is its
+    /// decoded bytes; any other secret is its bytes as they are.
+    pub fn key(secret: &str) -> Vec<u8> {
+        use base64::Engine as _;
+        secret
+            .strip_prefix("whsec_")
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .unwrap_or_else(|| secret.as_bytes().to_vec())
+    }
+
+    /// The `webhook-signature` value: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`.
+    pub fn signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+        use base64::Engine as _;
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
+        ctx.update(format!("{id}.{timestamp}.").as_bytes());
+        ctx.update(body);
         format!(
-            "sha256={}",
-            crate::audit::hex(aws_lc_rs::hmac::sign(&key, body).as_ref())
+            "v1,{}",
+            base64::engine::general_purpose::STANDARD.encode(ctx.sign().as_ref())
         )
     }
 
@@ -101,18 +126,23 @@ impl Webhook {
         let body = Self::body(event, a).to_string();
         let hook = self.clone();
         let id = a.id.clone();
+        // One id per event: a receiver that has seen it knows a retry (or a replay).
+        let event_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
         tokio::spawn(async move {
             let mut pause = FIRST_PAUSE;
             for attempt in 1..=ATTEMPTS {
+                let timestamp = chrono::Utc::now().timestamp();
                 let mut req = hook
                     .http
                     .post(&hook.url)
                     .header("content-type", "application/json")
-                    .header("x-guarded-event", event);
-                if let Some(secret) = &hook.secret {
+                    .header("x-guarded-event", event)
+                    .header("webhook-id", &event_id)
+                    .header("webhook-timestamp", timestamp.to_string());
+                if let Some(key) = &hook.secret {
                     req = req.header(
-                        "x-guarded-signature",
-                        Self::signature(secret, body.as_bytes()),
+                        "webhook-signature",
+                        Self::signature(key, &event_id, timestamp, body.as_bytes()),
                     );
                 }
                 match req.body(body.clone()).send().await {
@@ -138,12 +168,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_signature_is_the_hmac_of_the_body() {
-        // RFC 4231 test case 2.
+    fn the_signature_follows_standard_webhooks() {
+        // The Standard Webhooks specification's own example.
+        let key = Webhook::key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
         assert_eq!(
-            Webhook::signature(b"Jefe", b"what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            Webhook::signature(
+                &key,
+                "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                1614265330,
+                br#"{"test": 2432232314}"#
+            ),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+        assert_eq!(Webhook::key("plain"), b"plain");
         assert!(Webhook::new("ftp://x", None).is_err());
+    }
+
+    #[test]
+    fn the_slack_text_escapes_what_callers_chose() {
+        let a = Approval {
+            id: "apr-1".into(),
+            key: "k".into(),
+            tool: "delete_broker".into(),
+            args: serde_json::json!({}),
+            rule: "tools.delete_broker[0]".into(),
+            reason: "line\nforged".into(),
+            principal: "<!channel> <https://evil.example/a|Approve>".into(),
+            session: "s".into(),
+            created_at: 0,
+            expires_at: 1,
+            status: crate::approval::Status::Pending,
+            decided_by: None,
+            decided_at: None,
+        };
+        let text = Webhook::body("approval_requested", &a)["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            !text.contains("<!channel>") && !text.contains("<https://"),
+            "{text}"
+        );
+        assert!(text.contains("&lt;!channel&gt;"), "{text}");
+        assert!(!text.contains('\n'), "{text}");
     }
 }

@@ -86,15 +86,18 @@ async fn go(args: ApprovalsArgs, store: Store) -> ExitCode {
                         "{:<21} {:<9} {:<28} {:<14} {:<26} RULE",
                         "ID", "STATUS", "TOOL", "PRINCIPAL", "EXPIRES"
                     );
+                    // What callers chose is shown escaped: it can neither move the cursor
+                    // nor forge a row.
+                    use crate::escape::terminal as t;
                     for a in &list {
                         println!(
                             "{:<21} {:<9} {:<28} {:<14} {:<26} {}",
-                            a.id,
+                            t(&a.id),
                             a.status.as_str(),
-                            a.tool,
-                            a.principal,
+                            t(&a.tool),
+                            t(&a.principal),
                             time(a.expires_at),
-                            a.rule
+                            t(&a.rule)
                         );
                     }
                 }
@@ -155,33 +158,38 @@ async fn decide(
         println!("{}", serde_json::to_string_pretty(&a).unwrap_or_default());
     } else if approve {
         println!(
-            "{} approved by {by}: the identical call of `{}` runs once if retried before {}",
-            a.id,
-            a.tool,
+            "{} approved by {}: the identical call of `{}` runs once if retried before {}",
+            crate::escape::terminal(&a.id),
+            crate::escape::terminal(&by),
+            crate::escape::terminal(&a.tool),
             time(a.expires_at)
         );
     } else {
         println!(
-            "{} denied by {by}: the retry of `{}` will be refused",
-            a.id, a.tool
+            "{} denied by {}: the retry of `{}` will be refused",
+            crate::escape::terminal(&a.id),
+            crate::escape::terminal(&by),
+            crate::escape::terminal(&a.tool)
         );
     }
     ExitCode::SUCCESS
 }
 
 fn print_one(a: &Approval) {
-    println!("id:        {}", a.id);
+    use crate::escape::terminal as t;
+    println!("id:        {}", t(&a.id));
     println!("status:    {}", a.status.as_str());
-    println!("tool:      {}", a.tool);
-    println!("principal: {}", a.principal);
-    println!("session:   {}", a.session);
-    println!("rule:      {}", a.rule);
-    println!("reason:    {}", a.reason);
+    println!("tool:      {}", t(&a.tool));
+    println!("principal: {}", t(&a.principal));
+    println!("session:   {}", t(&a.session));
+    println!("rule:      {}", t(&a.rule));
+    println!("reason:    {}", t(&a.reason));
     println!("created:   {}", time(a.created_at));
     println!("expires:   {}", time(a.expires_at));
     if let Some(by) = &a.decided_by {
         println!(
-            "decided:   by {by} at {}",
+            "decided:   by {} at {}",
+            t(by),
             time(a.decided_at.unwrap_or_default())
         );
     }

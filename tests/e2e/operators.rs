@@ -84,14 +84,34 @@ async fn hooks(hook: &FakeAws, n: usize) -> Vec<Request> {
     hook.requests()
 }
 
+/// What a receiver does (the README's snippet, in Rust): recompute the Standard Webhooks
+/// signature over `id.timestamp.body`, and refuse a timestamp more than 5 minutes off.
 fn signed(r: &Request) -> bool {
+    use base64::Engine as _;
+    let (Some(id), Some(ts), Some(sig)) = (
+        r.header("webhook-id"),
+        r.header("webhook-timestamp"),
+        r.header("webhook-signature"),
+    ) else {
+        return false;
+    };
+    let Ok(ts_num) = ts.parse::<i64>() else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    if (now - ts_num).abs() > 300 {
+        return false;
+    }
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, SECRET.as_bytes());
-    let want: String = aws_lc_rs::hmac::sign(&key, r.body.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    r.header("x-guarded-signature") == Some(format!("sha256={want}").as_str())
+    let want = aws_lc_rs::hmac::sign(&key, format!("{id}.{ts}.{}", r.body).as_bytes());
+    let want = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(want.as_ref())
+    );
+    sig.split(' ').any(|s| s == want)
 }
 
 async fn operators_decide_over_http_and_hear_through_the_webhook() {
@@ -241,6 +261,79 @@ async fn a_failing_webhook_never_delays_the_call() {
     assert!(hook.requests().len() <= 1, "the call waited for retries");
     let got = hooks(&hook, 4).await;
     assert_eq!(got.len(), 4, "four attempts");
+    // Issue 23 (9): every attempt is signed over its id and timestamp; the retries of one
+    // event share its id, so a receiver tells a retry or a replay from a new event.
+    assert!(got.iter().all(signed), "{:?}", got[0].headers);
+    let ids: std::collections::HashSet<&str> =
+        got.iter().filter_map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    // A replayed body under another id or an old timestamp does not verify.
+    let mut replayed = got[0].clone();
+    replayed.headers.retain(|(k, _)| k != "webhook-id");
+    replayed
+        .headers
+        .push(("webhook-id".into(), "msg_other".into()));
+    assert!(!signed(&replayed));
+    let mut old = got[0].clone();
+    old.headers.retain(|(k, _)| k != "webhook-timestamp");
+    old.headers
+        .push(("webhook-timestamp".into(), "1600000000".into()));
+    assert!(!signed(&old));
+}
+
+/// Issue 23 (8): what a caller chose reaches the operator escaped for the medium: Slack's
+/// mrkdwn in the webhook's `text` (no mention, no link), the terminal in `approvals list`
+/// (no escape sequence); the JSON fields keep the values as they are.
+async fn operator_text_is_escaped_for_its_medium() {
+    let aws = mq().await;
+    let hook = FakeAws::start(Arc::new(|_| (200, "{}".to_string()))).await;
+    let sly = "<!channel> <https://evil.example/approve|Approve now>";
+    let s = HttpServer::start(HttpOptions {
+        policy: "version: 1\ndefault: allow\ntools:\n  delete_broker:\n    - action: require_approval\n      approver: operator\n      reason: \"deletes \\e[2K\\rneed\\nan operator\"\n".into(),
+        tokens: vec![(AGENT, sly, vec!["agent"])],
+        endpoint: aws.url.clone(),
+        state: None,
+        args: ["--approval-webhook", &hook.url, "--approval-webhook-secret", SECRET]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    })
+    .await;
+    let alice = s.client(AGENT).await;
+    let asked = text(&call_on(&alice, "delete_broker", json!({"BrokerId": "b-1"})).await);
+    assert!(asked.starts_with("Approval required"), "{asked}");
+    let got = hooks(&hook, 1).await;
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    let slack = body["text"].as_str().unwrap();
+    assert!(
+        !slack.contains("<!channel>") && !slack.contains("<https://"),
+        "{slack}"
+    );
+    assert!(slack.contains("&lt;!channel&gt;"), "{slack}");
+    assert!(
+        !slack.contains('\u{1b}') && !slack.contains('\n'),
+        "{slack}"
+    );
+    assert_eq!(body["principal"], sly, "JSON keeps the value");
+    let (code, out, err) = crate::approvals::run_approvals(
+        ("--approvals-dir", s.approvals.as_os_str()),
+        &s.audit,
+        &["list"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(sly), "{out}");
+    let (_, shown, _) = crate::approvals::run_approvals(
+        ("--approvals-dir", s.approvals.as_os_str()),
+        &s.audit,
+        &["show", &approval_id(&asked)],
+    );
+    for o in [&out, &shown] {
+        assert!(!o.contains('\u{1b}') && !o.contains('\r'), "{o:?}");
+    }
+    assert!(
+        shown.contains("deletes \\u{1b}[2K\\rneed\\nan operator"),
+        "{shown}"
+    );
 }
 
 pub fn trials() -> Vec<Trial> {
@@ -249,6 +342,11 @@ pub fn trials() -> Vec<Trial> {
             "operators::operators_decide_over_http_and_hear_through_the_webhook",
             Needs::Nothing,
             operators_decide_over_http_and_hear_through_the_webhook,
+        ),
+        trial(
+            "operators::operator_text_is_escaped_for_its_medium",
+            Needs::Nothing,
+            operator_text_is_escaped_for_its_medium,
         ),
         trial(
             "operators::a_failing_webhook_never_delays_the_call",

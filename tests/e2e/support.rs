@@ -508,6 +508,9 @@ pub struct HttpServer {
     pub url: String,
     pub audit: PathBuf,
     pub stderr: PathBuf,
+    /// The embedded store's approvals directory (`--approvals-dir`).
+    #[allow(dead_code)]
+    pub approvals: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -594,6 +597,7 @@ impl HttpServer {
             url,
             audit,
             stderr,
+            approvals,
             _dir: dir,
         }
     }
