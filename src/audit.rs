@@ -159,6 +159,10 @@ pub struct AuditRecord {
     /// The identity provider's token the caller presented: its issuer and `jti`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<TokenRecord>,
+    /// The token claims the policy in force reads (null when the token lacks one), so that
+    /// `policy replay` decides claim rules again; never the other claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<serde_json::Map<String, Value>>,
     /// The AWS identity the call ran as, when the caller acts as its own role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_identity: Option<AwsIdentityRecord>,
@@ -426,6 +430,7 @@ mod tests {
             principal: None,
             roles: Vec::new(),
             token: None,
+            claims: None,
             aws_identity: None,
             resource: None,
             tool: format!("t{i}"),

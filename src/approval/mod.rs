@@ -181,6 +181,7 @@ impl Approval {
             principal: Some(self.principal.clone()),
             roles: Vec::new(),
             token: None,
+            claims: None,
             aws_identity: None,
             resource: None,
             tool: self.tool.clone(),

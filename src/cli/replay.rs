@@ -47,6 +47,46 @@ struct Totals {
     newly_refused: u64,
     /// Refused before, allowed now.
     newly_allowed: u64,
+    /// Records the candidate reads more of than they kept (a claim or resource fact the
+    /// recorded call's policy did not read): neither changed nor unchanged.
+    undecidable: u64,
+}
+
+/// Why some records could not be decided again: how many, and the first one's time.
+#[derive(Debug, Serialize)]
+struct Undecidable {
+    reason: String,
+    count: u64,
+    first: String,
+}
+
+/// What the candidate reads of this call that its record did not keep, if anything.
+fn unknown_to_record(
+    policy: &crate::policy::CompiledPolicy,
+    tool: &str,
+    r: &Value,
+) -> Option<String> {
+    if r.get("token").is_some_and(Value::is_object) {
+        let kept = r.get("claims").and_then(Value::as_object);
+        if let Some(c) = policy
+            .claims_read()
+            .iter()
+            .find(|c| !kept.is_some_and(|m| m.contains_key(c.as_str())))
+        {
+            return Some(format!(
+                "the candidate reads claims.{c}, which records of token callers did not keep"
+            ));
+        }
+    }
+    let kept = r.get("resource").and_then(Value::as_object);
+    policy
+        .resource_paths(tool)
+        .iter()
+        .map(|p| p.join("."))
+        .find(|p| !kept.is_some_and(|m| m.contains_key(p)))
+        .map(|p| {
+            format!("the candidate reads resource.{p} of {tool}, which the records did not keep")
+        })
 }
 
 /// The recorded decision, as `policy test` names them; None for records that are not a
@@ -104,6 +144,7 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
     let start = Instant::now();
     let mut totals = Totals::default();
     let mut changes: BTreeMap<(String, &'static str, &'static str), Change> = BTreeMap::new();
+    let mut undecidable: BTreeMap<String, Undecidable> = BTreeMap::new();
     for line in file.lines() {
         let Ok(line) = line else {
             totals.unreadable += 1;
@@ -129,7 +170,41 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
                     .collect()
             })
             .unwrap_or_default();
-        let caller = Caller::new(r["principal"].as_str().unwrap_or("local"), roles);
+        if let Some(why) = unknown_to_record(&limitless, tool, &r) {
+            totals.undecidable += 1;
+            undecidable
+                .entry(why.clone())
+                .or_insert_with(|| Undecidable {
+                    reason: why,
+                    count: 0,
+                    first: format!(
+                        "{} by {}",
+                        r["ts"].as_str().unwrap_or("?"),
+                        r["principal"].as_str().unwrap_or("?")
+                    ),
+                })
+                .count += 1;
+            continue;
+        }
+        let mut caller = Caller::new(r["principal"].as_str().unwrap_or("local"), roles);
+        if let Some(t) = r.get("token").filter(|t| t.is_object()) {
+            // The claims the record kept (null: the token lacked it).
+            let claims = r
+                .get("claims")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            caller = caller.with_token(crate::policy::TokenFacts {
+                issuer: t["issuer"].as_str().unwrap_or_default().to_string(),
+                id: t["jti"].as_str().map(str::to_string),
+                claims,
+            });
+        }
         // The facts the recorded call's policy read, as they were then.
         let resource = r.get("resource").map(crate::resource::nested_facts);
         let got = decider.decide(tool, r["args"].clone(), (&caller, resource.as_ref()), false);
@@ -167,38 +242,56 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
     let seconds = start.elapsed().as_secs_f64();
     let rate = (totals.records as f64 / seconds.max(1e-9)) as u64;
     let changes: Vec<Change> = changes.into_values().collect();
+    let undecidable: Vec<Undecidable> = undecidable.into_values().collect();
     if json {
         let report = serde_json::json!({"totals": totals, "changes": changes,
-            "seconds": seconds, "records_per_second": rate});
+            "undecidable": undecidable, "seconds": seconds, "records_per_second": rate});
         println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        print_table(&changes);
+        print_table(&changes, totals.undecidable);
+        for u in &undecidable {
+            println!(
+                "undecidable: {} record(s): {} (first {})",
+                u.count, u.reason, u.first
+            );
+        }
         println!(
-            "replay: {} records, {} replayed, {} unchanged, {} changed ({} newly refused, {} newly allowed), {} skipped, {} unreadable; {:.2}s, {rate} records/s",
+            "replay: {} records, {} replayed, {} unchanged, {} changed ({} newly refused, {} newly allowed), {} undecidable, {} skipped, {} unreadable; {:.2}s, {rate} records/s",
             totals.records,
             totals.replayed,
             totals.unchanged,
             totals.changed,
             totals.newly_refused,
             totals.newly_allowed,
+            totals.undecidable,
             totals.skipped,
             totals.unreadable,
             seconds
         );
     }
+    // 2: decisions change; 3: none among the records that could be decided, but some could
+    // not be (the answer is incomplete, never "unchanged").
     if totals.newly_refused > 0 || totals.newly_allowed > 0 {
         ExitCode::from(2)
+    } else if totals.undecidable > 0 {
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn print_table(changes: &[Change]) {
+fn print_table(changes: &[Change], undecidable: u64) {
     if changes.is_empty() {
-        println!("no decision changes");
+        if undecidable == 0 {
+            println!("no decision changes");
+        } else {
+            println!(
+                "no decision changes among the records that could be decided; {undecidable} could not be"
+            );
+        }
         return;
     }
     println!(

@@ -98,6 +98,7 @@ impl<'a> Call<'a> {
                 issuer: t.issuer.clone(),
                 jti: t.id.clone(),
             }),
+            claims: self.policy.claims_for_audit(self.cx.caller),
             aws_identity: match self.acting.get() {
                 Some(Acting::Assumed(a)) => Some(AwsIdentityRecord {
                     role_arn: a.role_arn.clone(),

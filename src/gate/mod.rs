@@ -330,6 +330,7 @@ impl Gate {
             principal: None,
             roles: Vec::new(),
             token: None,
+            claims: None,
             aws_identity: None,
             resource: None,
             tool: "policy_reload".into(),

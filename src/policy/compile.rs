@@ -29,6 +29,9 @@ pub struct CompiledPolicy {
     pub(crate) resource_paths: HashMap<String, Vec<Vec<String>>>,
     /// `tag_on_create`: tag key and value template, in file order.
     pub(crate) tag_on_create: Vec<(String, TemplateText)>,
+    /// The token claims the policy reads (`team`, `org.unit`), sorted: what the audit record
+    /// keeps of a caller's token so that `policy replay` can decide again.
+    pub(crate) claims_read: Vec<String>,
     /// `mode: shadow`: decisions are audited, not enforced.
     pub shadow: bool,
     /// SHA-256 of the policy text, for the audit log.
@@ -230,8 +233,18 @@ pub fn compile(
     }
 
     if errors.is_empty() {
+        let mut claims_read: std::collections::BTreeSet<String> =
+            tag_on_create.iter().flat_map(|(_, t)| t.claims()).collect();
+        for rule in rules.values().flatten() {
+            for c in &rule.when {
+                if let Operand::Template(Template::Claim(path)) = &c.operand {
+                    claims_read.insert(path.join("."));
+                }
+            }
+        }
         Ok(CompiledPolicy {
             resource_paths,
+            claims_read: claims_read.into_iter().collect(),
             tag_on_create,
             default: file.default,
             classes: file.classes.iter().map(|(k, v)| (*k, *v)).collect(),

@@ -146,6 +146,36 @@ impl CompiledPolicy {
     }
 
     /// Whether deciding a call of this tool reads its resource's facts (`resource.*`).
+    /// The token claims the policy reads (`team`, `org.unit`), sorted.
+    pub fn claims_read(&self) -> &[String] {
+        &self.claims_read
+    }
+
+    /// What the audit record keeps of a caller's token claims: each claim the policy reads,
+    /// its value or null when the token lacks it; None for a caller without a token or a policy
+    /// that reads no claim.
+    pub fn claims_for_audit(&self, caller: &Caller) -> Option<serde_json::Map<String, Value>> {
+        caller.token.as_ref()?;
+        if self.claims_read.is_empty() {
+            return None;
+        }
+        Some(
+            self.claims_read
+                .iter()
+                .map(|name| {
+                    let path: Vec<String> = name.split('.').map(str::to_string).collect();
+                    let values = crate::policy::template::Template::Claim(path).values(caller);
+                    let v = match values.len() {
+                        0 => Value::Null,
+                        1 => values.into_iter().next().unwrap_or(Value::Null),
+                        _ => Value::Array(values),
+                    };
+                    (name.clone(), v)
+                })
+                .collect(),
+        )
+    }
+
     pub fn needs_resource(&self, tool: &str) -> bool {
         self.resource_paths.contains_key(tool)
     }

@@ -115,6 +115,17 @@ impl TemplateText {
         Ok(TemplateText { parts })
     }
 
+    /// The claims this text reads (`team`, `org.unit`).
+    pub fn claims(&self) -> Vec<String> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Var(Template::Claim(path)) => Some(path.join(".")),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn render(&self, caller: &Caller) -> String {
         self.parts
             .iter()

@@ -161,14 +161,13 @@ pub struct Located {
 }
 
 /// The facts of a looked-up resource that the given `resource.*` paths read (for the audit
-/// record: only what the policy uses, never more).
+/// record: only what the policy uses, never more). A fact the resource lacks is kept as null,
+/// so `policy replay` tells "read and absent" from "not read".
 pub fn used_facts(facts: &Value, paths: &[Vec<String>]) -> Value {
     let mut out = serde_json::Map::new();
     for path in paths {
-        let Some(v) = path.iter().try_fold(facts, |v, k| v.get(k)) else {
-            continue;
-        };
-        out.insert(path.join("."), v.clone());
+        let v = path.iter().try_fold(facts, |v, k| v.get(k));
+        out.insert(path.join("."), v.cloned().unwrap_or(Value::Null));
     }
     Value::Object(out)
 }
@@ -178,6 +177,9 @@ pub fn used_facts(facts: &Value, paths: &[Vec<String>]) -> Value {
 pub fn nested_facts(used: &Value) -> Value {
     let mut out = serde_json::Map::new();
     for (k, v) in used.as_object().into_iter().flatten() {
+        if v.is_null() {
+            continue; // read and absent: absent again
+        }
         match k.split_once('.') {
             Some((first, rest)) => {
                 let inner = out
@@ -237,7 +239,11 @@ mod tests {
                 vec!["tags".into(), "missing".into()],
             ],
         );
-        assert_eq!(used, json!({"tags.env": "dev", "state": "RUNNING"}));
+        assert_eq!(
+            used,
+            json!({"tags.env": "dev", "state": "RUNNING", "tags.missing": null}),
+            "a fact read and absent is kept as null"
+        );
         assert_eq!(
             nested_facts(&used),
             json!({"tags": {"env": "dev"}, "state": "RUNNING"})

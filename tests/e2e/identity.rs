@@ -642,6 +642,91 @@ async fn alike_principals_get_distinct_aws_identities() {
     s.stop().await;
 }
 
+/// `guarded-aws-mcp policy replay --audit LOG --policy FILE`: exit code and stdout.
+fn replay(log: &std::path::Path, policy: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("candidate.yaml");
+    std::fs::write(&file, policy).unwrap();
+    let out = std::process::Command::new(crate::support::BIN)
+        .args(["policy", "replay", "--audit"])
+        .arg(log)
+        .arg("--policy")
+        .arg(&file)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Issue 23 (10): `policy replay` never calls "unchanged" what it cannot know. Records keep the
+/// claims the policy in force reads; a candidate that reads a claim (or a resource fact) the
+/// records did not keep gets those records reported as undecidable, with exit code 3.
+async fn replay_reports_what_it_cannot_decide() {
+    let k1 = Signer::es256("k1");
+    let idp = Idp::start(&[&k1]).await;
+    let aws = mq_fake().await;
+    let start = |policy: &str| {
+        HttpServer::start(HttpOptions {
+            policy: policy.into(),
+            tokens: vec![],
+            endpoint: aws.url.clone(),
+            state: None,
+            args: ["--oauth-issuer", &idp.url, "--oauth-audience", AUDIENCE]
+                .iter()
+                .map(|a| a.to_string())
+                .collect(),
+        })
+    };
+    let token = k1.sign(&json!({"iss": idp.url, "aud": AUDIENCE, "sub": "alice",
+        "team": "payments", "exp": now() + 300, "iat": now()}));
+    let reads_no_claim = "version: 1\ndefault: allow\n";
+    let candidate = "version: 1\ndefault: allow\ntools:\n  describe_broker:\n    - action: deny\n      when: [{path: args.BrokerId, op: ne, value: \"${claims.team}\"}]\n";
+
+    // The policy in force reads no claim: the record keeps none, and the candidate, which
+    // would deny this call, cannot be decided on it.
+    let s = start(reads_no_claim).await;
+    let c = s.client(&token).await;
+    call_on(&c, "describe_broker", json!({"BrokerId": "b-other"})).await;
+    let rec = s.audit_records();
+    assert!(rec[0].get("claims").is_none(), "{}", rec[0]);
+    let (code, out) = replay(&s.audit, candidate);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("1 undecidable") && out.contains("claims.team"),
+        "{out}"
+    );
+    assert!(!out.contains("\nno decision changes\n"), "{out}");
+    // A candidate that reads a resource fact the record did not keep: undecidable too.
+    let (code, out) = replay(
+        &s.audit,
+        "version: 1\ndefault: allow\ntools:\n  describe_broker:\n    - action: deny\n      when: [{path: resource.tags.env, op: eq, value: prod}]\n",
+    );
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("resource.tags.env"), "{out}");
+    s.stop().await;
+
+    // The policy in force reads the claim: the record keeps it (and no other claim), and the
+    // candidate is decided faithfully.
+    let s = start(candidate).await;
+    let c = s.client(&token).await;
+    call_on(&c, "describe_broker", json!({"BrokerId": "payments"})).await;
+    call_on(&c, "describe_broker", json!({"BrokerId": "b-other"})).await;
+    let rec = s.audit_records();
+    assert_eq!(rec[0]["claims"], json!({"team": "payments"}), "{}", rec[0]);
+    let (code, out) = replay(&s.audit, candidate);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("2 unchanged") && out.contains("0 undecidable"),
+        "{out}"
+    );
+    let (code, out) = replay(&s.audit, reads_no_claim);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("1 newly allowed"), "{out}");
+    s.stop().await;
+}
+
 /// moto enforcing IAM: the server's user may assume two roles; `reader` may list users,
 /// `nothing` may not. The gate allows both callers; AWS itself refuses bob.
 async fn aws_itself_refuses_what_a_callers_role_does_not_allow() {
@@ -892,6 +977,11 @@ pub fn trials() -> Vec<Trial> {
             "identity::alike_principals_get_distinct_aws_identities",
             Needs::Nothing,
             alike_principals_get_distinct_aws_identities,
+        ),
+        trial(
+            "identity::replay_reports_what_it_cannot_decide",
+            Needs::Nothing,
+            replay_reports_what_it_cannot_decide,
         ),
         trial(
             "identity::identity_sources_never_share_a_principal",
