@@ -23,6 +23,7 @@ pub mod escape;
 pub mod gate;
 pub mod iam_guard;
 pub mod identity;
+pub mod input;
 pub mod limits;
 pub mod metrics;
 pub mod policy;

@@ -95,7 +95,14 @@ fn reload(gate: &Gate, path: &Path, last: &mut Option<Vec<u8>>) {
         return;
     }
     *last = Some(bytes.clone());
-    let text = String::from_utf8_lossy(&bytes);
+    let text = match crate::input::bounded_text(bytes, &name) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(file = %name, error = %e, "new policy refused; the last good policy stays in force");
+            gate.audit_reload(&name, false, e.to_string());
+            return;
+        }
+    };
     match policy::load_str(&text, &name, gate.catalogue()) {
         Ok(p) => {
             let hash = p.hash.clone();

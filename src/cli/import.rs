@@ -122,6 +122,7 @@ pub fn convert(
     server: Server,
     catalogue: &Catalogue,
 ) -> Result<(String, Vec<String>), String> {
+    crate::input::check_yaml(text, "the policy to import").map_err(|e| e.to_string())?;
     let src: InterceptPolicy = serde_norway::from_str(text).map_err(|e| e.to_string())?;
     if src.version != json!("1") && src.version != json!(1) {
         return Err(format!("version must be \"1\", got {}", src.version));

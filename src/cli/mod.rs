@@ -235,8 +235,7 @@ pub enum PolicyCommand {
 pub fn load_policy(path: Option<&Path>, catalogue: &Catalogue) -> Result<CompiledPolicy, String> {
     match path {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read policy {}: {e}", p.display()))?;
+            let text = crate::input::read(p).map_err(|e| format!("policy {e}"))?;
             policy::load_str(&text, &p.display().to_string(), catalogue)
                 .map_err(|e| render_errors(&e))
         }
@@ -411,10 +410,10 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Policy(PolicyCommand::Import { server, file, .. }) => {
-            let text = match std::fs::read_to_string(&file) {
+            let text = match crate::input::read(&file) {
                 Ok(t) => t,
                 Err(e) => {
-                    eprintln!("{}: cannot be read: {e}", file.display());
+                    eprintln!("{e}");
                     return ExitCode::FAILURE;
                 }
             };

@@ -171,7 +171,8 @@ fn run_file(
     catalogue: &Catalogue,
     validator: &ArgValidator,
 ) -> Result<Vec<Outcome>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot be read: {e}"))?;
+    let text = crate::input::read(file).map_err(|e| e.to_string())?;
+    crate::input::check_yaml(&text, &file.display().to_string()).map_err(|e| e.to_string())?;
     let tests: TestFile = serde_norway::from_str(&text).map_err(|e| e.to_string())?;
     let policy_path = file.parent().unwrap_or(Path::new(".")).join(&tests.policy);
     let policy = super::load_policy(Some(&policy_path), catalogue)?;

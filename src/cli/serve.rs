@@ -201,8 +201,7 @@ fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
 
 /// The AWS roles file, checked.
 pub fn load_aws_roles(path: &Path) -> Result<crate::identity::aws_roles::AwsRolesFile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = crate::input::read(path).map_err(|e| e.to_string())?;
     crate::identity::aws_roles::AwsRolesFile::parse(&text, &path.display().to_string())
 }
 
@@ -228,8 +227,7 @@ fn load_tokens(file: Option<&Path>) -> Result<crate::transport::tokens::Tokens, 
     use crate::transport::tokens::Tokens;
     match file {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let text = crate::input::read(p).map_err(|e| e.to_string())?;
             Tokens::parse(&text, &p.display().to_string())
         }
         None => match std::env::var("GUARDED_AWS_MCP_TOKENS") {

@@ -86,6 +86,7 @@ pub enum Choice {
 impl AwsRolesFile {
     /// Parse and check a roles file; `source` names it in errors.
     pub fn parse(text: &str, source: &str) -> Result<Self, String> {
+        crate::input::check_yaml(text, source).map_err(|e| e.to_string())?;
         let file: AwsRolesFile = serde_norway::from_str(text)
             .map_err(|e| format!("{source}: not an AWS roles file: {e}"))?;
         let arn = regex::Regex::new(ROLE_ARN).map_err(|e| e.to_string())?;

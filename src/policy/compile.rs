@@ -113,6 +113,8 @@ pub fn load_str(
         source_name: source_name.to_string(),
         errors,
     };
+    crate::input::check_yaml(text, source_name)
+        .map_err(|e| fail(vec![PolicyError::new("document", e.to_string())]))?;
     let file: PolicyFile = serde_norway::from_str(text).map_err(|e| {
         let location = match e.location() {
             Some(l) => format!("line {} column {}", l.line(), l.column()),

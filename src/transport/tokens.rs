@@ -48,6 +48,7 @@ pub const MIN_TOKEN_CHARS: usize = 16;
 impl Tokens {
     /// Parse a tokens file's text; `source` names it in errors.
     pub fn parse(text: &str, source: &str) -> Result<Self, String> {
+        crate::input::check_yaml(text, source).map_err(|e| e.to_string())?;
         let file: TokensFile = serde_norway::from_str(text)
             .map_err(|e| format!("{source}: not a tokens file: {e}"))?;
         let mut entries = Vec::new();

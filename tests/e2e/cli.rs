@@ -453,8 +453,66 @@ fn replay_reports_changes_and_gates_on_them() {
     assert!(out.contains("3 newly refused, 1 newly allowed"), "{out}");
 }
 
+/// Issue 23 (11): hostile YAML (deeply nested, or huge) is refused with the reason before it
+/// is parsed, by every command that reads a file: policy import, validate and test, aws-roles
+/// validate, and serve's tokens file.
+fn hostile_yaml_is_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = dir.path().join("deep.yaml");
+    std::fs::write(
+        &deep,
+        format!("version: {}{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+    )
+    .unwrap();
+    let huge = dir.path().join("huge.yaml");
+    std::fs::write(&huge, "- x\n".repeat(5_000_000)).unwrap();
+    let tests = dir.path().join("tests.yaml");
+    std::fs::write(
+        &tests,
+        format!("policy: x.yaml\ncases: {}\n", "[".repeat(10_000)),
+    )
+    .unwrap();
+    let f = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    for (args, want) in [
+        (
+            vec!["policy", "import", "--from", "intercept", &f(&deep)],
+            "nested deeper than 64",
+        ),
+        (
+            vec!["policy", "import", "--from", "intercept", &f(&huge)],
+            "larger than",
+        ),
+        (
+            vec!["policy", "validate", &f(&deep)],
+            "nested deeper than 64",
+        ),
+        (vec!["policy", "validate", &f(&huge)], "larger than"),
+        (vec!["policy", "test", &f(&tests)], "nested deeper than 64"),
+        (
+            vec!["aws-roles", "validate", &f(&deep)],
+            "nested deeper than 64",
+        ),
+        (
+            vec!["serve", "--http", "127.0.0.1:0", "--tokens", &f(&deep)],
+            "nested deeper than 64",
+        ),
+    ] {
+        let (code, out, err) = run(&args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(
+            out.contains(want) || err.contains(want),
+            "{args:?}: {out}{err}"
+        );
+    }
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial_sync(
+            "cli::hostile_yaml_is_refused_before_parsing",
+            Needs::Nothing,
+            hostile_yaml_is_refused_before_parsing,
+        ),
         trial_sync(
             "cli::shipped_policies_pass_their_tests",
             Needs::Nothing,
