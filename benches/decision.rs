@@ -152,6 +152,7 @@ fn benches(c: &mut Criterion) {
                     tool: Some((&spec, Ok(black_box(&args)))),
                     caller: &caller,
                     resource: None,
+                    grants: None,
                 };
                 black_box(matches!(
                     authorize(&policy, &options, &request),

@@ -169,6 +169,10 @@ pub struct AuditRecord {
     /// The facts of the call's resource that the policy read (`{"tags.env": "dev"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<Value>,
+    /// What the IAM guard read of an IAM change: the documents it judged (policy ARNs with
+    /// version ids, a group's policies) and the server's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_grants: Option<Value>,
     pub tool: String,
     /// Arguments with secrets redacted.
     pub args: Value,
@@ -433,6 +437,7 @@ mod tests {
             claims: None,
             aws_identity: None,
             resource: None,
+            iam_grants: None,
             tool: format!("t{i}"),
             args: json!({}),
             decision: "allow".into(),

@@ -184,6 +184,7 @@ impl Approval {
             claims: None,
             aws_identity: None,
             resource: None,
+            iam_grants: None,
             tool: self.tool.clone(),
             args: self.args.clone(),
             decision: if approve { "approved" } else { "denied" }.into(),

@@ -55,6 +55,55 @@ impl Gate {
         }
     }
 
+    /// What an IAM change puts in force beyond its arguments, when the IAM guard is on and the
+    /// tool attaches a managed policy, joins a group or sends a trust policy: read before the
+    /// decision, so the guard judges the documents, not their names. A policy or group that
+    /// does not exist ends the call with AWS's NotFound answer; a read that fails refuses it
+    /// (fail closed).
+    pub(super) async fn granted(
+        &self,
+        call: &Call<'_>,
+        spec: Option<&ToolSpec>,
+        args: Option<Result<&Value, &crate::error::ArgError>>,
+    ) -> Result<Option<crate::iam_guard::Grants>, CallToolResponse> {
+        let (Some(spec), Some(Ok(args)), Some(_)) = (spec, args, call.policy.guard.as_ref()) else {
+            return Ok(None);
+        };
+        // Nothing to read when the arguments alone are refused (the decision says why).
+        if spec.documents.is_empty()
+            || super::verdict::refused_on_arguments(&call.policy, spec, args)
+        {
+            return Ok(None);
+        }
+        match self
+            .grants
+            .for_call(&spec.documents, args)
+            .instrument(crate::step_span!("iam_grants"))
+            .await
+        {
+            Ok(g) => {
+                if let Some(g) = &g {
+                    let _ = call.grants.set(g.summary());
+                }
+                Ok(g)
+            }
+            Err(LookupError::NotFound(e)) => {
+                tracing::info!(tool = call.name, error = %e, "what the IAM change names does not exist");
+                let _ = call.record("none", None, None, not_reached(&e));
+                Err(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into())
+            }
+            Err(LookupError::Failed(e)) => {
+                tracing::warn!(tool = call.name, error = %e, "IAM guard read failed; refusing");
+                Err(call.refuse(Refusal::Lookup {
+                    reason: format!(
+                        "cannot read what this IAM change would grant, for the IAM guard: {e}"
+                    ),
+                    outcome: not_reached(&e),
+                }))
+            }
+        }
+    }
+
     /// The facts of the resource a call touches, when the policy's rules for the tool read
     /// `resource.*` (a policy that never does costs nothing here). A resource that does not
     /// exist ends the call with AWS's NotFound answer; a lookup that fails refuses it (fail

@@ -28,6 +28,8 @@ pub(super) struct Call<'a> {
     pub(super) acting: std::sync::OnceLock<Acting>,
     /// The resource facts the policy read, once looked up.
     pub(super) resource: std::sync::OnceLock<Value>,
+    /// What the IAM guard read of an IAM change (documents' origins, the account).
+    pub(super) grants: std::sync::OnceLock<Value>,
     /// When the handler started: the gate's part of the call ends there.
     pub(super) handler_at: std::sync::OnceLock<Instant>,
     /// The call's span (disabled unless traces are exported).
@@ -55,6 +57,7 @@ impl<'a> Call<'a> {
             budget_key: format!("{}\n{}", cx.session, cx.caller.principal),
             acting: std::sync::OnceLock::new(),
             resource: std::sync::OnceLock::new(),
+            grants: std::sync::OnceLock::new(),
             handler_at: std::sync::OnceLock::new(),
             span,
         }
@@ -109,6 +112,7 @@ impl<'a> Call<'a> {
                 _ => None,
             },
             resource: self.resource.get().cloned(),
+            iam_grants: self.grants.get().cloned(),
             tool: bounded_name(self.name),
             args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
             decision: decision.to_string(),

@@ -49,6 +49,8 @@ impl Gate {
             tool: spec.as_deref().zip(args_of(&validated)),
             caller,
             resource,
+            // Offline: no documents read from AWS (what the arguments show is still checked).
+            grants: None,
         };
         let refused = |d: &Denial, reason: String| Explanation {
             tool: name.to_string(),

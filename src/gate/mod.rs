@@ -127,6 +127,8 @@ pub struct Gate {
     /// Facts of the resources calls touch, for `resource.*` conditions (looked up with the
     /// server's own AWS identity, cached briefly).
     lookups: Lookups,
+    /// What IAM changes put in force, read for the IAM guard.
+    grants: crate::resource::grants::GrantLookups,
     /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
     refusals: refusals::RefusalBudget,
     /// The same budget per principal, over all its sessions (a new session does not reset it).
@@ -158,6 +160,7 @@ impl Gate {
             audit,
             aws_once: Arc::new(aws.single_attempt()),
             lookups: Lookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
+            grants: crate::resource::grants::GrantLookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
             aws,
             rabbit: Default::default(),
             identities: None,
@@ -241,7 +244,13 @@ impl Gate {
     /// Keep looked-up resource facts this long (default [`DEFAULT_RESOURCE_TTL`]).
     pub fn with_resource_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.lookups = Lookups::new(self.aws.clone(), ttl);
+        self.grants = crate::resource::grants::GrantLookups::new(self.aws.clone(), ttl);
         self
+    }
+
+    /// How many requests the IAM guard's reads made to AWS.
+    pub fn grant_lookups(&self) -> u64 {
+        self.grants.made()
     }
 
     /// How many resource lookups reached AWS.
@@ -333,6 +342,7 @@ impl Gate {
             claims: None,
             aws_identity: None,
             resource: None,
+            iam_grants: None,
             tool: "policy_reload".into(),
             args: serde_json::json!({ "file": file }),
             decision: if accepted { "reloaded" } else { "refused" }.into(),
@@ -442,13 +452,26 @@ impl Gate {
             Ok(r) => r,
             Err(stop) => return stop,
         };
+        let grants = match self
+            .granted(&call, spec.as_deref(), args_of(&validated))
+            .await
+        {
+            Ok(g) => g,
+            Err(stop) => return stop,
+        };
         // A call that changes its resource makes what is cached of it stale.
         let changes = at.filter(|_| spec.as_deref().is_some_and(|s| s.class != RiskClass::Read));
+        if let Some(at) = &changes
+            && matches!(at.target, crate::resource::Target::IamGroup(_))
+        {
+            self.grants.forget_group(&at.name);
+        }
         let request = Request {
             name,
             tool: spec.as_deref().zip(args_of(&validated)),
             caller: cx.caller,
             resource: resource.as_ref(),
+            grants: grants.as_ref(),
         };
         let verdict = crate::step_span!("decide")
             .in_scope(|| authorize(&call.policy, &self.options, &request));

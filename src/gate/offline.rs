@@ -75,6 +75,8 @@ impl<'a> Decider<'a> {
             tool: spec.zip(checked.as_ref().map(|r| r.as_ref())),
             caller,
             resource,
+            // Offline: no documents read from AWS (what the arguments show is still checked).
+            grants: None,
         };
         match authorize(self.policy, &self.options, &request) {
             Verdict::Deny(d) => Offline {

@@ -42,6 +42,7 @@ fn outcome(
         tool: spec.zip(validated.as_ref().map(|r| r.as_ref().map(|(v, _)| v))),
         caller: who,
         resource: None,
+        grants: None,
     };
     match authorize(p, options, &request) {
         Verdict::Deny(d) => Refusal::Denied(d).text(),
@@ -363,7 +364,7 @@ proptest! {
         let spec = catalogue().get(tool).expect("tool");
         let args = args_for(tool);
         let args = validator().validate(spec, args).expect("valid arguments");
-        let request = Request { name: tool, tool: Some((spec, Ok(&args))), caller: &who, resource: None };
+        let request = Request { name: tool, tool: Some((spec, Ok(&args))), caller: &who, resource: None, grants: None };
         let verdict = authorize(&p, &options, &request);
         let decision = p.decide(spec, &args, &who);
         if p.is_hidden(tool) {

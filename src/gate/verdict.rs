@@ -10,7 +10,7 @@ use super::prefix;
 use crate::audit::Outcome;
 use crate::catalogue::{RiskClass, ToolSpec};
 use crate::error::ArgError;
-use crate::iam_guard::{DocKind, Finding, PolicyDocument};
+use crate::iam_guard::{DocKind, Finding, Grants, PolicyDocument};
 use crate::policy::{Action, Caller, CompiledPolicy, Decision};
 
 /// Settings of the gate that are not in the policy file.
@@ -35,6 +35,9 @@ pub struct Request<'a> {
     /// The facts of the resource the call touches, when the policy needs them and they were
     /// looked up (the lookup is I/O, done by the gate before it asks).
     pub resource: Option<&'a Value>,
+    /// What an IAM change puts in force beyond its arguments (attached or group policies, the
+    /// server's account), read by the gate when the IAM guard is on.
+    pub grants: Option<&'a Grants>,
 }
 
 /// Validated arguments, or why they are invalid.
@@ -205,7 +208,7 @@ pub fn authorize<'p>(
         Ok(a) => a,
         Err(e) => return Verdict::Deny(Denial::Invalid(e.clone())),
     };
-    if let Some(f) = guard_finding(policy, spec, args) {
+    if let Some(f) = guard_finding(policy, spec, args, req.grants) {
         refuse!(Denial::IamGuard(f));
     }
     let decision = policy.decide_with(spec, args, req.caller, req.resource);
@@ -226,15 +229,40 @@ pub fn authorize<'p>(
     Verdict::Allow { decision, shadowed }
 }
 
-/// The first IAM guard finding on the tool's policy-document and managed-policy arguments.
-fn guard_finding(policy: &CompiledPolicy, spec: &ToolSpec, args: &Value) -> Option<Finding> {
-    let guard = policy.guard.as_ref()?;
-    spec.documents.iter().find_map(|(field, kind)| {
-        let value = args.get(*field)?;
-        let checked = match kind {
-            DocKind::ManagedPolicyArn => Some(value.clone()),
-            DocKind::Identity | DocKind::Trust => PolicyDocument::parse(value),
-        }?;
-        guard.check(*kind, field, &checked)
+/// Whether the IAM guard refuses the call on its arguments alone (documents, managed-policy
+/// names, open trust): the gate then reads nothing from AWS before deciding.
+pub fn refused_on_arguments(policy: &CompiledPolicy, spec: &ToolSpec, args: &Value) -> bool {
+    let Some(guard) = policy.guard.as_ref() else {
+        return false;
+    };
+    spec.documents.iter().any(|(field, kind)| {
+        let checked = match (kind, args.get(*field)) {
+            (DocKind::ManagedPolicyArn | DocKind::GroupMembership, Some(v)) => Some(v.clone()),
+            (DocKind::Identity | DocKind::Trust, Some(v)) => PolicyDocument::parse(v),
+            (_, None) => None,
+        };
+        checked.is_some_and(|c| guard.check_arguments(*kind, field, &c).is_some())
     })
+}
+
+/// The first IAM guard finding on the tool's policy-document and managed-policy arguments,
+/// then on what the call puts in force beyond them (`grants`, read by the gate).
+fn guard_finding(
+    policy: &CompiledPolicy,
+    spec: &ToolSpec,
+    args: &Value,
+    grants: Option<&Grants>,
+) -> Option<Finding> {
+    let guard = policy.guard.as_ref()?;
+    spec.documents
+        .iter()
+        .find_map(|(field, kind)| {
+            let value = args.get(*field)?;
+            let checked = match kind {
+                DocKind::ManagedPolicyArn | DocKind::GroupMembership => Some(value.clone()),
+                DocKind::Identity | DocKind::Trust => PolicyDocument::parse(value),
+            }?;
+            guard.check_with(*kind, field, &checked, grants)
+        })
+        .or_else(|| grants.and_then(|g| guard.check_grants(g)))
 }

@@ -28,7 +28,7 @@ pub enum LookupError {
 }
 
 impl LookupError {
-    fn of(e: ToolError) -> LookupError {
+    pub(crate) fn of(e: ToolError) -> LookupError {
         let not_found = matches!(&e, ToolError::Aws { code, .. }
             if matches!(code.as_str(), "NotFoundException" | "NoSuchEntity" | "NoSuchEntityException" | "HTTP404"));
         if not_found {

@@ -4,6 +4,8 @@
 //! kinds, the facts each offers and their types; [`lookup`] fetches the facts (I/O, in the
 //! gate, only when a deciding rule uses `resource.*`), with a short cache.
 
+/// What an IAM change puts in force, read for the IAM guard.
+pub mod grants;
 pub mod lookup;
 
 use serde_json::Value;

@@ -681,7 +681,8 @@ async fn iam_guard_refuses_documents_that_widen_power() {
     s.ok("create_user", json!({"user_name": user})).await;
     s.ok("put_user_policy", json!({"user_name": user, "policy_name": "ok", "policy_document": doc("iam:PassRole", "arn:aws:iam::123456789012:role/app-role")})).await;
     s.ok("put_user_policy", json!({"user_name": user, "policy_name": "ok2", "policy_document": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}]}})).await;
-    s.ok("create_role", json!({"role_name": role, "assume_role_policy_document": trust(json!({"AWS": "arn:aws:iam::123456789012:root"}))})).await;
+    let own = own_account().await;
+    s.ok("create_role", json!({"role_name": role, "assume_role_policy_document": trust(json!({"AWS": format!("arn:aws:iam::{own}:root")}))})).await;
     s.ok(
         "attach_user_policy",
         json!({"user_name": user, "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
@@ -689,9 +690,257 @@ async fn iam_guard_refuses_documents_that_widen_power() {
     .await;
 }
 
+fn sdk_config() -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("us-east-1"))
+        .endpoint_url(crate::support::aws_endpoint())
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
+            ),
+        )
+        .build()
+}
+
+/// The account the endpoint's credentials belong to (moto: 123456789012; LocalStack:
+/// 000000000000).
+async fn own_account() -> String {
+    aws_sdk_sts::Client::new(&sdk_config())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap()
+        .account()
+        .unwrap()
+        .to_string()
+}
+
+/// Issue 24 (1-3): an IAM change is judged by the documents it puts in force. Attaching a
+/// customer-managed admin policy is refused on a user, a role and a group, naming the policy,
+/// its version and the statement; joining a group that holds an admin policy (attached or
+/// inline) is refused naming the group; AWS-managed AdministratorAccess is refused for what it
+/// grants even with the name list empty; trust is limited to the server's own and the listed
+/// accounts. Nothing refused reaches IAM's write APIs (AWS shows nothing attached).
+async fn iam_changes_are_judged_by_what_they_grant() {
+    let iam = aws_sdk_iam::Client::new(&sdk_config());
+    let admin_doc = doc("*", "*").to_string();
+    let benign_doc = doc("mq:ListBrokers", "*").to_string();
+    let org_admin = iam
+        .create_policy()
+        .policy_name(unique("OrgAdmin"))
+        .policy_document(&admin_doc)
+        .send()
+        .await
+        .unwrap();
+    let org_admin = org_admin.policy().unwrap().arn().unwrap().to_string();
+    let benign = iam
+        .create_policy()
+        .policy_name(unique("Benign"))
+        .policy_document(&benign_doc)
+        .send()
+        .await
+        .unwrap();
+    let benign = benign.policy().unwrap().arn().unwrap().to_string();
+    let user = unique("dana");
+    let role = unique("app");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    iam.create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust(json!({"Service": "lambda.amazonaws.com"})).to_string())
+        .send()
+        .await
+        .unwrap();
+    let (g_attached, g_inline, g_benign) = (unique("admins"), unique("inline"), unique("readers"));
+    for g in [&g_attached, &g_inline, &g_benign] {
+        iam.create_group().group_name(g).send().await.unwrap();
+    }
+    iam.attach_group_policy()
+        .group_name(&g_attached)
+        .policy_arn(&org_admin)
+        .send()
+        .await
+        .unwrap();
+    iam.put_group_policy()
+        .group_name(&g_inline)
+        .policy_name("everything")
+        .policy_document(&admin_doc)
+        .send()
+        .await
+        .unwrap();
+    iam.attach_group_policy()
+        .group_name(&g_benign)
+        .policy_arn(&benign)
+        .send()
+        .await
+        .unwrap();
+
+    let s = iam_server(
+        "version: 1\ndefault: allow\niam_guard: {trusted_accounts: [\"111122223333\"]}\n",
+    )
+    .await;
+    for (tool, args) in [
+        (
+            "attach_user_policy",
+            json!({"user_name": user, "policy_arn": org_admin}),
+        ),
+        (
+            "attach_role_policy",
+            json!({"role_name": role, "policy_arn": org_admin}),
+        ),
+        (
+            "attach_group_policy",
+            json!({"group_name": g_benign, "policy_arn": org_admin}),
+        ),
+    ] {
+        let t = s.err(tool, args).await;
+        assert!(
+            t.starts_with("Denied by policy: rule iam_guard.wildcard_admin")
+                && t.contains(&format!("policy {org_admin} (version v1) Statement[0]")),
+            "{tool}: {t}"
+        );
+    }
+    let attached =
+        |r: aws_sdk_iam::operation::list_attached_user_policies::ListAttachedUserPoliciesOutput| {
+            r.attached_policies().len()
+        };
+    assert_eq!(
+        attached(
+            iam.list_attached_user_policies()
+                .user_name(&user)
+                .send()
+                .await
+                .unwrap()
+        ),
+        0
+    );
+    let role_attached = iam
+        .list_attached_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert!(role_attached.attached_policies().is_empty());
+    let group_attached = iam
+        .list_attached_group_policies()
+        .group_name(&g_benign)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        group_attached.attached_policies().len(),
+        1,
+        "only the benign one"
+    );
+    s.ok(
+        "attach_user_policy",
+        json!({"user_name": user, "policy_arn": benign}),
+    )
+    .await;
+
+    for (group, origin) in [
+        (
+            &g_attached,
+            format!("group {g_attached} attached policy {org_admin}"),
+        ),
+        (
+            &g_inline,
+            format!("group {g_inline} inline policy everything"),
+        ),
+    ] {
+        let t = s
+            .err(
+                "add_user_to_group",
+                json!({"user_name": user, "group_name": group}),
+            )
+            .await;
+        assert!(
+            t.starts_with("Denied by policy: rule iam_guard.wildcard_admin") && t.contains(&origin),
+            "{group}: {t}"
+        );
+    }
+    s.ok(
+        "add_user_to_group",
+        json!({"user_name": user, "group_name": g_benign}),
+    )
+    .await;
+    let groups = iam
+        .list_groups_for_user()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = groups.groups().iter().map(|g| g.group_name()).collect();
+    assert_eq!(names, [g_benign.as_str()]);
+
+    // Trust: another account refused, a listed one and the server's own allowed.
+    let own = own_account().await;
+    let t = s
+        .err(
+            "create_role",
+            json!({"role_name": unique("x"), "assume_role_policy_document": trust(json!({"AWS": "arn:aws:iam::999999999999:root"}))}),
+        )
+        .await;
+    assert!(
+        t.starts_with("Denied by policy: rule iam_guard.foreign_trust")
+            && t.contains("account 999999999999"),
+        "{t}"
+    );
+    for who in [
+        "111122223333".to_string(),
+        format!("arn:aws:iam::{own}:root"),
+    ] {
+        s.ok(
+            "create_role",
+            json!({"role_name": unique("trusted"), "assume_role_policy_document": trust(json!({"AWS": who}))}),
+        )
+        .await;
+    }
+    // The record of a refused attach names what was read.
+    let records = s.audit_records();
+    let refused = records
+        .iter()
+        .find(|r| r["tool"] == "attach_user_policy")
+        .unwrap();
+    assert_eq!(
+        refused["iam_grants"]["documents"][0],
+        format!("policy {org_admin} (version v1)"),
+        "{refused}"
+    );
+    s.stop().await;
+
+    // AWS-managed AdministratorAccess, with the name list empty: refused for what it grants.
+    let s = iam_server("version: 1\ndefault: allow\niam_guard: {managed_policies: []}\n").await;
+    let t = s
+        .err(
+            "attach_user_policy",
+            json!({"user_name": user, "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        )
+        .await;
+    assert!(
+        t.starts_with("Denied by policy: rule iam_guard.wildcard_admin")
+            && t.contains("arn:aws:iam::aws:policy/AdministratorAccess"),
+        "{t}"
+    );
+    // A policy that does not exist: AWS's NotFound, nothing attached.
+    let t = s
+        .err(
+            "attach_user_policy",
+            json!({"user_name": user, "policy_arn": "arn:aws:iam::123456789012:policy/nope"}),
+        )
+        .await;
+    assert!(t.starts_with("AWS error NoSuchEntity"), "{t}");
+    s.stop().await;
+}
+
 /// This module's tests, for the e2e harness.
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "iam_tools::iam_changes_are_judged_by_what_they_grant",
+            Needs::ManagedPolicies,
+            iam_changes_are_judged_by_what_they_grant,
+        ),
         trial(
             "iam_tools::users_groups_and_memberships",
             Needs::ManagedPolicies,

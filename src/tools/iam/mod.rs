@@ -83,7 +83,8 @@ pub fn tools() -> Vec<ToolSpec> {
         tool(info("get_group", Read, "iam:GetGroup", true, "Get an IAM group with its members and policies."), get_group).targets(Target::IamGroup("group_name")).also_calls(&["iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies"]),
         tool(info("create_group", Write, "iam:CreateGroup", false, "Create an IAM group."), create_group),
         tool(info("delete_group", Destructive, "iam:DeleteGroup", true, "Delete an IAM group; with force, first remove its members and policies."), delete_group).targets(Target::IamGroup("group_name")).also_calls(&["iam:GetGroup", "iam:RemoveUserFromGroup", "iam:ListAttachedGroupPolicies", "iam:DetachGroupPolicy", "iam:ListGroupPolicies", "iam:DeleteGroupPolicy"]),
-        tool(info("add_user_to_group", Write, "iam:AddUserToGroup", true, "Add a user to a group."), add_user_to_group).targets(Target::IamUser("user_name")),
+        tool(info("add_user_to_group", Write, "iam:AddUserToGroup", true, "Add a user to a group."), add_user_to_group).targets(Target::IamUser("user_name"))
+            .with_documents(&[("group_name", GroupMembership)]),
         tool(info("remove_user_from_group", Write, "iam:RemoveUserFromGroup", true, "Remove a user from a group."), remove_user_from_group).targets(Target::IamUser("user_name")),
         tool(info("attach_group_policy", Write, "iam:AttachGroupPolicy", true, "Attach a managed policy to a group."), attach_group_policy).targets(Target::IamGroup("group_name"))
             .with_documents(&[("policy_arn", ManagedPolicyArn)]),

@@ -7,7 +7,10 @@
 //! - privilege-escalation actions (`iam:PassRole`, `iam:PutUserPolicy`, `sts:AssumeRole`, ...)
 //!   on broad resources;
 //! - trust policies that let any principal (`"*"`) assume a role;
-//! - attaching listed managed policies (AdministratorAccess, IAMFullAccess, PowerUserAccess).
+//! - attaching listed managed policies (AdministratorAccess, IAMFullAccess, PowerUserAccess),
+//!   and what any attached policy or joined group grants ([`Grants`], read by the gate);
+//! - trust policies naming `AWS` principals of other accounts, or `Federated` principals, that
+//!   the policy does not list ([`trust`]).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -119,8 +122,12 @@ pub enum DocKind {
     Identity,
     /// A role's trust (assume-role) policy document.
     Trust,
-    /// The ARN of a managed policy to attach.
+    /// The ARN of a managed policy to attach: the guard also reads its default version's
+    /// document and checks it as an identity policy.
     ManagedPolicyArn,
+    /// The name of a group a user joins: the guard reads the group's attached and inline
+    /// policies and checks each as if attached to the user.
+    GroupMembership,
 }
 
 /// The `iam_guard` section of a policy file. Each check is on unless turned off.
@@ -142,9 +149,26 @@ pub struct GuardSpec {
     /// Refuse trust policies that let any principal (`"*"`) assume the role.
     #[serde(default = "on")]
     pub public_trust: bool,
-    /// Managed policies (names or ARNs) that `attach_*_policy` may not attach.
+    /// Managed policies (names or ARNs) that `attach_*_policy` may not attach: a first quick
+    /// check by name, before the policy's document is read and checked for what it grants.
     #[serde(default = "default_managed")]
     pub managed_policies: Vec<String>,
+    /// Read what an IAM change puts in force before deciding: a managed policy's default
+    /// version for `attach_*_policy`, a group's attached and inline policies for
+    /// `add_user_to_group`; each document is checked as an inline one would be.
+    #[serde(default = "on")]
+    pub granted_documents: bool,
+    /// Refuse trust policies whose `AWS` principals are in an account other than the server's
+    /// own or `trusted_accounts`.
+    #[serde(default = "on")]
+    pub foreign_trust: bool,
+    /// Accounts (12 digits) that trust policies may name besides the server's own.
+    #[serde(default)]
+    pub trusted_accounts: Vec<String>,
+    /// `Federated` principals (identity-provider ARNs or names such as `cognito-identity.amazonaws.com`)
+    /// trust policies may name; none by default.
+    #[serde(default)]
+    pub trusted_federations: Vec<String>,
 }
 
 fn on() -> bool {
@@ -185,6 +209,10 @@ impl Default for GuardSpec {
             escalation_actions: None,
             public_trust: true,
             managed_policies: default_managed(),
+            granted_documents: true,
+            foreign_trust: true,
+            trusted_accounts: Vec::new(),
+            trusted_federations: Vec::new(),
         }
     }
 }
@@ -344,12 +372,55 @@ fn is_public_principal(p: Option<&Value>) -> bool {
 }
 
 impl GuardSpec {
-    /// Check one argument; `field` names it in the finding.
+    /// Check one argument as [`GuardSpec::check_with`] does, knowing nothing read from AWS
+    /// (so no account is the server's own).
     pub fn check(&self, kind: DocKind, field: &str, value: &Value) -> Option<Finding> {
+        self.check_with(kind, field, value, None)
+    }
+
+    /// Check one argument; `field` names it in the finding. `grants` are the documents the
+    /// gate read for the call and the server's own account (trust checks need it).
+    pub fn check_with(
+        &self,
+        kind: DocKind,
+        field: &str,
+        value: &Value,
+        grants: Option<&Grants>,
+    ) -> Option<Finding> {
+        self.check_arguments(kind, field, value).or_else(|| {
+            (kind == DocKind::Trust && self.foreign_trust)
+                .then(|| {
+                    trust::foreign_principal(
+                        self,
+                        field,
+                        value,
+                        grants.and_then(|g| g.own_account.as_deref()),
+                    )
+                })
+                .flatten()
+        })
+    }
+
+    /// The checks that need nothing read from AWS: documents as written, managed-policy names,
+    /// open trust.
+    pub fn check_arguments(&self, kind: DocKind, field: &str, value: &Value) -> Option<Finding> {
         match kind {
             DocKind::ManagedPolicyArn => self.check_arn(field, value.as_str()?),
+            DocKind::GroupMembership => None,
             DocKind::Identity | DocKind::Trust => self.check_document(kind, field, value),
         }
+    }
+
+    /// Check what the call puts in force that its arguments do not show: each document read
+    /// (a managed policy's default version, a group's policies), as an identity policy.
+    pub fn check_grants(&self, grants: &Grants) -> Option<Finding> {
+        if !self.granted_documents {
+            return None;
+        }
+        grants
+            .documents
+            .iter()
+            .find_map(|d| self.check_document(DocKind::Identity, &d.origin, &d.document))
     }
 
     fn check_arn(&self, field: &str, arn: &str) -> Option<Finding> {
@@ -446,290 +517,35 @@ impl GuardSpec {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+/// What an IAM change would put in force beyond its arguments, read from AWS by the gate
+/// before it decides (the reading is I/O; the checks of it are pure).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grants {
+    /// The documents the call attaches or grants, each named by where it came from.
+    pub documents: Vec<GrantedDocument>,
+    /// The server's own account (STS GetCallerIdentity), when a trust policy is checked.
+    pub own_account: Option<String>,
+}
 
-    fn id(doc: Value) -> Option<Finding> {
-        GuardSpec::default().check(DocKind::Identity, "policy_document", &doc)
-    }
+/// One document an IAM change puts in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantedDocument {
+    /// `policy arn:aws:iam::…:policy/OrgAdmin (version v2)`, `group admins inline policy x`.
+    pub origin: String,
+    pub document: Value,
+}
 
-    fn allow(action: Value, resource: Value) -> Value {
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
-    }
-
-    #[test]
-    fn passes_ordinary_documents() {
-        assert_eq!(
-            id(allow(json!("s3:GetObject"), json!("arn:aws:s3:::bucket/*"))),
-            None
-        );
-        assert_eq!(
-            id(allow(json!(["mq:Describe*", "mq:List*"]), json!("*"))),
-            None
-        );
-        assert_eq!(
-            id(allow(
-                json!("iam:PassRole"),
-                json!("arn:aws:iam::123456789012:role/app-role")
-            )),
-            None
-        );
-        assert_eq!(
-            id(json!({"Statement": {"Effect": "Deny", "NotAction": "s3:*", "Resource": "*"}})),
-            None
-        );
-        assert_eq!(id(allow(json!("s3:*"), json!("arn:aws:s3:::bucket"))), None);
-    }
-
-    #[test]
-    fn refuses_admin_and_service_wildcards_on_everything() {
-        let f = id(allow(json!("*"), json!("*"))).unwrap();
-        assert_eq!(f.check, "wildcard_admin");
-        assert_eq!(f.location, "policy_document Statement[0]");
-        let f = id(json!({"Statement": [{"Sid": "ok", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
-                                         {"Sid": "IamAll", "Effect": "Allow", "Action": ["iam:*"], "Resource": ["*"]}]}))
-        .unwrap();
-        assert_eq!(f.location, "policy_document Statement[1] (Sid \"IamAll\")");
-        assert!(f.reason.contains("every action of iam"), "{}", f.reason);
-        assert_eq!(
-            id(allow(json!("s3:*"), json!("*"))).unwrap().check,
-            "wildcard_admin"
-        );
-    }
-
-    #[test]
-    fn refuses_not_action_and_not_resource_with_allow() {
-        let f =
-            id(json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}))
-                .unwrap();
-        assert_eq!(f.check, "not_action_allow");
-        let f = id(json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x"}]})).unwrap();
-        assert!(f.reason.contains("NotResource"));
-    }
-
-    #[test]
-    fn refuses_escalation_on_broad_resources() {
-        for (action, resource) in [
-            ("iam:PassRole", "*"),
-            ("iam:PutUserPolicy", "arn:aws:iam::123456789012:user/*"),
-            ("iam:Attach*", "*"),
-            ("iam:createaccesskey", "*"),
-            (
-                "iam:UpdateAssumeRolePolicy",
-                "arn:aws:iam::123456789012:role/*",
-            ),
-            ("sts:AssumeRole", "*"),
-        ] {
-            let f = id(allow(json!(action), json!(resource)))
-                .unwrap_or_else(|| panic!("{action} on {resource}"));
-            assert_eq!(f.check, "escalation", "{action}");
-        }
-        let spec = GuardSpec {
-            escalation_actions: Some(vec!["s3:PutBucketPolicy".into()]),
-            ..GuardSpec::default()
-        };
-        assert!(
-            spec.check(
-                DocKind::Identity,
-                "d",
-                &allow(json!("iam:PassRole"), json!("*"))
-            )
-            .is_none()
-        );
-        assert!(
-            spec.check(
-                DocKind::Identity,
-                "d",
-                &allow(json!("s3:PutBucketPolicy"), json!("*"))
-            )
-            .is_some()
-        );
-    }
-
-    #[test]
-    fn refuses_public_trust() {
-        let trust = |p: Value| json!({"Statement": [{"Effect": "Allow", "Principal": p, "Action": "sts:AssumeRole"}]});
-        let g = GuardSpec::default();
-        assert_eq!(
-            g.check(
-                DocKind::Trust,
-                "assume_role_policy_document",
-                &trust(json!("*"))
-            )
-            .unwrap()
-            .check,
-            "public_trust"
-        );
-        assert!(
-            g.check(
-                DocKind::Trust,
-                "a",
-                &trust(json!({"AWS": ["arn:aws:iam::1:root", "*"]}))
-            )
-            .is_some()
-        );
-        assert!(
-            g.check(
-                DocKind::Trust,
-                "a",
-                &trust(json!({"Service": "lambda.amazonaws.com"}))
-            )
-            .is_none()
-        );
-        assert!(
-            g.check(
-                DocKind::Trust,
-                "a",
-                &trust(json!({"AWS": "arn:aws:iam::123456789012:root"}))
-            )
-            .is_none()
-        );
-    }
-
-    #[test]
-    fn refuses_listed_managed_policies() {
-        let g = GuardSpec::default();
-        let f = g
-            .check(
-                DocKind::ManagedPolicyArn,
-                "policy_arn",
-                &json!("arn:aws:iam::aws:policy/AdministratorAccess"),
-            )
-            .unwrap();
-        assert_eq!(f.check, "managed_policies");
-        assert!(
-            g.check(
-                DocKind::ManagedPolicyArn,
-                "policy_arn",
-                &json!("arn:aws:iam::aws:policy/job-function/ViewOnlyAccess")
-            )
-            .is_none()
-        );
-        assert!(
-            g.check(
-                DocKind::ManagedPolicyArn,
-                "p",
-                &json!("arn:aws:iam::aws:policy/PowerUserAccess")
-            )
-            .is_some()
-        );
-    }
-
-    #[test]
-    fn checks_can_be_turned_off() {
-        let g = GuardSpec {
-            wildcard_admin: false,
-            escalation: false,
-            ..GuardSpec::default()
-        };
-        assert!(
-            g.check(DocKind::Identity, "d", &allow(json!("*"), json!("*")))
-                .is_none()
-        );
-    }
-
-    /// Issue 11 (3): broad resources written with other wildcards were accepted.
-    #[test]
-    fn refuses_escalation_on_resources_broad_by_any_spelling() {
-        for (action, resource) in [
-            ("iam:PassRole", "arn:aws:iam::123456789012:role/?*"),
-            ("iam:PassRole", "arn:aws:iam::123456789012:role/**"),
-            ("iam:PassRole", "arn:aws:iam::*:role/**"),
-            ("iam:PutUserPolicy", "arn:aws:iam::123456789012:user/?*"),
-            ("iam:AttachUserPolicy", "arn:aws:iam::123456789012:user/**"),
-            ("iam:CreateAccessKey", "arn:aws:iam::123456789012:user/*?"),
-            ("iam:*", "arn:aws:iam::123456789012:user/?*"),
-            ("iam:*", "arn:aws:iam::123456789012:role/?*"),
-            ("iam:*", "arn:aws:iam::123456789012:policy/?*"),
-            ("iam:*", "arn:aws:iam::123456789012:group/?*"),
-            ("sts:AssumeRole", "arn:aws:iam::*:role/**"),
-            ("iam:PassRole", "arn:aws:iam::123456789012:*"),
-            ("iam:PassRole", "arn:aws:iam::123456789012:role*"),
-            ("iam:PassRole", "**"),
-        ] {
-            let f = id(allow(json!(action), json!(resource)))
-                .unwrap_or_else(|| panic!("{action} on {resource} was accepted"));
-            assert!(
-                matches!(f.check, "escalation" | "wildcard_admin"),
-                "{action} on {resource}: {f:?}"
-            );
-        }
-        let f = id(allow(json!("*"), json!("arn:aws:*:*:*:**"))).expect("refused");
-        assert_eq!(f.check, "wildcard_admin");
-        assert!(f.reason.contains("arn:aws:*:*:*:**"), "{}", f.reason);
-        assert_eq!(
-            id(allow(json!("s3:*"), json!("arn:*:*:*:*:*")))
-                .unwrap()
-                .check,
-            "wildcard_admin"
-        );
-        // Narrow patterns still pass.
-        for resource in [
-            "arn:aws:iam::123456789012:role/app-*",
-            "arn:aws:iam::123456789012:role/team/*",
-            "arn:aws:iam::123456789012:role/app-role",
-            "arn:aws:iam::123456789012:role/app-?",
-            "arn:aws:iam::*:role/ci-deployer",
-        ] {
-            assert_eq!(
-                id(allow(json!("iam:PassRole"), json!(resource))),
-                None,
-                "{resource}"
-            );
-        }
-    }
-
-    /// Issue 11 (3): open trust written other ways.
-    #[test]
-    fn refuses_open_trust_by_any_spelling() {
-        let g = GuardSpec::default();
-        for st in [
-            json!({"Effect": "Allow", "Principal": ["*"], "Action": "sts:AssumeRole"}),
-            json!({"Effect": "Allow", "Principal": {"aws": "*"}, "Action": "sts:AssumeRole"}),
-            json!({"Effect": "Allow", "Principal": {"Federated": "*"}, "Action": "sts:AssumeRoleWithWebIdentity"}),
-            json!({"Effect": "Allow", "Principal": {"Service": "*"}, "Action": "sts:AssumeRole"}),
-            json!({"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:root", "**"]}, "Action": "sts:AssumeRole"}),
-            json!({"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}),
-        ] {
-            let doc = json!({"Version": "2012-10-17", "Statement": [st]});
-            let f = g
-                .check(DocKind::Trust, "assume_role_policy_document", &doc)
-                .unwrap_or_else(|| panic!("accepted: {doc}"));
-            assert_eq!(f.check, "public_trust");
-        }
-    }
-
-    /// Issue 11 (3): IAM receives exactly the document the guard checked.
-    #[test]
-    fn the_document_sent_is_the_one_checked() {
-        let text = "{ \"Version\" : \"2012-10-17\",\n \"Statement\": [{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"*\"}] }";
-        let sent = PolicyDocument::Text(text.into()).to_text("d").unwrap();
-        let checked = PolicyDocument::parse(&Value::String(text.into())).unwrap();
-        assert_eq!(sent, checked.to_string());
-        let dup = r#"{"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
-        let e = PolicyDocument::Text(dup.into())
-            .to_text("policy_document")
-            .unwrap_err();
-        assert!(e.to_string().contains("duplicate key"), "{e}");
-        assert!(PolicyDocument::parse(&Value::String(dup.into())).is_none());
-    }
-
-    #[test]
-    fn documents_with_duplicate_keys_are_refused() {
-        let e = parse_document(r#"{"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}]}"#)
-            .unwrap_err();
-        assert!(e.contains("duplicate key \"Effect\""), "{e}");
-        assert!(parse_document(r#"{"a": {"b": 1}, "c": [{"b": 2}]}"#).is_ok());
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard_match("iam:*", "iam:PassRole"));
-        assert!(wildcard_match("iam:Pass?ole", "iam:PassRole"));
-        assert!(wildcard_match("*", "sts:AssumeRole"));
-        assert!(!wildcard_match("iam:Get*", "iam:PassRole"));
-        assert!(!wildcard_match("s3:*", "iam:PassRole"));
+impl Grants {
+    /// What the audit record keeps: where each document came from, and the account.
+    pub fn summary(&self) -> Value {
+        serde_json::json!({
+            "documents": self.documents.iter().map(|d| d.origin.as_str()).collect::<Vec<_>>(),
+            "own_account": self.own_account,
+        })
     }
 }
+
+mod trust;
+
+#[cfg(test)]
+mod tests;
