@@ -66,7 +66,8 @@ impl Gate {
         spec: Option<&ToolSpec>,
         args: Option<Result<&Value, &crate::error::ArgError>>,
     ) -> Result<Option<crate::iam_guard::Grants>, CallToolResponse> {
-        let (Some(spec), Some(Ok(args)), Some(_)) = (spec, args, call.policy.guard.as_ref()) else {
+        let (Some(spec), Some(Ok(args)), Some(guard)) = (spec, args, call.policy.guard.as_ref())
+        else {
             return Ok(None);
         };
         // Nothing to read when the arguments alone are refused (the decision says why).
@@ -75,12 +76,20 @@ impl Gate {
         {
             return Ok(None);
         }
-        match self
-            .grants
-            .for_call(&spec.documents, args)
-            .instrument(crate::step_span!("iam_grants"))
-            .await
-        {
+        let read = async {
+            let mut grants = self.grants.for_call(&spec.documents, args).await?;
+            if let Some(analyzer) = guard.access_analyzer.as_ref().filter(|a| a.asks()) {
+                let questions = self
+                    .questions(analyzer, spec, args, grants.as_ref())
+                    .await?;
+                if !questions.is_empty() {
+                    let answers = self.analyzer.ask(analyzer, &questions).await?;
+                    grants.get_or_insert_with(Default::default).analyzer = answers;
+                }
+            }
+            Ok::<_, LookupError>(grants)
+        };
+        match read.instrument(crate::step_span!("iam_grants")).await {
             Ok(g) => {
                 if let Some(g) = &g {
                     let _ = call.grants.set(g.summary());
@@ -102,6 +111,53 @@ impl Gate {
                 }))
             }
         }
+    }
+
+    /// The documents to ask IAM Access Analyzer about: each policy document argument exactly
+    /// as it will be sent (with the inline policy it replaces, when CheckNoNewAccess is asked),
+    /// and each document the call puts in force.
+    async fn questions(
+        &self,
+        analyzer: &crate::iam_guard::AnalyzerSpec,
+        spec: &ToolSpec,
+        args: &Value,
+        grants: Option<&crate::iam_guard::Grants>,
+    ) -> Result<Vec<crate::resource::analyzer::Question>, LookupError> {
+        use crate::iam_guard::{DocKind, PolicyDocument};
+        use crate::resource::analyzer::Question;
+        let mut out = Vec::new();
+        for (field, kind) in &spec.documents {
+            let trust = match kind {
+                DocKind::Identity => false,
+                DocKind::Trust => true,
+                DocKind::ManagedPolicyArn | DocKind::GroupMembership => continue,
+            };
+            let Some(doc) = args.get(*field).and_then(PolicyDocument::parse) else {
+                continue;
+            };
+            let replaces = match (trust, analyzer.no_new_access) {
+                (false, crate::iam_guard::analyzer::NoNewAccess::Deny) => {
+                    self.grants.replaced_inline(args).await?
+                }
+                _ => None,
+            };
+            out.push(Question {
+                origin: field.to_string(),
+                // The handler sends this same canonical serialisation.
+                text: doc.to_string(),
+                trust,
+                replaces,
+            });
+        }
+        for d in grants.map(|g| g.documents.as_slice()).unwrap_or_default() {
+            out.push(Question {
+                origin: d.origin.clone(),
+                text: d.document.to_string(),
+                trust: false,
+                replaces: None,
+            });
+        }
+        Ok(out)
     }
 
     /// The facts of the resource a call touches, when the policy's rules for the tool read

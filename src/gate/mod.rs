@@ -129,6 +129,8 @@ pub struct Gate {
     lookups: Lookups,
     /// What IAM changes put in force, read for the IAM guard.
     grants: crate::resource::grants::GrantLookups,
+    /// IAM Access Analyzer's answers, for the IAM guard.
+    analyzer: crate::resource::analyzer::AnalyzerLookups,
     /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
     refusals: refusals::RefusalBudget,
     /// The same budget per principal, over all its sessions (a new session does not reset it).
@@ -161,6 +163,7 @@ impl Gate {
             aws_once: Arc::new(aws.single_attempt()),
             lookups: Lookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
             grants: crate::resource::grants::GrantLookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
+            analyzer: crate::resource::analyzer::AnalyzerLookups::new(aws.clone()),
             aws,
             rabbit: Default::default(),
             identities: None,
@@ -248,9 +251,9 @@ impl Gate {
         self
     }
 
-    /// How many requests the IAM guard's reads made to AWS.
+    /// How many requests the IAM guard's reads made to AWS (IAM, STS, Access Analyzer).
     pub fn grant_lookups(&self) -> u64 {
-        self.grants.made()
+        self.grants.made() + self.analyzer.made()
     }
 
     /// How many resource lookups reached AWS.

@@ -169,6 +169,10 @@ pub struct GuardSpec {
     /// trust policies may name; none by default.
     #[serde(default)]
     pub trusted_federations: Vec<String>,
+    /// AWS's own policy checks (IAM Access Analyzer), off unless given: every document an IAM
+    /// tool would send, or puts in force, is checked; an answer it cannot get refuses the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_analyzer: Option<AnalyzerSpec>,
 }
 
 fn on() -> bool {
@@ -213,6 +217,7 @@ impl Default for GuardSpec {
             foreign_trust: true,
             trusted_accounts: Vec::new(),
             trusted_federations: Vec::new(),
+            access_analyzer: None,
         }
     }
 }
@@ -414,13 +419,17 @@ impl GuardSpec {
     /// Check what the call puts in force that its arguments do not show: each document read
     /// (a managed policy's default version, a group's policies), as an identity policy.
     pub fn check_grants(&self, grants: &Grants) -> Option<Finding> {
-        if !self.granted_documents {
-            return None;
-        }
-        grants
-            .documents
-            .iter()
-            .find_map(|d| self.check_document(DocKind::Identity, &d.origin, &d.document))
+        let own = || {
+            grants
+                .documents
+                .iter()
+                .find_map(|d| self.check_document(DocKind::Identity, &d.origin, &d.document))
+        };
+        self.granted_documents.then(own).flatten().or_else(|| {
+            self.access_analyzer
+                .as_ref()
+                .and_then(|a| a.refusal(&grants.analyzer))
+        })
     }
 
     fn check_arn(&self, field: &str, arn: &str) -> Option<Finding> {
@@ -525,6 +534,8 @@ pub struct Grants {
     pub documents: Vec<GrantedDocument>,
     /// The server's own account (STS GetCallerIdentity), when a trust policy is checked.
     pub own_account: Option<String>,
+    /// IAM Access Analyzer's answers about the documents, when `access_analyzer` asks.
+    pub analyzer: Vec<AnalyzerFinding>,
 }
 
 /// One document an IAM change puts in force.
@@ -536,16 +547,24 @@ pub struct GrantedDocument {
 }
 
 impl Grants {
-    /// What the audit record keeps: where each document came from, and the account.
+    /// What the audit record keeps: where each document came from, the account, and Access
+    /// Analyzer's findings by operation, type and issue code.
     pub fn summary(&self) -> Value {
         serde_json::json!({
             "documents": self.documents.iter().map(|d| d.origin.as_str()).collect::<Vec<_>>(),
             "own_account": self.own_account,
+            "analyzer": self.analyzer.iter().map(|a| serde_json::json!({
+                "origin": a.origin, "operation": a.operation,
+                "type": a.finding_type, "code": a.issue_code,
+            })).collect::<Vec<_>>(),
         })
     }
 }
 
+pub mod analyzer;
 mod trust;
+
+pub use analyzer::{AnalyzerFinding, AnalyzerSpec};
 
 #[cfg(test)]
 mod tests;

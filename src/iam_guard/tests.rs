@@ -216,6 +216,7 @@ fn granted_documents_are_judged_by_content() {
             })
             .collect(),
         own_account: None,
+        analyzer: Vec::new(),
     };
     let g = GuardSpec::default();
     let f = g
@@ -389,4 +390,57 @@ fn wildcards() {
     assert!(wildcard_match("*", "sts:AssumeRole"));
     assert!(!wildcard_match("iam:Get*", "iam:PassRole"));
     assert!(!wildcard_match("s3:*", "iam:PassRole"));
+}
+
+/// Issue 24 (4): which Access Analyzer answers refuse, and what the refusal quotes.
+#[test]
+fn access_analyzer_answers_refuse_by_type() {
+    use super::analyzer::{AnalyzerFinding, AnalyzerSpec, FindingType, NoNewAccess};
+    let finding = |op: &'static str, ty: &str, code: &str| AnalyzerFinding {
+        origin: "policy_document".into(),
+        operation: op,
+        finding_type: ty.into(),
+        issue_code: code.into(),
+        details: "details".into(),
+        learn_more: "https://docs.aws.amazon.com/x".into(),
+        statement: Some(2),
+    };
+    let spec = AnalyzerSpec {
+        validate: vec![FindingType::Error, FindingType::SecurityWarning],
+        not_granted: vec!["iam:PassRole".into()],
+        no_new_access: NoNewAccess::Deny,
+    };
+    assert!(spec.asks());
+    assert_eq!(
+        spec.refusal(&[finding(
+            "ValidatePolicy",
+            "SUGGESTION",
+            "EMPTY_ARRAY_ACTION"
+        )]),
+        None,
+        "a type not listed does not refuse"
+    );
+    let f = spec
+        .refusal(&[finding(
+            "ValidatePolicy",
+            "SECURITY_WARNING",
+            "PASS_ROLE_WITH_STAR_IN_RESOURCE",
+        )])
+        .unwrap();
+    assert_eq!(f.check, "access_analyzer");
+    assert_eq!(f.location, "policy_document Statement[2]");
+    assert_eq!(
+        f.reason,
+        "IAM Access Analyzer ValidatePolicy SECURITY_WARNING PASS_ROLE_WITH_STAR_IN_RESOURCE: details (learn more: https://docs.aws.amazon.com/x)"
+    );
+    let f = spec
+        .refusal(&[finding("CheckNoNewAccess", "FAIL", "")])
+        .unwrap();
+    assert!(
+        f.reason
+            .starts_with("IAM Access Analyzer CheckNoNewAccess: FAIL"),
+        "{}",
+        f.reason
+    );
+    assert!(!AnalyzerSpec::default().asks());
 }

@@ -251,6 +251,43 @@ impl GrantLookups {
             .cloned()
     }
 
+    /// The inline policy a `put_*_policy` call would replace (its `policy_name` on its
+    /// `user_name` or `role_name`), as canonical JSON text; None when there is none.
+    pub async fn replaced_inline(&self, args: &Value) -> Result<Option<String>, LookupError> {
+        let Some(name) = args.get("policy_name").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let iam = self.aws.iam().await;
+        let text = if let Some(user) = args.get("user_name").and_then(Value::as_str) {
+            self.count();
+            match iam
+                .get_user_policy()
+                .user_name(user)
+                .policy_name(name)
+                .send()
+                .await
+            {
+                Ok(p) => p.policy_document().to_string(),
+                Err(e) => return absent(aws_error("iam:GetUserPolicy", e)),
+            }
+        } else if let Some(role) = args.get("role_name").and_then(Value::as_str) {
+            self.count();
+            match iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+            {
+                Ok(p) => p.policy_document().to_string(),
+                Err(e) => return absent(aws_error("iam:GetRolePolicy", e)),
+            }
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(document(&text, name)?.to_string()))
+    }
+
     /// A group's policies changed (a call attached, detached, put or deleted one).
     pub fn forget_group(&self, group: &str) {
         self.groups
@@ -277,6 +314,14 @@ fn keep<T>(cache: &Timed<T>, key: &str, value: T) {
         map.clear();
     }
     map.insert(key.to_string(), (Instant::now(), value));
+}
+
+/// No such policy is no replacement; any other failure refuses.
+fn absent(e: ToolError) -> Result<Option<String>, LookupError> {
+    match LookupError::of(e) {
+        LookupError::NotFound(_) => Ok(None),
+        failed => Err(failed),
+    }
 }
 
 fn failed(message: String) -> LookupError {

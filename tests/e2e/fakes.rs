@@ -144,3 +144,104 @@ pub async fn iam_simulation() -> FakeAws {
     }))
     .await
 }
+
+/// The actions of a policy document's Allow statements, lower-cased.
+fn allowed_actions(doc: &Value) -> Vec<(usize, String)> {
+    let statements = match &doc["Statement"] {
+        Value::Array(a) => a.clone(),
+        v @ Value::Object(_) => vec![v.clone()],
+        _ => vec![],
+    };
+    let mut out = Vec::new();
+    for (i, st) in statements.iter().enumerate() {
+        if st["Effect"] != "Allow" {
+            continue;
+        }
+        let actions = match &st["Action"] {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            _ => vec![],
+        };
+        out.extend(actions.into_iter().map(|a| (i, a.to_ascii_lowercase())));
+    }
+    out
+}
+
+/// IAM Access Analyzer's policy checks (REST-JSON), with recorded rules in AWS's answer
+/// shapes: ValidatePolicy (`POST /policy/validation`) finds SECURITY_WARNING
+/// PASS_ROLE_WITH_STAR_IN_RESOURCE for `iam:PassRole` on `*`; CheckAccessNotGranted
+/// (`POST /policy/check-access-not-granted`) fails when an Allow statement names one of the
+/// actions (or `*`); CheckNoNewAccess (`POST /policy/check-no-new-access`) fails when the new
+/// document allows an action the existing one does not.
+pub async fn access_analyzer_checks() -> FakeAws {
+    FakeAws::start(Arc::new(|req: &Request| {
+        let body: Value = serde_json::from_str(&req.body).unwrap_or(Value::Null);
+        let parse = |k: &str| -> Option<Value> {
+            body[k].as_str().and_then(|t| serde_json::from_str(t).ok())
+        };
+        match (req.method.as_str(), req.path.as_str()) {
+            ("POST", "/policy/validation") => {
+                let Some(doc) = parse("policyDocument") else {
+                    return error(400, "ValidationException", "policyDocument is required");
+                };
+                let statements = match &doc["Statement"] {
+                    Value::Array(a) => a.clone(),
+                    v => vec![v.clone()],
+                };
+                let mut findings = Vec::new();
+                for (i, st) in statements.iter().enumerate() {
+                    let names_pass_role = allowed_actions(&json!({"Statement": [st]}))
+                        .iter()
+                        .any(|(_, a)| a == "iam:passrole");
+                    if names_pass_role && (st["Resource"] == "*" || st["Resource"] == json!(["*"])) {
+                        findings.push(json!({
+                            "findingType": "SECURITY_WARNING",
+                            "issueCode": "PASS_ROLE_WITH_STAR_IN_RESOURCE",
+                            "findingDetails": "Using the iam:PassRole action with wildcards (*) in the resource can be overly permissive.",
+                            "learnMoreLink": "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html#access-analyzer-reference-policy-checks-security-warning-pass-role-with-star-in-resource",
+                            "locations": [{"path": [{"value": "Statement"}, {"index": i}, {"value": "Resource"}],
+                                           "span": {"start": {"line": 1, "column": 1, "offset": 0}, "end": {"line": 1, "column": 2, "offset": 1}}}]
+                        }));
+                    }
+                }
+                (200, json!({"findings": findings}).to_string())
+            }
+            ("POST", "/policy/check-access-not-granted") => {
+                let Some(doc) = parse("policyDocument") else {
+                    return error(400, "ValidationException", "policyDocument is required");
+                };
+                let wanted: Vec<String> = body["access"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|a| a["actions"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|a| a.as_str().map(str::to_ascii_lowercase))
+                    .collect();
+                let hit = allowed_actions(&doc)
+                    .into_iter()
+                    .find(|(_, a)| a == "*" || wanted.contains(a));
+                match hit {
+                    Some((i, a)) => (200, json!({"result": "FAIL", "message": "The policy document grants access to perform one or more of the listed actions.",
+                        "reasons": [{"description": format!("One or more of the listed actions in the statement is granted ({a})."), "statementIndex": i}]}).to_string()),
+                    None => (200, json!({"result": "PASS", "message": "The policy document does not grant access to perform the listed actions.", "reasons": []}).to_string()),
+                }
+            }
+            ("POST", "/policy/check-no-new-access") => {
+                let (Some(new), Some(old)) = (parse("newPolicyDocument"), parse("existingPolicyDocument")) else {
+                    return error(400, "ValidationException", "both documents are required");
+                };
+                let before: Vec<String> = allowed_actions(&old).into_iter().map(|(_, a)| a).collect();
+                match allowed_actions(&new).into_iter().find(|(_, a)| !before.contains(a)) {
+                    Some((i, a)) => (200, json!({"result": "FAIL", "message": "The modified permissions grant new access compared to your existing policy.",
+                        "reasons": [{"description": format!("New access in the statement: {a}."), "statementIndex": i}]}).to_string()),
+                    None => (200, json!({"result": "PASS", "message": "The modified permissions do not grant new access compared to your existing policy.", "reasons": []}).to_string()),
+                }
+            }
+            _ => error(404, "ResourceNotFoundException", "no such operation"),
+        }
+    }))
+    .await
+}

@@ -933,9 +933,148 @@ async fn iam_changes_are_judged_by_what_they_grant() {
     s.stop().await;
 }
 
+/// Issue 24 (4): IAM Access Analyzer's own checks, opted into per policy. ValidatePolicy
+/// findings of the listed types, CheckAccessNotGranted for listed actions and CheckNoNewAccess
+/// for a replaced inline policy refuse the call, quoting the finding; answers are cached by the
+/// document; Access Analyzer unreachable refuses (nothing written); without the section
+/// nothing is asked. IAM is moto; Access Analyzer a loopback fake in AWS's answer shapes.
+async fn access_analyzer_checks_refuse_what_aws_finds() {
+    let analyzer = fakes::access_analyzer_checks().await;
+    let policy = "version: 1\ndefault: allow\niam_guard:\n  escalation: false\n  access_analyzer:\n    validate: [error, security_warning]\n    not_granted: [iam:CreateAccessKey]\n    no_new_access: deny\n";
+    let start = |policy: &str, aa: &str| {
+        Server::start(Options {
+            policy: Some(policy.into()),
+            env: vec![("AWS_ENDPOINT_URL_ACCESSANALYZER".into(), aa.to_string())],
+            ..Options::default()
+        })
+    };
+    let s = start(policy, &analyzer.url).await;
+    let iam = aws_sdk_iam::Client::new(&sdk_config());
+    let user = unique("frank");
+    s.ok("create_user", json!({"user_name": user})).await;
+    // ValidatePolicy's security warning (the built-in escalation check is off here).
+    let t = s
+        .err(
+            "put_user_policy",
+            json!({"user_name": user, "policy_name": "pass", "policy_document": doc("iam:PassRole", "*")}),
+        )
+        .await;
+    assert!(
+        t.starts_with("Denied by policy: rule iam_guard.access_analyzer: policy_document Statement[0]: IAM Access Analyzer ValidatePolicy SECURITY_WARNING PASS_ROLE_WITH_STAR_IN_RESOURCE")
+            && t.contains("learn more: https://docs.aws.amazon.com/IAM/"),
+        "{t}"
+    );
+    // CheckAccessNotGranted for a listed action.
+    let t = s
+        .err(
+            "put_user_policy",
+            json!({"user_name": user, "policy_name": "keys", "policy_document": doc("iam:CreateAccessKey", &format!("arn:aws:iam::123456789012:user/{user}"))}),
+        )
+        .await;
+    assert!(
+        t.contains("iam_guard.access_analyzer") && t.contains("CheckAccessNotGranted: FAIL"),
+        "{t}"
+    );
+    // A benign document passes, and asking again is answered from the cache.
+    let benign = json!({"user_name": user, "policy_name": "list", "policy_document": doc("mq:ListBrokers", "*")});
+    s.ok("put_user_policy", benign.clone()).await;
+    let asked = analyzer.requests().len();
+    s.ok("put_user_policy", benign.clone()).await;
+    // The replacement is asked about once more (CheckNoNewAccess against the existing one);
+    // the document's own checks come from the cache.
+    let again: Vec<String> = analyzer.requests()[asked..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(again, ["/policy/check-no-new-access"], "{again:?}");
+    // Replacing it with a broader one: CheckNoNewAccess refuses.
+    let t = s
+        .err(
+            "put_user_policy",
+            json!({"user_name": user, "policy_name": "list", "policy_document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["mq:ListBrokers", "mq:DeleteBroker"], "Resource": "*"}]}}),
+        )
+        .await;
+    assert!(
+        t.contains("CheckNoNewAccess: FAIL") && t.contains("mq:deletebroker"),
+        "{t}"
+    );
+    let kept = iam
+        .get_user_policy()
+        .user_name(&user)
+        .policy_name("list")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !kept.policy_document().contains("DeleteBroker"),
+        "the refused document was written"
+    );
+    // Trust policies are validated as role trust policies.
+    let own = own_account().await;
+    s.ok(
+        "create_role",
+        json!({"role_name": unique("r"), "assume_role_policy_document": trust(json!({"AWS": format!("arn:aws:iam::{own}:root")}))}),
+    )
+    .await;
+    let validated: Vec<Value> = analyzer
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/policy/validation")
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let last = validated.last().unwrap();
+    assert_eq!(last["policyType"], "RESOURCE_POLICY", "{last}");
+    assert_eq!(
+        last["validatePolicyResourceType"],
+        "AWS::IAM::AssumeRolePolicyDocument"
+    );
+    // The record keeps the findings by code.
+    let rec = s
+        .audit_records()
+        .into_iter()
+        .find(|r| r["tool"] == "put_user_policy")
+        .unwrap();
+    assert_eq!(
+        rec["iam_grants"]["analyzer"][0]["code"], "PASS_ROLE_WITH_STAR_IN_RESOURCE",
+        "{rec}"
+    );
+    s.stop().await;
+
+    // Access Analyzer unreachable: refused, nothing written.
+    let down = format!("http://127.0.0.1:{}", crate::support::free_port());
+    let s = start(policy, &down).await;
+    let t = s
+        .err(
+            "put_user_policy",
+            json!({"user_name": user, "policy_name": "new", "policy_document": doc("mq:ListBrokers", "*")}),
+        )
+        .await;
+    assert!(t.contains("access-analyzer:ValidatePolicy"), "{t}");
+    let names = iam
+        .list_user_policies()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert!(!names.policy_names().iter().any(|n| n == "new"));
+    s.stop().await;
+
+    // Without the section, nothing is asked.
+    let before = analyzer.requests().len();
+    let s = start("version: 1\ndefault: allow\niam_guard: {}\n", &analyzer.url).await;
+    s.ok("put_user_policy", json!({"user_name": user, "policy_name": "plain", "policy_document": doc("mq:ListBrokers", "*")})).await;
+    assert_eq!(analyzer.requests().len(), before);
+    s.stop().await;
+}
+
 /// This module's tests, for the e2e harness.
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "iam_tools::access_analyzer_checks_refuse_what_aws_finds",
+            Needs::Iam,
+            access_analyzer_checks_refuse_what_aws_finds,
+        ),
         trial(
             "iam_tools::iam_changes_are_judged_by_what_they_grant",
             Needs::ManagedPolicies,
