@@ -182,6 +182,12 @@ pub enum PolicyCommand {
         /// without it those conditions do not hold, and the facts they need are listed.
         #[arg(long)]
         resource: Option<String>,
+        /// What the IAM guard would read from AWS, as a JSON object (`{"own_account":
+        /// "111122223333", "policies": {"<arn>": {…}}, "groups": {"<name>": [{…}]},
+        /// "analyzer": [{"operation": "ValidatePolicy", "type": "ERROR", "code": "…"}]}`);
+        /// without it nothing read from AWS is judged.
+        #[arg(long)]
+        iam: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -371,11 +377,12 @@ pub fn main() -> ExitCode {
             principal,
             roles,
             resource,
+            iam,
             json,
         }) => explain(
             policy.as_deref(),
             &tool,
-            (&args, resource.as_deref()),
+            (&args, resource.as_deref(), iam.as_deref()),
             read_only,
             &crate::policy::Caller::new(principal, roles),
             json,
@@ -511,7 +518,7 @@ pub fn main() -> ExitCode {
 fn explain(
     policy: Option<&Path>,
     tool: &str,
-    (args, resource): (&str, Option<&str>),
+    (args, resource, iam): (&str, Option<&str>, Option<&str>),
     read_only: bool,
     caller: &crate::policy::Caller,
     json: bool,
@@ -538,6 +545,14 @@ fn explain(
             return ExitCode::FAILURE;
         }
     };
+    let iam: Option<crate::iam_guard::IamFixture> = match iam.map(serde_json::from_str).transpose()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("--iam is not an IAM fixture: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let aws = Arc::new(AwsClients::new(AwsOptions::default()));
     let gate = match Gate::new(
         catalogue,
@@ -555,7 +570,7 @@ fn explain(
             return ExitCode::FAILURE;
         }
     };
-    let x = gate.explain(tool, args, caller, resource.as_ref());
+    let x = gate.explain_with(tool, args, caller, resource.as_ref(), iam.as_ref());
     if json {
         println!("{}", serde_json::to_string_pretty(&x).unwrap_or_default());
     } else {

@@ -50,6 +50,10 @@ pub struct Case {
     /// (`{tags: {owner: alice}, state: RUNNING}`); none: those conditions see no facts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<Value>,
+    /// What the IAM guard would read from AWS: the server's account, managed policies'
+    /// documents by ARN, groups' documents, Access Analyzer's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<crate::iam_guard::IamFixture>,
     pub expect: Expect,
     /// The deciding rule must be this one (`tools.create_broker[0]`, `classes.read`, `hide`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,10 +199,11 @@ fn run_file(
 fn check(decider: &Decider<'_>, case: &Case, file: &str) -> Outcome {
     let caller = Caller::new(case.principal.clone(), case.roles.clone());
     let decide = || {
-        decider.decide(
+        decider.decide_with(
             &case.tool,
             case.args.clone(),
             (&caller, case.resource.as_ref()),
+            case.iam.as_ref(),
             true,
         )
     };

@@ -40,8 +40,24 @@ impl Gate {
         caller: &Caller,
         resource: Option<&Value>,
     ) -> Explanation {
+        self.explain_with(name, args, caller, resource, None)
+    }
+
+    /// [`Gate::explain`], with what the IAM guard would read from AWS given as a fixture.
+    pub fn explain_with(
+        &self,
+        name: &str,
+        args: Value,
+        caller: &Caller,
+        resource: Option<&Value>,
+        iam: Option<&crate::iam_guard::IamFixture>,
+    ) -> Explanation {
         let policy = self.policy();
         let spec = self.catalogue.get(name).cloned();
+        let grants = spec
+            .as_deref()
+            .zip(iam)
+            .map(|(s, f)| f.grants(&s.documents, &args));
         let class = spec.as_ref().map(|s| s.class);
         let validated = spec.as_deref().map(|s| self.validate(s, args));
         let request = Request {
@@ -49,8 +65,8 @@ impl Gate {
             tool: spec.as_deref().zip(args_of(&validated)),
             caller,
             resource,
-            // Offline: no documents read from AWS (what the arguments show is still checked).
-            grants: None,
+            // Offline: only what the fixture says the gate would read.
+            grants: grants.as_ref(),
         };
         let refused = |d: &Denial, reason: String| Explanation {
             tool: name.to_string(),

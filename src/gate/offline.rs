@@ -58,10 +58,23 @@ impl<'a> Decider<'a> {
         &self,
         tool: &str,
         args: Value,
+        facts: (&Caller, Option<&Value>),
+        validate: bool,
+    ) -> Offline {
+        self.decide_with(tool, args, facts, None, validate)
+    }
+
+    /// [`Decider::decide`], with what the IAM guard would read from AWS given as a fixture.
+    pub fn decide_with(
+        &self,
+        tool: &str,
+        args: Value,
         (caller, resource): (&Caller, Option<&Value>),
+        iam: Option<&crate::iam_guard::IamFixture>,
         validate: bool,
     ) -> Offline {
         let spec = self.catalogue.get(tool).map(|s| s.as_ref());
+        let grants = spec.zip(iam).map(|(s, f)| f.grants(&s.documents, &args));
         let checked = match (spec, validate) {
             (Some(s), true) => Some(
                 super::validate(self.validator, s, args, &self.options.extra_regions)
@@ -75,8 +88,8 @@ impl<'a> Decider<'a> {
             tool: spec.zip(checked.as_ref().map(|r| r.as_ref())),
             caller,
             resource,
-            // Offline: no documents read from AWS (what the arguments show is still checked).
-            grants: None,
+            // Offline: only what the fixture says the gate would read.
+            grants: grants.as_ref(),
         };
         match authorize(self.policy, &self.options, &request) {
             Verdict::Deny(d) => Offline {

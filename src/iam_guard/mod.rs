@@ -562,9 +562,11 @@ impl Grants {
 }
 
 pub mod analyzer;
+pub mod fixture;
 mod trust;
 
 pub use analyzer::{AnalyzerFinding, AnalyzerSpec};
+pub use fixture::IamFixture;
 
 #[cfg(test)]
 mod tests;

@@ -506,8 +506,48 @@ fn hostile_yaml_is_refused_before_parsing() {
     }
 }
 
+/// Issue 24 (6): `policy explain --iam` takes what the IAM guard would read from AWS.
+fn explain_takes_iam_fixtures() {
+    let policy = format!(
+        "{}/policies/dev-permissive.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let args = r#"{"role_name":"x","assume_role_policy_document":{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}}"#;
+    let explain = |iam: &str| {
+        run(&[
+            "policy",
+            "explain",
+            "--policy",
+            &policy,
+            "--tool",
+            "create_role",
+            "--args",
+            args,
+            "--iam",
+            iam,
+            "--json",
+        ])
+    };
+    let (code, out, err) = explain(r#"{"own_account":"111122223333"}"#);
+    assert_eq!(code, 0, "{err}");
+    let x: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(x["decision"], "allow", "{out}");
+    let (_, out, _) = explain(r#"{"own_account":"444455556666"}"#);
+    let x: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(x["decision"], "deny", "{out}");
+    assert!(out.contains("iam_guard.foreign_trust"), "{out}");
+    let (code, _, err) = explain(r#"{"own_acount":"1"}"#);
+    assert_ne!(code, 0);
+    assert!(err.contains("--iam is not an IAM fixture"), "{err}");
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial_sync(
+            "cli::explain_takes_iam_fixtures",
+            Needs::Nothing,
+            explain_takes_iam_fixtures,
+        ),
         trial_sync(
             "cli::hostile_yaml_is_refused_before_parsing",
             Needs::Nothing,
