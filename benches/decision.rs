@@ -162,6 +162,57 @@ fn benches(c: &mut Criterion) {
         });
     }
 
+    // The IAM guard judging what an attach puts in force (the document read beforehand, as
+    // the gate does): the decision alone, with the read document and the server's account.
+    let guarded = load_str(
+        "version: 1\ndefault: allow\niam_guard: {trusted_accounts: [\"444455556666\"]}\n",
+        "bench",
+        &catalogue,
+    )
+    .expect("policy");
+    let attach = catalogue.get("attach_role_policy").expect("tool").clone();
+    let attach_args =
+        json!({"role_name": "app", "policy_arn": "arn:aws:iam::111122223333:policy/ReadBrokers"});
+    let grants = guarded_aws_mcp::iam_guard::Grants {
+        documents: vec![guarded_aws_mcp::iam_guard::GrantedDocument {
+            origin: "policy arn:aws:iam::111122223333:policy/ReadBrokers (version v3)".into(),
+            document: json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": "Read", "Effect": "Allow", "Action": ["mq:Describe*", "mq:List*"], "Resource": "*"},
+                {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:GetLogEvents", "logs:FilterLogEvents"], "Resource": "arn:aws:logs:*:111122223333:log-group:/aws/amazonmq/*"},
+                {"Sid": "NoDelete", "Effect": "Deny", "Action": "mq:Delete*", "Resource": "*"}]}),
+        }],
+        own_account: Some("111122223333".into()),
+        analyzer: Vec::new(),
+    };
+    let request = Request {
+        name: "attach_role_policy",
+        tool: Some((&attach, Ok(&attach_args))),
+        caller: &caller,
+        resource: None,
+        grants: Some(&grants),
+    };
+    c.bench_function("authorize/attach_role_policy_with_granted_document", |b| {
+        b.iter(|| {
+            black_box(matches!(
+                authorize(&guarded, &options, black_box(&request)),
+                Verdict::Allow { .. }
+            ))
+        })
+    });
+    let mut samples = Vec::with_capacity(200_000);
+    for _ in 0..200_000 {
+        let t = Instant::now();
+        black_box(authorize(&guarded, &options, black_box(&request)));
+        samples.push(t.elapsed().as_nanos() as u64);
+    }
+    samples.sort_unstable();
+    println!(
+        "authorize attach_role_policy with a granted document over {} calls: p50 {} ns, p99 {} ns",
+        samples.len(),
+        samples[samples.len() / 2],
+        samples[(samples.len() as f64 * 0.99) as usize]
+    );
+
     // A whole call refused by the policy: validation, decision, audit record (to /dev/null).
     let aws = Arc::new(AwsClients::new(AwsOptions::default()));
     let audit = AuditLog::open(std::path::Path::new("/dev/null")).expect("open /dev/null");

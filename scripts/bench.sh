@@ -2,11 +2,16 @@
 # Performance figures: the criterion benchmark of the gate, then the end-to-end harness
 # (examples/e2e_bench.rs) against moto on 127.0.0.1 with the release binary.
 #   GUARDED_BENCH_CALLS=N  calls per row (default 1000)
+# `scripts/bench.sh iam`: what the IAM guard's reads cost an attach (examples/iam_guard_cost.rs),
+# beside the direct SDK calls, against moto.
 # `scripts/bench.sh http`: the HTTP load benchmark (examples/http_load.rs) instead: 1, 16, 64 and
 # 256 concurrent clients against `serve --http` and against a null HTTP server, with Redis on
 # 127.0.0.1:6379 for the Redis-counted rows (GUARDED_LOAD_SECONDS, GUARDED_LOAD_CLIENTS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = iam ]; then
+  IAM_ONLY=1
+fi
 if [ "${1:-}" = http ]; then
   cargo build --release --bin guarded-aws-mcp --example http_load
   exec ./target/release/examples/http_load
@@ -26,6 +31,11 @@ for _ in range(200):
     try: urllib.request.urlopen('http://127.0.0.1:$PORT/moto-api/', timeout=1); sys.exit(0)
     except Exception: time.sleep(0.1)
 sys.exit('moto did not start')"
+if [ "${IAM_ONLY:-}" = 1 ]; then
+  AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+    GUARDED_BENCH_ENDPOINT="http://127.0.0.1:$PORT" cargo run --release --example iam_guard_cost
+  exit 0
+fi
 cargo build --release --bin guarded-aws-mcp
 cargo bench --bench decision -- --noplot 2>/dev/null | grep -E "policy decision|time:" || true
 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \

@@ -247,15 +247,30 @@ fn as_list(v: Option<&Value>) -> Vec<&str> {
 }
 
 /// IAM wildcard match (`*` any run, `?` one character), case-insensitive as IAM actions are.
+/// ASCII text (every action and almost every ARN) is matched byte by byte without allocating.
 fn wildcard_match(pattern: &str, text: &str) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        return match_units(pattern.as_bytes(), text.as_bytes(), |a, b| {
+            a.eq_ignore_ascii_case(b)
+        });
+    }
     let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
     let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
+    match_units(&p, &t, |a, b| a == b)
+}
+
+/// The wildcard match over units (bytes or characters) that `eq` compares.
+fn match_units<T: Copy + PartialEq + WildUnit>(
+    p: &[T],
+    t: &[T],
+    eq: impl Fn(&T, &T) -> bool,
+) -> bool {
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi].is_one() || eq(&p[pi], &t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi].is_any() {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -267,7 +282,31 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| c.is_any())
+}
+
+/// A unit of a wildcard pattern: `*` (any run) or `?` (one unit).
+trait WildUnit {
+    fn is_any(&self) -> bool;
+    fn is_one(&self) -> bool;
+}
+
+impl WildUnit for u8 {
+    fn is_any(&self) -> bool {
+        *self == b'*'
+    }
+    fn is_one(&self) -> bool {
+        *self == b'?'
+    }
+}
+
+impl WildUnit for char {
+    fn is_any(&self) -> bool {
+        *self == '*'
+    }
+    fn is_one(&self) -> bool {
+        *self == '?'
+    }
 }
 
 /// Only wildcards (`*`, `**`, `?*`, `*?`, ...) with at least one `*`: matches every non-empty text.
