@@ -135,11 +135,12 @@ impl Gate {
             let Some(doc) = args.get(*field).and_then(PolicyDocument::parse) else {
                 continue;
             };
-            let replaces = match (trust, analyzer.no_new_access) {
-                (false, crate::iam_guard::analyzer::NoNewAccess::Deny) => {
-                    self.grants.replaced_inline(args).await?
-                }
-                _ => None,
+            let asks_no_new =
+                analyzer.no_new_access != crate::iam_guard::analyzer::NoNewAccess::Off;
+            let replaces = if !trust && asks_no_new {
+                self.grants.replaced_inline(args).await?
+            } else {
+                None
             };
             out.push(Question {
                 origin: field.to_string(),

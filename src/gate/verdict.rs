@@ -211,7 +211,17 @@ pub fn authorize<'p>(
     if let Some(f) = guard_finding(policy, spec, args, req.grants) {
         refuse!(Denial::IamGuard(f));
     }
-    let decision = policy.decide_with(spec, args, req.caller, req.resource);
+    let mut decision = policy.decide_with(spec, args, req.caller, req.resource);
+    // A replacement policy that grants new access waits for an operator, unless the rules
+    // refuse the call anyway (`iam_guard.access_analyzer.no_new_access: require_approval`).
+    if decision.action != Action::Deny
+        && let Some(f) = approval_finding(policy, req.grants)
+    {
+        decision.action = Action::RequireApproval;
+        decision.basis = crate::policy::Basis::Rule(format!("iam_guard.{}", f.check));
+        decision.reason = format!("{f}");
+        decision.approver = crate::policy::Approver::Operator;
+    }
     match decision.action {
         Action::Allow => {}
         Action::Deny => refuse!(Denial::Rule {
@@ -227,6 +237,13 @@ pub fn authorize<'p>(
         Action::RequireApproval => return Verdict::RequireApproval(decision),
     }
     Verdict::Allow { decision, shadowed }
+}
+
+/// The IAM guard's reason for an operator's approval (CheckNoNewAccess failed under
+/// `no_new_access: require_approval`), if any.
+fn approval_finding(policy: &CompiledPolicy, grants: Option<&Grants>) -> Option<Finding> {
+    let analyzer = policy.guard.as_ref()?.access_analyzer.as_ref()?;
+    analyzer.approval(&grants?.analyzer)
 }
 
 /// Whether the IAM guard refuses the call on its arguments alone (documents, managed-policy

@@ -22,7 +22,8 @@ pub struct AnalyzerSpec {
     #[serde(default)]
     pub not_granted: Vec<String>,
     /// A document that replaces an existing inline policy (`put_user_policy`,
-    /// `put_role_policy`) must grant nothing new (CheckNoNewAccess): `deny` or `off`.
+    /// `put_role_policy`) must grant nothing new (CheckNoNewAccess): `deny`, `require_approval`
+    /// (an operator approves it) or `off`.
     #[serde(default)]
     pub no_new_access: NoNewAccess,
 }
@@ -55,6 +56,8 @@ impl FindingType {
 pub enum NoNewAccess {
     /// A replacement that grants new access is refused.
     Deny,
+    /// A replacement that grants new access waits for an operator's approval.
+    RequireApproval,
     /// Not asked.
     #[default]
     Off,
@@ -82,16 +85,35 @@ impl AnalyzerSpec {
     pub fn asks(&self) -> bool {
         !self.validate.is_empty()
             || !self.not_granted.is_empty()
-            || self.no_new_access == NoNewAccess::Deny
+            || self.no_new_access != NoNewAccess::Off
     }
 
     /// The first answer that refuses the call: a ValidatePolicy finding of a listed type, or a
-    /// failed access check.
+    /// failed access check (CheckNoNewAccess only under `no_new_access: deny`).
     pub fn refusal(&self, answers: &[AnalyzerFinding]) -> Option<Finding> {
         let a = answers.iter().find(|a| match a.operation {
             "ValidatePolicy" => self.validate.iter().any(|t| t.aws() == a.finding_type),
+            "CheckNoNewAccess" => {
+                a.finding_type == "FAIL" && self.no_new_access == NoNewAccess::Deny
+            }
             _ => a.finding_type == "FAIL",
         })?;
+        Some(Self::finding(a))
+    }
+
+    /// Under `no_new_access: require_approval`, the failed CheckNoNewAccess that makes the call
+    /// wait for an operator.
+    pub fn approval(&self, answers: &[AnalyzerFinding]) -> Option<Finding> {
+        if self.no_new_access != NoNewAccess::RequireApproval {
+            return None;
+        }
+        answers
+            .iter()
+            .find(|a| a.operation == "CheckNoNewAccess" && a.finding_type == "FAIL")
+            .map(Self::finding)
+    }
+
+    fn finding(a: &AnalyzerFinding) -> Finding {
         let location = match a.statement {
             Some(i) => format!("{} Statement[{i}]", a.origin),
             None => a.origin.clone(),
@@ -109,10 +131,10 @@ impl AnalyzerSpec {
         } else {
             format!(" (learn more: {})", a.learn_more)
         };
-        Some(Finding {
+        Finding {
             check: "access_analyzer",
             location,
             reason: format!("{what}: {}{more}", a.details),
-        })
+        }
     }
 }

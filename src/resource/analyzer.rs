@@ -80,9 +80,10 @@ impl AnalyzerLookups {
                     format!("not-granted\n{:?}\n{}", spec.not_granted, q.text),
                 ));
             }
-            if let (crate::iam_guard::analyzer::NoNewAccess::Deny, Some(existing)) =
-                (spec.no_new_access, &q.replaces)
-            {
+            if let (true, Some(existing)) = (
+                spec.no_new_access != crate::iam_guard::analyzer::NoNewAccess::Off,
+                &q.replaces,
+            ) {
                 asks.push((
                     Check::NoNewAccess,
                     format!("no-new\n{existing}\n{}", q.text),

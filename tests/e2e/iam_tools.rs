@@ -1059,6 +1059,39 @@ async fn access_analyzer_checks_refuse_what_aws_finds() {
     assert!(!names.policy_names().iter().any(|n| n == "new"));
     s.stop().await;
 
+    // no_new_access: require_approval: the broader replacement waits for an operator.
+    let s = start(
+        "version: 1\ndefault: allow\niam_guard:\n  access_analyzer: {no_new_access: require_approval}\n",
+        &analyzer.url,
+    )
+    .await;
+    let t = s
+        .err(
+            "put_user_policy",
+            json!({"user_name": user, "policy_name": "list", "policy_document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["mq:ListBrokers", "mq:RebootBroker"], "Resource": "*"}]}}),
+        )
+        .await;
+    assert!(
+        t.starts_with("Approval required")
+            && t.contains("iam_guard.access_analyzer")
+            && t.contains("CheckNoNewAccess"),
+        "{t}"
+    );
+    let kept = iam
+        .get_user_policy()
+        .user_name(&user)
+        .policy_name("list")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !kept.policy_document().contains("RebootBroker"),
+        "written before approval"
+    );
+    // A replacement that grants nothing new runs at once.
+    s.ok("put_user_policy", benign.clone()).await;
+    s.stop().await;
+
     // Without the section, nothing is asked.
     let before = analyzer.requests().len();
     let s = start("version: 1\ndefault: allow\niam_guard: {}\n", &analyzer.url).await;
@@ -1067,9 +1100,59 @@ async fn access_analyzer_checks_refuse_what_aws_finds() {
     s.stop().await;
 }
 
+/// Issue 24 (5): every client the server makes honours its service's own endpoint variable:
+/// with `AWS_ENDPOINT_URL` pointing nowhere, MQ goes to a fake, IAM and STS to the test
+/// target, Access Analyzer to its fake, each by `AWS_ENDPOINT_URL_<SERVICE>`.
+async fn each_service_takes_its_own_endpoint() {
+    let mq = crate::gate::fake_mq().await;
+    let analyzer = fakes::access_analyzer_checks().await;
+    let nowhere = format!("http://127.0.0.1:{}", crate::support::free_port());
+    let target = crate::support::aws_endpoint();
+    let s = Server::start(Options {
+        policy: Some(
+            "version: 1\ndefault: allow\niam_guard:\n  access_analyzer: {validate: [error]}\n"
+                .into(),
+        ),
+        endpoint: Some(nowhere),
+        env: vec![
+            ("AWS_ENDPOINT_URL_MQ".into(), mq.url.clone()),
+            ("AWS_ENDPOINT_URL_IAM".into(), target.clone()),
+            ("AWS_ENDPOINT_URL_STS".into(), target.clone()),
+            (
+                "AWS_ENDPOINT_URL_ACCESSANALYZER".into(),
+                analyzer.url.clone(),
+            ),
+        ],
+        ..Options::default()
+    })
+    .await;
+    s.ok("list_brokers", json!({})).await;
+    assert!(!mq.requests().is_empty(), "MQ went to its own endpoint");
+    s.ok("list_users", json!({})).await;
+    let own = own_account().await;
+    s.ok(
+        "create_role",
+        json!({"role_name": unique("ep"), "assume_role_policy_document": trust(json!({"AWS": format!("arn:aws:iam::{own}:root")}))}),
+    )
+    .await;
+    assert!(
+        analyzer
+            .requests()
+            .iter()
+            .any(|r| r.path == "/policy/validation"),
+        "Access Analyzer went to its own endpoint"
+    );
+    s.stop().await;
+}
+
 /// This module's tests, for the e2e harness.
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "iam_tools::each_service_takes_its_own_endpoint",
+            Needs::Iam,
+            each_service_takes_its_own_endpoint,
+        ),
         trial(
             "iam_tools::access_analyzer_checks_refuse_what_aws_finds",
             Needs::Iam,
