@@ -183,37 +183,18 @@ impl AnalyzerLookups {
                 .send()
                 .await
                 .map_err(|e| failed(aws_error("access-analyzer:CheckAccessNotGranted", e)))?;
-            match r.result() {
-                Some(CheckAccessNotGrantedResult::Pass) => {}
-                Some(CheckAccessNotGrantedResult::Fail) => {
-                    let reason = r.reasons().first();
-                    out.push(AnalyzerFinding {
-                        origin: String::new(),
-                        operation: "CheckAccessNotGranted",
-                        finding_type: "FAIL".into(),
-                        issue_code: String::new(),
-                        details: format!(
-                            "grants one of {}: {}",
-                            spec.not_granted.join(", "),
-                            reason
-                                .and_then(|r| r.description())
-                                .or(r.message())
-                                .unwrap_or("(no reason given)")
-                        ),
-                        learn_more: String::new(),
-                        statement: reason
-                            .and_then(|r| r.statement_index())
-                            .and_then(|i| usize::try_from(i).ok()),
-                    });
-                }
-                other => {
-                    return Err(LookupError::Failed(crate::error::ToolError::Internal(
-                        format!(
-                            "IAM Access Analyzer CheckAccessNotGranted gave no result ({other:?})"
-                        ),
-                    )));
-                }
-            }
+            let passed = match r.result() {
+                Some(CheckAccessNotGrantedResult::Pass) => Some(true),
+                Some(CheckAccessNotGrantedResult::Fail) => Some(false),
+                _ => None,
+            };
+            out.extend(access_check(
+                "CheckAccessNotGranted",
+                &format!("grants one of {}", spec.not_granted.join(", ")),
+                passed,
+                r.reasons(),
+                r.message(),
+            )?);
         }
         if let (Check::NoNewAccess, Some(existing)) = (check, &q.replaces) {
             self.count();
@@ -225,35 +206,56 @@ impl AnalyzerLookups {
                 .send()
                 .await
                 .map_err(|e| failed(aws_error("access-analyzer:CheckNoNewAccess", e)))?;
-            match r.result() {
-                Some(CheckNoNewAccessResult::Pass) => {}
-                Some(CheckNoNewAccessResult::Fail) => {
-                    let reason = r.reasons().first();
-                    out.push(AnalyzerFinding {
-                        origin: String::new(),
-                        operation: "CheckNoNewAccess",
-                        finding_type: "FAIL".into(),
-                        issue_code: String::new(),
-                        details: format!(
-                            "grants access the policy it replaces did not: {}",
-                            reason
-                                .and_then(|r| r.description())
-                                .or(r.message())
-                                .unwrap_or("(no reason given)")
-                        ),
-                        learn_more: String::new(),
-                        statement: reason
-                            .and_then(|r| r.statement_index())
-                            .and_then(|i| usize::try_from(i).ok()),
-                    });
-                }
-                other => {
-                    return Err(LookupError::Failed(crate::error::ToolError::Internal(
-                        format!("IAM Access Analyzer CheckNoNewAccess gave no result ({other:?})"),
-                    )));
-                }
-            }
+            let passed = match r.result() {
+                Some(CheckNoNewAccessResult::Pass) => Some(true),
+                Some(CheckNoNewAccessResult::Fail) => Some(false),
+                _ => None,
+            };
+            out.extend(access_check(
+                "CheckNoNewAccess",
+                "grants access the policy it replaces did not",
+                passed,
+                r.reasons(),
+                r.message(),
+            )?);
         }
         Ok(out)
+    }
+}
+
+/// The finding of a failed access check (CheckAccessNotGranted, CheckNoNewAccess), none for a
+/// pass; no result at all is an error (the call is refused).
+fn access_check(
+    operation: &'static str,
+    what: &str,
+    passed: Option<bool>,
+    reasons: &[aws_sdk_accessanalyzer::types::ReasonSummary],
+    message: Option<&str>,
+) -> Result<Option<AnalyzerFinding>, LookupError> {
+    match passed {
+        Some(true) => Ok(None),
+        Some(false) => {
+            let reason = reasons.first();
+            Ok(Some(AnalyzerFinding {
+                origin: String::new(),
+                operation,
+                finding_type: "FAIL".into(),
+                issue_code: String::new(),
+                details: format!(
+                    "{what}: {}",
+                    reason
+                        .and_then(|r| r.description())
+                        .or(message)
+                        .unwrap_or("(no reason given)")
+                ),
+                learn_more: String::new(),
+                statement: reason
+                    .and_then(|r| r.statement_index())
+                    .and_then(|i| usize::try_from(i).ok()),
+            }))
+        }
+        None => Err(LookupError::Failed(crate::error::ToolError::Internal(
+            format!("IAM Access Analyzer {operation} gave no result"),
+        ))),
     }
 }

@@ -690,23 +690,10 @@ async fn iam_guard_refuses_documents_that_widen_power() {
     .await;
 }
 
-fn sdk_config() -> aws_types::SdkConfig {
-    aws_types::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_types::region::Region::new("us-east-1"))
-        .endpoint_url(crate::support::aws_endpoint())
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
-            ),
-        )
-        .build()
-}
-
 /// The account the endpoint's credentials belong to (moto: 123456789012; LocalStack:
 /// 000000000000).
 async fn own_account() -> String {
-    aws_sdk_sts::Client::new(&sdk_config())
+    aws_sdk_sts::Client::new(&crate::support::sdk_config())
         .get_caller_identity()
         .send()
         .await
@@ -723,7 +710,7 @@ async fn own_account() -> String {
 /// grants even with the name list empty; trust is limited to the server's own and the listed
 /// accounts. Nothing refused reaches IAM's write APIs (AWS shows nothing attached).
 async fn iam_changes_are_judged_by_what_they_grant() {
-    let iam = aws_sdk_iam::Client::new(&sdk_config());
+    let iam = aws_sdk_iam::Client::new(&crate::support::sdk_config());
     let admin_doc = doc("*", "*").to_string();
     let benign_doc = doc("mq:ListBrokers", "*").to_string();
     let org_admin = iam
@@ -949,7 +936,7 @@ async fn access_analyzer_checks_refuse_what_aws_finds() {
         })
     };
     let s = start(policy, &analyzer.url).await;
-    let iam = aws_sdk_iam::Client::new(&sdk_config());
+    let iam = aws_sdk_iam::Client::new(&crate::support::sdk_config());
     let user = unique("frank");
     s.ok("create_user", json!({"user_name": user})).await;
     // ValidatePolicy's security warning (the built-in escalation check is off here).

@@ -152,16 +152,7 @@ async fn agents_delete_only_dev_brokers_they_created() {
             json!({"role_name": role, "assume_role_policy_document": trust}),
         )
         .await;
-    let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::new()
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .endpoint_url(crate::support::aws_endpoint())
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .build(),
-    );
+    let iam = aws_sdk_iam::Client::new(&crate::support::sdk_config());
     let got = iam.get_role().role_name(&role).send().await.unwrap();
     let tags: Vec<(&str, &str)> = got
         .role()
@@ -253,19 +244,6 @@ async fn lookups_fail_closed_and_cost_nothing_when_unused() {
     assert_eq!(methods, ["DELETE"]);
 }
 
-fn iam_client() -> aws_sdk_iam::Client {
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::new()
-            .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
-            .region(aws_sdk_iam::config::Region::new("us-east-1"))
-            .endpoint_url(crate::support::aws_endpoint())
-            .credentials_provider(aws_sdk_iam::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
-            .build(),
-    )
-}
-
 /// Issue 23 (5): under the shipped dev-permissive policy, bob changes nothing of what alice
 /// created: inline policies on her user and role, her access key, her group memberships, her
 /// role's attached policies; AWS shows it all unchanged.
@@ -279,7 +257,7 @@ async fn dev_permissive_keeps_agents_to_what_they_created() {
     };
     let alice = start("alice").await;
     let bob = start("bob").await;
-    let iam = iam_client();
+    let iam = aws_sdk_iam::Client::new(&crate::support::sdk_config());
     let user = unique("alice-user");
     let role = unique("alice-role");
     let group = unique("group");

@@ -19,6 +19,21 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_guarded-aws-mcp");
 
 /// The AWS endpoint the tests run against: `GUARDED_TEST_AWS_ENDPOINT`, else the moto server
 /// the test command started (`GUARDED_TEST_MOTO_ENDPOINT`).
+/// An AWS SDK configuration for the test target (static test credentials, us-east-1), for
+/// tests that set up or check AWS state directly.
+pub fn sdk_config() -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("us-east-1"))
+        .endpoint_url(aws_endpoint())
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
+            ),
+        )
+        .build()
+}
+
 pub fn aws_endpoint() -> String {
     std::env::var("GUARDED_TEST_AWS_ENDPOINT")
         .ok()
