@@ -159,7 +159,8 @@ pub struct ServeArgs {
     /// `text`, signed with --approval-webhook-secret.
     #[arg(long, env = "GUARDED_AWS_MCP_APPROVAL_WEBHOOK")]
     pub approval_webhook: Option<String>,
-    /// The HMAC-SHA256 key of the webhook's `X-Guarded-Signature` header.
+    /// The webhook signing secret (Standard Webhooks: `webhook-signature`, HMAC-SHA256 over
+    /// `id.timestamp.body`); a `whsec_` secret is base64-decoded.
     #[arg(
         long,
         env = "GUARDED_AWS_MCP_APPROVAL_WEBHOOK_SECRET",
