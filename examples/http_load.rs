@@ -164,6 +164,8 @@ async fn guarded(
     cmd.args(["serve", "--http", "127.0.0.1:0", "--state", state])
         .arg("--tokens")
         .arg(&tokens)
+        // Every client is the one principal `load`, which opens thousands of sessions here.
+        .args(["--http-max-sessions-per-principal", "1000000"])
         .arg("--policy")
         .arg(&policy_file)
         .arg("--audit-log")
