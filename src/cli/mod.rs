@@ -26,7 +26,7 @@ use crate::policy::{self, CompiledPolicy};
 #[command(
     name = "guarded-aws-mcp",
     version,
-    about = "An MCP server for Amazon MQ with a policy gate in front of every tool call"
+    about = "An MCP server for Amazon MQ, RabbitMQ brokers, IAM and IAM policy generation, with a policy gate in front of every tool call"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,7 +35,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP on stdio.
+    /// Serve MCP on stdio, or over streamable HTTP with --http.
     Serve(Box<ServeArgs>),
     /// Check or explain a policy.
     #[command(subcommand)]
