@@ -4,10 +4,20 @@
 //! encoder already escapes what it must.
 
 /// A character shown as its escape (`\n`, `\u{1b}`): control characters and the invisible
-/// format characters that reorder or hide text (bidirectional controls, zero-width ones).
+/// format characters that reorder or hide text.
 fn shown_escaped(c: char) -> bool {
-    c.is_control()
-        || matches!(c as u32, 0x061C | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2069 | 0xFEFF)
+    c.is_control() || is_format(c)
+}
+
+/// Unicode's format characters (general category Cf) that render as nothing: zero-width
+/// spaces and joiners, bidirectional controls, the byte-order mark, soft hyphen, and the tag
+/// and interlinear-annotation characters.
+pub fn is_format(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
+        | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
 }
 
 fn push_escaped(out: &mut String, c: char) {

@@ -252,13 +252,23 @@ pub fn refused_on_arguments(policy: &CompiledPolicy, spec: &ToolSpec, args: &Val
     let Some(guard) = policy.guard.as_ref() else {
         return false;
     };
-    spec.documents.iter().any(|(field, kind)| {
-        let checked = match (kind, args.get(*field)) {
-            (DocKind::ManagedPolicyArn | DocKind::GroupMembership, Some(v)) => Some(v.clone()),
-            (DocKind::Identity | DocKind::Trust, Some(v)) => PolicyDocument::parse(v),
-            (_, None) => None,
-        };
-        checked.is_some_and(|c| guard.check_arguments(*kind, field, &c).is_some())
+    guarded_arguments(spec, args)
+        .any(|(field, kind, checked)| guard.check_arguments(kind, field, &checked).is_some())
+}
+
+/// The tool's arguments the IAM guard reads, as it checks them: a policy document parsed, a
+/// managed-policy ARN or group name as it is. Absent or unparsable ones are left out.
+fn guarded_arguments<'s>(
+    spec: &'s ToolSpec,
+    args: &'s Value,
+) -> impl Iterator<Item = (&'static str, DocKind, Value)> + 's {
+    spec.documents.iter().filter_map(|(field, kind)| {
+        let value = args.get(*field)?;
+        let checked = match kind {
+            DocKind::ManagedPolicyArn | DocKind::GroupMembership => Some(value.clone()),
+            DocKind::Identity | DocKind::Trust => PolicyDocument::parse(value),
+        }?;
+        Some((*field, *kind, checked))
     })
 }
 
@@ -271,15 +281,7 @@ fn guard_finding(
     grants: Option<&Grants>,
 ) -> Option<Finding> {
     let guard = policy.guard.as_ref()?;
-    spec.documents
-        .iter()
-        .find_map(|(field, kind)| {
-            let value = args.get(*field)?;
-            let checked = match kind {
-                DocKind::ManagedPolicyArn | DocKind::GroupMembership => Some(value.clone()),
-                DocKind::Identity | DocKind::Trust => PolicyDocument::parse(value),
-            }?;
-            guard.check_with(*kind, field, &checked, grants)
-        })
+    guarded_arguments(spec, args)
+        .find_map(|(field, kind, checked)| guard.check_with(kind, field, &checked, grants))
         .or_else(|| grants.and_then(|g| guard.check_grants(g)))
 }

@@ -32,7 +32,7 @@ pub fn check(p: &str) -> Result<(), PrincipalError> {
     if let Some(c) = p.chars().find(|c| c.is_control()) {
         return Err(PrincipalError::Control(c as u32));
     }
-    if let Some(c) = p.chars().find(|c| is_format(*c)) {
+    if let Some(c) = p.chars().find(|c| crate::escape::is_format(*c)) {
         return Err(PrincipalError::Format(c as u32));
     }
     for c in [p.chars().next(), p.chars().next_back()]
@@ -44,17 +44,6 @@ pub fn check(p: &str) -> Result<(), PrincipalError> {
         }
     }
     Ok(())
-}
-
-/// Unicode's format characters (general category Cf) that render as nothing: zero-width
-/// spaces and joiners, bidirectional controls, the byte-order mark, soft hyphen, and the tag
-/// and interlinear-annotation characters.
-fn is_format(c: char) -> bool {
-    matches!(c as u32,
-        0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
-        | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
-        | 0xFEFF | 0xFFF9..=0xFFFB | 0x110BD | 0x110CD | 0x13430..=0x1343F
-        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0001 | 0xE0020..=0xE007F)
 }
 
 #[cfg(test)]

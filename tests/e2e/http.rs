@@ -470,14 +470,15 @@ tools:
       reason: brokers cost money
 "#;
 
-async fn two_replicas(redis: &Redis, fake: &FakeAws) -> (HttpServer, HttpServer) {
+/// Two replicas sharing one Redis, each started with `args` as well.
+async fn two_replicas(redis: &Redis, fake: &FakeAws, args: &[&str]) -> (HttpServer, HttpServer) {
     let start = || {
         HttpServer::start(HttpOptions {
             policy: SHARED_LIMIT.into(),
             tokens: people(),
             endpoint: fake.url.clone(),
             state: Some(redis.url()),
-            args: Vec::new(),
+            args: args.iter().map(|a| a.to_string()).collect(),
         })
     };
     (start().await, start().await)
@@ -487,7 +488,7 @@ async fn two_replicas(redis: &Redis, fake: &FakeAws) -> (HttpServer, HttpServer)
 async fn replicas_hold_a_shared_limit_exactly() {
     let redis = Redis::start().await;
     let fake = fake_mq().await;
-    let (a, b) = two_replicas(&redis, &fake).await;
+    let (a, b) = two_replicas(&redis, &fake, &[]).await;
     let mut clients = Vec::new();
     for i in 0..16 {
         let server = if i % 2 == 0 { &a } else { &b };
@@ -541,7 +542,7 @@ fn approvals_cli(redis: &Redis, args: &[&str]) -> (i32, String, String) {
 async fn replicas_see_each_others_approvals() {
     let redis = Redis::start().await;
     let fake = fake_mq().await;
-    let (a, b) = two_replicas(&redis, &fake).await;
+    let (a, b) = two_replicas(&redis, &fake, &[]).await;
     let on_a = a.client(ALICE).await;
     let on_b = b.client(ALICE).await;
     let args = crate::gate::create_args();
@@ -586,7 +587,7 @@ async fn elicitation_answer_on_another_replica() {
     use rmcp::model::{CallToolRequestParams, CallToolResponse, ElicitationAction};
     let redis = Redis::start().await;
     let fake = fake_mq().await;
-    let (a, b) = two_replicas(&redis, &fake).await;
+    let (a, b) = two_replicas(&redis, &fake, &[]).await;
     let human = || crate::approvals::Human::new(ElicitationAction::Accept, true);
     let on_a = a.client_with(ALICE, human(), true).await;
     let on_b = b.client_with(ALICE, human(), true).await;
@@ -695,16 +696,7 @@ async fn redis_down_fails_closed_then_recovers() {
 async fn sessions_per_principal_are_capped_across_replicas() {
     let redis = Redis::start().await;
     let fake = fake_mq().await;
-    let start = || {
-        HttpServer::start(HttpOptions {
-            policy: SHARED_LIMIT.into(),
-            tokens: people(),
-            endpoint: fake.url.clone(),
-            state: Some(redis.url()),
-            args: vec!["--http-max-sessions-per-principal".into(), "3".into()],
-        })
-    };
-    let (a, b) = (start().await, start().await);
+    let (a, b) = two_replicas(&redis, &fake, &["--http-max-sessions-per-principal", "3"]).await;
     let open = |url: String, token: &'static str| async move {
         let (status, body, h) = raw_post(&url, &bearer(Some(token)), &initialize()).await;
         (status, body, header(&h, "mcp-session-id"))
