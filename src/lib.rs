@@ -37,4 +37,6 @@ pub mod transport;
 pub mod validate;
 
 #[cfg(test)]
+mod docs_tests;
+#[cfg(test)]
 mod layout_tests;

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod portable;
+pub mod reference;
 pub use portable::{make_portable, problems, title};
 
 use crate::aws::AwsClients;
@@ -222,6 +223,8 @@ pub trait CheckArgs {
 /// One tool of the catalogue.
 pub struct ToolSpec {
     pub name: &'static str,
+    /// The family the tool belongs to (`Amazon MQ`), set when the family's tools are listed.
+    pub family: &'static str,
     pub description: &'static str,
     pub class: RiskClass,
     /// The AWS API operation(s) the handler calls, for example `mq:CreateBroker`.
@@ -354,6 +357,7 @@ where
     };
     ToolSpec {
         name: info.name,
+        family: "",
         description: info.description,
         class: info.class,
         aws_api: info.aws_api,

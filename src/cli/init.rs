@@ -46,7 +46,7 @@ pub fn policy(profile: Profile, catalogue: &Catalogue) -> String {
     };
     let mut out = format!(
         "# guarded-aws-mcp policy, written by `guarded-aws-mcp policy init --profile {name}`.\n\
-         # Format: policies/README.md; editor completion: policies/policy.schema.json.\n\
+         # Format: docs/policies.md; editor completion: policies/policy.schema.json.\n\
          # Check it with `guarded-aws-mcp policy validate --strict FILE`, and write test cases for\n\
          # it (`guarded-aws-mcp policy test`) before it guards a real account.\n\
          version: 1\n\

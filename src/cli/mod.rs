@@ -5,6 +5,7 @@ mod approvals;
 pub mod import;
 pub mod init;
 pub mod policy_test;
+pub mod reference;
 mod replay;
 mod serve;
 
@@ -54,8 +55,11 @@ pub enum Command {
     /// List the tool catalogue: name, risk class, MCP annotations, AWS API.
     Tools {
         /// Print JSON instead of a table.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "markdown")]
         json: bool,
+        /// Print the tools reference in Markdown (docs/tools.md): every tool and its arguments.
+        #[arg(long)]
+        markdown: bool,
     },
 }
 
@@ -481,7 +485,14 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::Tools { json } => {
+        Command::Tools { markdown: true, .. } => {
+            print!(
+                "{}",
+                crate::catalogue::reference::markdown(&Catalogue::builtin())
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Tools { json, .. } => {
             print_tools(json);
             ExitCode::SUCCESS
         }

@@ -288,7 +288,7 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
     );
     // One stdio session: a current-thread runtime avoids the hand-offs between worker threads
     // (measured: 0.36–0.50 ms added over a direct SDK call at p50, against 0.67–0.86 ms with the
-    // multi-thread runtime; see the README's performance section). HTTP serves many clients.
+    // multi-thread runtime; see docs/performance.md). HTTP serves many clients.
     let (runtime, store) = match runtime_and_store(args.http.is_some(), &args.state) {
         Ok((r, s)) => (r, Arc::new(s)),
         Err(e) => {

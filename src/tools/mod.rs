@@ -8,13 +8,26 @@ pub mod rabbitmq;
 
 use crate::catalogue::{Catalogue, ToolSpec};
 
-/// Every tool of this build.
+/// The tool families of this build, by name, in catalogue order.
+type ToolsFn = fn() -> Vec<ToolSpec>;
+const FAMILIES: [(&str, ToolsFn); 4] = [
+    ("Amazon MQ", mq::tools),
+    ("IAM", iam::tools),
+    ("IAM policy generation", access_analyzer::tools),
+    ("RabbitMQ brokers", rabbitmq::tools),
+];
+
+/// Every tool of this build, each knowing its family.
 pub fn all() -> Vec<ToolSpec> {
-    let mut all = mq::tools();
-    all.extend(iam::tools());
-    all.extend(access_analyzer::tools());
-    all.extend(rabbitmq::tools());
-    all
+    FAMILIES
+        .iter()
+        .flat_map(|(family, tools)| {
+            tools().into_iter().map(move |mut t| {
+                t.family = family;
+                t
+            })
+        })
+        .collect()
 }
 
 impl Catalogue {

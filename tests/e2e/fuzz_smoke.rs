@@ -1,6 +1,6 @@
 //! The fuzz smoke run of the test command: each cargo-fuzz target's body (fuzz/bodies/) over
 //! its seed corpus (fuzz/corpus/) and a few thousand mutations of it, on the stable toolchain.
-//! Long runs are `cargo +nightly fuzz run <target>` (see fuzz/README.md); this catches a
+//! Long runs are `cargo +nightly fuzz run <target>` (see docs/testing.md); this catches a
 //! regression in seconds. Mutations are seeded, so a failure repeats.
 
 use libtest_mimic::Trial;

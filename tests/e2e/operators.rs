@@ -84,7 +84,7 @@ async fn hooks(hook: &FakeAws, n: usize) -> Vec<Request> {
     hook.requests()
 }
 
-/// What a receiver does (the README's snippet, in Rust): recompute the Standard Webhooks
+/// What a receiver does (docs/approvals.md's snippet, in Rust): recompute the Standard Webhooks
 /// signature over `id.timestamp.body`, and refuse a timestamp more than 5 minutes off.
 fn signed(r: &Request) -> bool {
     use base64::Engine as _;
