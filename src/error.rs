@@ -49,6 +49,13 @@ pub enum ToolError {
     /// A rule discovered while handling (for example a value the API would reject).
     #[error(transparent)]
     Arg(#[from] ArgError),
+    /// The service answered, but not with what its API documents (a list item of another
+    /// shape, a list that is not one): reported, never dropped or read as empty.
+    #[error("{operation}: unexpected answer: {detail}")]
+    UnexpectedAnswer {
+        operation: &'static str,
+        detail: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -89,6 +96,7 @@ impl ToolError {
     pub fn reached(&self) -> Reached {
         match self {
             ToolError::Aws { reached, .. } => *reached,
+            ToolError::UnexpectedAnswer { .. } => Reached::Yes,
             ToolError::Arg(_) | ToolError::Internal(_) => Reached::No,
         }
     }
@@ -103,10 +111,10 @@ pub struct PolicyError {
 }
 
 impl PolicyError {
-    pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(location: impl Into<String>, message: impl std::fmt::Display) -> Self {
         PolicyError {
             location: location.into(),
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }
@@ -117,4 +125,30 @@ impl PolicyError {
 pub struct PolicyErrors {
     pub source_name: String,
     pub errors: Vec<PolicyError>,
+}
+
+/// A policy file that cannot be read, or read but not used: each error on a line of its own,
+/// with the file and the location.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum PolicyFileError {
+    #[error("policy {0}")]
+    Input(#[from] crate::input::InputError),
+    #[error("{}", lines(.0))]
+    Invalid(PolicyErrors),
+}
+
+fn lines(e: &PolicyErrors) -> String {
+    e.errors
+        .iter()
+        .map(|err| {
+            let message: Vec<&str> = err
+                .message
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            format!("{}: {}: {}", e.source_name, err.location, message.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -22,6 +22,30 @@ pub enum InputError {
     TooDeep { file: String, line: usize },
     #[error("{file}: not UTF-8 text")]
     NotText { file: String },
+    /// Parsed, but not a file of the expected kind.
+    #[error("{file}: not {expected}: {detail}")]
+    Format {
+        file: String,
+        expected: &'static str,
+        detail: String,
+    },
+    /// Of the expected kind, with a value the server cannot take.
+    #[error("{file}: {place}: {problem}")]
+    Invalid {
+        file: String,
+        place: String,
+        problem: String,
+    },
+}
+
+impl InputError {
+    pub fn invalid(file: &str, place: impl Into<String>, problem: impl Into<String>) -> Self {
+        InputError::Invalid {
+            file: file.to_string(),
+            place: place.into(),
+            problem: problem.into(),
+        }
+    }
 }
 
 /// A file's text, refusing one larger than [`MAX_BYTES`] without reading more than that.

@@ -42,15 +42,25 @@ fn serialized_len(v: &Value) -> usize {
     w.0
 }
 
+/// A tool's input schema that does not compile: a bug of this build.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("input schema of {tool} does not compile: {problem}")]
+pub struct SchemaError {
+    pub tool: &'static str,
+    pub problem: String,
+}
+
 impl ArgValidator {
     /// Compile every tool's input schema. A schema that does not compile is a bug of this
     /// build, reported as an error naming the tool.
-    pub fn new(catalogue: &Catalogue) -> Result<Self, String> {
+    pub fn new(catalogue: &Catalogue) -> Result<Self, SchemaError> {
         let mut tools = HashMap::new();
         for spec in catalogue.iter() {
             let schema = Value::Object(spec.input_schema.as_ref().clone());
-            let validator = jsonschema::validator_for(&schema)
-                .map_err(|e| format!("input schema of {} does not compile: {e}", spec.name))?;
+            let validator = jsonschema::validator_for(&schema).map_err(|e| SchemaError {
+                tool: spec.name,
+                problem: e.to_string(),
+            })?;
             let props = spec
                 .input_schema
                 .get("properties")

@@ -39,19 +39,30 @@ impl std::fmt::Debug for Webhook {
     }
 }
 
+/// A `--approval-webhook` the server cannot send to.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Not a URL (the text is not repeated: a webhook URL's path is often its secret).
+    #[error("--approval-webhook is not a URL: {0}")]
+    Url(String),
+    #[error("--approval-webhook must be an http or https URL")]
+    Scheme,
+    #[error("cannot build the webhook's HTTP client: {0}")]
+    Client(String),
+}
+
 impl Webhook {
-    pub fn new(url: &str, secret: Option<&str>) -> Result<Self, String> {
-        let parsed =
-            reqwest::Url::parse(url).map_err(|e| format!("--approval-webhook {url:?}: {e}"))?;
+    pub fn new(url: &str, secret: Option<&str>) -> Result<Self, WebhookError> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| WebhookError::Url(e.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err("--approval-webhook must be an http or https URL".into());
+            return Err(WebhookError::Scheme);
         }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| WebhookError::Client(e.to_string()))?;
         Ok(Webhook {
             url: url.to_string(),
             secret: secret.map(|s| Arc::from(Self::key(s))),

@@ -249,6 +249,8 @@ pub struct ToolSpec {
     pub target: Option<crate::resource::Target>,
     /// The tool creates a resource that takes tags (`tag_on_create` adds the policy's).
     pub creates_tagged: bool,
+    /// Why an argument or result type has no object schema: [`Catalogue::new`] refuses the tool.
+    schema_problem: Option<String>,
     prepare: Arc<PrepareFn>,
     handler: Arc<HandlerFn>,
 }
@@ -330,8 +332,11 @@ where
     F: Fn(ToolContext, A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
 {
-    let input_schema = schema_object::<A>(SchemaSettings::draft2020_12());
-    let output_schema = schema_object::<O>(SchemaSettings::draft2020_12().for_serialize());
+    let input = schema_object::<A>(SchemaSettings::draft2020_12());
+    let output = schema_object::<O>(SchemaSettings::draft2020_12().for_serialize());
+    let schema_problem = input.as_ref().err().or(output.as_ref().err()).cloned();
+    let input_schema = input.unwrap_or_default();
+    let output_schema = output.unwrap_or_default();
     let params = schema_params(&input_schema);
     let name = info.name;
     let prepare = move |args: &Value| -> Result<Prepared, ArgError> {
@@ -371,6 +376,7 @@ where
         api: ApiCall::of(info.aws_api),
         target: None,
         creates_tagged: false,
+        schema_problem,
         prepare: Arc::new(prepare),
         handler: Arc::new(run),
     }
@@ -464,17 +470,25 @@ fn api_actions(aws_api: &'static str) -> Vec<&'static str> {
         .collect()
 }
 
-fn schema_object<T: JsonSchema>(settings: SchemaSettings) -> Arc<JsonObject> {
+/// The schema of `T`, which must describe a JSON object (MCP's arguments and structured
+/// results are objects); else why not. A type whose schema is `true` or `{}` would accept
+/// anything: the catalogue refuses such a tool, it never lists it.
+fn schema_object<T: JsonSchema>(settings: SchemaSettings) -> Result<Arc<JsonObject>, String> {
     let schema = settings.into_generator().into_root_schema_for::<T>();
-    let mut value = serde_json::to_value(schema).unwrap_or_default();
+    let mut value = schema.to_value();
     portable::make_portable(&mut value);
     let mut object = match value {
-        Value::Object(o) => o,
-        _ => JsonObject::new(),
+        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("object") => o,
+        other => {
+            return Err(format!(
+                "the schema of {} is {other}, not an object's",
+                T::schema_name()
+            ));
+        }
     };
     object.remove("title");
     object.remove("description");
-    Arc::new(object)
+    Ok(Arc::new(object))
 }
 
 /// The dotted parameter paths an input schema declares (objects are followed, through `$ref`),
@@ -575,6 +589,19 @@ fn document_fields(schema: &JsonObject) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Why a list of tools does not make a catalogue: a bug of the build that lists them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("two tools are named `{0}`")]
+    DuplicateName(&'static str),
+    #[error("tool `{tool}`: {problem}")]
+    Schema { tool: &'static str, problem: String },
+    #[error(
+        "tool `{tool}`: argument `{field}` is a PolicyDocument the IAM guard does not check (add it with `with_documents`)"
+    )]
+    UnguardedDocument { tool: &'static str, field: String },
+}
+
 /// Every tool the server offers, by name.
 pub struct Catalogue {
     tools: BTreeMap<&'static str, Arc<ToolSpec>>,
@@ -582,20 +609,24 @@ pub struct Catalogue {
 
 impl Catalogue {
     /// A catalogue of these tools; two tools of one name are an error, never a silent drop.
-    pub fn new(specs: Vec<ToolSpec>) -> Result<Self, String> {
+    pub fn new(specs: Vec<ToolSpec>) -> Result<Self, CatalogueError> {
         let mut tools = BTreeMap::new();
         for s in specs {
             let name = s.name;
+            if let Some(problem) = &s.schema_problem {
+                return Err(CatalogueError::Schema {
+                    tool: name,
+                    problem: problem.clone(),
+                });
+            }
             // An IAM policy document the guard does not see cannot be written.
             for field in document_fields(&s.input_schema) {
                 if !s.documents.iter().any(|(f, _)| *f == field) {
-                    return Err(format!(
-                        "tool `{name}`: argument `{field}` is a PolicyDocument the IAM guard does not check (add it with `with_documents`)"
-                    ));
+                    return Err(CatalogueError::UnguardedDocument { tool: name, field });
                 }
             }
             if tools.insert(name, Arc::new(s)).is_some() {
-                return Err(format!("two tools are named `{name}`"));
+                return Err(CatalogueError::DuplicateName(name));
             }
         }
         Ok(Catalogue { tools })
@@ -624,7 +655,32 @@ impl Catalogue {
 
 #[cfg(test)]
 mod tests {
-    use super::ApiCall;
+    use super::*;
+
+    /// Arguments whose schema is `true`: anything.
+    #[derive(Deserialize, JsonSchema)]
+    #[serde(transparent)]
+    #[schemars(transparent)]
+    struct Anything(#[allow(dead_code)] Value);
+    impl CheckArgs for Anything {}
+
+    /// A tool whose arguments have no object schema is refused, never listed with `{}`
+    /// (which every client would read as "any arguments").
+    #[test]
+    fn a_tool_without_an_object_schema_is_refused() {
+        let spec = tool::<Anything, Value, _, _>(
+            info("anything", RiskClass::Read, "mq:ListBrokers", true, "any"),
+            |_ctx, _args| async { Ok(Value::Null) },
+        );
+        match Catalogue::new(vec![spec]) {
+            Err(CatalogueError::Schema { tool, problem }) => {
+                assert_eq!(tool, "anything");
+                assert!(problem.contains("not an object's"), "{problem}");
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a tool that accepts anything was catalogued"),
+        }
+    }
 
     #[test]
     fn services_are_named_from_the_api_text() {

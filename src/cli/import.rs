@@ -116,16 +116,36 @@ fn negate(c: &InterceptCondition) -> Option<Value> {
     Some(json!({"path": path, "op": op, "value": value}))
 }
 
+/// Why a policy could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Input(#[from] crate::input::InputError),
+    #[error("version must be \"1\", got {0}")]
+    Version(Value),
+    #[error("the converted policy cannot be written as YAML: {0}")]
+    Write(String),
+    /// A bug of the converter: what it wrote does not load.
+    #[error(transparent)]
+    Invalid(#[from] crate::error::PolicyErrors),
+}
+
 /// The converted policy (YAML, with the warnings as a comment block), and the warnings.
 pub fn convert(
     text: &str,
     server: Server,
     catalogue: &Catalogue,
-) -> Result<(String, Vec<String>), String> {
-    crate::input::check_yaml(text, "the policy to import").map_err(|e| e.to_string())?;
-    let src: InterceptPolicy = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+) -> Result<(String, Vec<String>), ImportError> {
+    let name = "the policy to import";
+    crate::input::check_yaml(text, name)?;
+    let src: InterceptPolicy =
+        serde_norway::from_str(text).map_err(|e| crate::input::InputError::Format {
+            file: name.to_string(),
+            expected: "an Intercept policy",
+            detail: e.to_string(),
+        })?;
     if src.version != json!("1") && src.version != json!(1) {
-        return Err(format!("version must be \"1\", got {}", src.version));
+        return Err(ImportError::Version(src.version.clone()));
     }
     let mut warnings = Vec::new();
     let known = |name: &str| name == "*" || catalogue.get(name).is_some();
@@ -215,7 +235,8 @@ pub fn convert(
         policy.insert("limits".into(), Value::Array(limits));
     }
     policy.insert("tools".into(), Value::Object(tools));
-    let yaml = serde_norway::to_string(&Value::Object(policy)).map_err(|e| e.to_string())?;
+    let yaml = serde_norway::to_string(&Value::Object(policy))
+        .map_err(|e| ImportError::Write(e.to_string()))?;
     let mut out = String::from(
         "# Converted from a PolicyLayer Intercept policy by `guarded-aws-mcp policy import`.\n",
     );
@@ -224,7 +245,7 @@ pub fn convert(
     }
     out.push_str(&yaml);
     // The result must load.
-    crate::policy::load_str(&out, "converted policy", catalogue).map_err(|e| e.to_string())?;
+    crate::policy::load_str(&out, "converted policy", catalogue)?;
     Ok((out, warnings))
 }
 

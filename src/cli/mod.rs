@@ -2,6 +2,8 @@
 //! `tokens`, `audit verify`, `tools`.
 
 mod approvals;
+mod error;
+pub use error::CliError;
 pub mod import;
 pub mod init;
 pub mod policy_test;
@@ -20,6 +22,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::audit::AuditLog;
 use crate::aws::{AwsClients, AwsOptions};
 use crate::catalogue::Catalogue;
+use crate::error::PolicyFileError;
 use crate::gate::{Gate, GateOptions};
 use crate::policy::{self, CompiledPolicy};
 
@@ -106,7 +109,7 @@ pub struct StateArgs {
 pub(crate) fn runtime_and_store(
     multi_thread: bool,
     state: &StateArgs,
-) -> Result<(tokio::runtime::Runtime, crate::state::Store), String> {
+) -> Result<(tokio::runtime::Runtime, crate::state::Store), CliError> {
     let runtime = if multi_thread {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -116,18 +119,16 @@ pub(crate) fn runtime_and_store(
             .enable_all()
             .build()
     }
-    .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    .map_err(CliError::Runtime)?;
     let store = {
         let _entered = runtime.enter();
-        state
-            .spec()
-            .and_then(|s| crate::state::Store::open(&s).map_err(|e| e.to_string()))?
+        crate::state::Store::open(&state.spec()?)?
     };
     Ok((runtime, store))
 }
 
 impl StateArgs {
-    pub fn spec(&self) -> Result<crate::state::StateSpec, String> {
+    pub fn spec(&self) -> Result<crate::state::StateSpec, crate::state::StateSpecError> {
         crate::state::StateSpec::parse(
             &self.state,
             self.approvals_dir
@@ -138,7 +139,7 @@ impl StateArgs {
 }
 
 /// A duration as in policies: seconds, or a number with s, m, h or d.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+fn parse_duration(text: &str) -> Result<std::time::Duration, crate::policy::WindowError> {
     let w = match text.parse::<u64>() {
         Ok(n) => crate::policy::model::Window::Seconds(n),
         Err(_) => crate::policy::model::Window::Text(text.to_string()),
@@ -242,36 +243,23 @@ pub enum PolicyCommand {
 }
 
 /// Load a policy file, or the built-in default.
-pub fn load_policy(path: Option<&Path>, catalogue: &Catalogue) -> Result<CompiledPolicy, String> {
+pub fn load_policy(
+    path: Option<&Path>,
+    catalogue: &Catalogue,
+) -> Result<CompiledPolicy, PolicyFileError> {
     match path {
         Some(p) => {
-            let text = crate::input::read(p).map_err(|e| format!("policy {e}"))?;
+            let text = crate::input::read(p)?;
             policy::load_str(&text, &p.display().to_string(), catalogue)
-                .map_err(|e| render_errors(&e))
+                .map_err(PolicyFileError::Invalid)
         }
         None => policy::load_str(
             policy::DEFAULT_POLICY,
             policy::DEFAULT_POLICY_NAME,
             catalogue,
         )
-        .map_err(|e| render_errors(&e)),
+        .map_err(PolicyFileError::Invalid),
     }
-}
-
-fn render_errors(e: &crate::error::PolicyErrors) -> String {
-    e.errors
-        .iter()
-        .map(|err| {
-            let message: Vec<&str> = err
-                .message
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            format!("{}: {}: {}", e.source_name, err.location, message.join(" "))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// The most verbose level allowed for log targets whose verbose levels print whole protocol

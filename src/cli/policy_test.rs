@@ -140,6 +140,10 @@ pub fn run(files: &[PathBuf], json: bool) -> ExitCode {
     for file in files {
         match run_file(file, &catalogue, &validator) {
             Ok(mut r) => results.append(&mut r),
+            Err(e @ super::CliError::Input(_)) => {
+                broken += 1;
+                eprintln!("{e}");
+            }
             Err(e) => {
                 broken += 1;
                 eprintln!("{}: {e}", file.display());
@@ -174,10 +178,16 @@ fn run_file(
     file: &Path,
     catalogue: &Catalogue,
     validator: &ArgValidator,
-) -> Result<Vec<Outcome>, String> {
-    let text = crate::input::read(file).map_err(|e| e.to_string())?;
-    crate::input::check_yaml(&text, &file.display().to_string()).map_err(|e| e.to_string())?;
-    let tests: TestFile = serde_norway::from_str(&text).map_err(|e| e.to_string())?;
+) -> Result<Vec<Outcome>, super::CliError> {
+    let text = crate::input::read(file)?;
+    let name = file.display().to_string();
+    crate::input::check_yaml(&text, &name)?;
+    let tests: TestFile =
+        serde_norway::from_str(&text).map_err(|e| crate::input::InputError::Format {
+            file: name.clone(),
+            expected: "a policy test file",
+            detail: e.to_string(),
+        })?;
     let policy_path = file.parent().unwrap_or(Path::new(".")).join(&tests.policy);
     let policy = super::load_policy(Some(&policy_path), catalogue)?;
     let options = GateOptions {
@@ -185,7 +195,6 @@ fn run_file(
         ..GateOptions::default()
     };
     let mut decider = Decider::new(catalogue, validator, &policy, options);
-    let name = file.display().to_string();
     Ok(tests
         .cases
         .iter()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{StateArgs, load_policy, parse_duration, runtime_and_store};
+use super::{CliError, StateArgs, load_policy, parse_duration, runtime_and_store};
 use crate::audit::AuditLog;
 use crate::aws::{AwsClients, AwsOptions};
 use crate::catalogue::Catalogue;
@@ -177,7 +177,7 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// The OAuth resource server the flags configure, if any.
-    fn oauth(&self) -> Result<Option<crate::identity::oauth::OAuth>, String> {
+    fn oauth(&self) -> Result<Option<crate::identity::oauth::OAuth>, CliError> {
         let (Some(issuer), Some(audience)) = (&self.oauth_issuer, &self.oauth_audience) else {
             return Ok(None);
         };
@@ -188,12 +188,12 @@ impl ServeArgs {
         c.roles_claims = self.oauth_roles_claims.clone();
         c.required_scope = self.oauth_required_scope.clone();
         c.refetch_interval = self.oauth_jwks_refetch_interval;
-        crate::identity::oauth::OAuth::new(c).map(Some)
+        Ok(Some(crate::identity::oauth::OAuth::new(c)?))
     }
 }
 
 /// A cache lifetime: a duration as in policies, or 0 (no caching).
-fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+fn parse_ttl(text: &str) -> Result<std::time::Duration, crate::policy::WindowError> {
     match text.trim() {
         "0" | "0s" => Ok(std::time::Duration::ZERO),
         t => parse_duration(t),
@@ -201,41 +201,38 @@ fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// The AWS roles file, checked.
-pub fn load_aws_roles(path: &Path) -> Result<crate::identity::aws_roles::AwsRolesFile, String> {
-    let text = crate::input::read(path).map_err(|e| e.to_string())?;
+pub fn load_aws_roles(
+    path: &Path,
+) -> Result<crate::identity::aws_roles::AwsRolesFile, crate::input::InputError> {
+    let text = crate::input::read(path)?;
     crate::identity::aws_roles::AwsRolesFile::parse(&text, &path.display().to_string())
 }
 
 /// How `--http` authenticates: the tokens file (when given, or in the environment) and the
 /// identity provider (when configured); at least one.
-fn authenticator(args: &ServeArgs) -> Result<crate::transport::auth::Authenticator, String> {
+fn authenticator(args: &ServeArgs) -> Result<crate::transport::auth::Authenticator, CliError> {
     let oauth = args.oauth()?;
     let tokens_given =
         args.tokens.is_some() || std::env::var_os("GUARDED_AWS_MCP_TOKENS").is_some();
     let tokens = if tokens_given || oauth.is_none() {
-        Some(
-            load_tokens(args.tokens.as_deref())
-                .map_err(|e| format!("--http needs bearer tokens: {e}"))?,
-        )
+        Some(load_tokens(args.tokens.as_deref()).map_err(|e| CliError::Tokens(Box::new(e)))?)
     } else {
         None
     };
-    crate::transport::auth::Authenticator::new(tokens, oauth)
+    Ok(crate::transport::auth::Authenticator::new(tokens, oauth)?)
 }
 
 /// Tokens from `--tokens FILE`, else the text of `GUARDED_AWS_MCP_TOKENS`.
-fn load_tokens(file: Option<&Path>) -> Result<crate::transport::tokens::Tokens, String> {
+fn load_tokens(file: Option<&Path>) -> Result<crate::transport::tokens::Tokens, CliError> {
     use crate::transport::tokens::Tokens;
     match file {
         Some(p) => {
-            let text = crate::input::read(p).map_err(|e| e.to_string())?;
-            Tokens::parse(&text, &p.display().to_string())
+            let text = crate::input::read(p)?;
+            Ok(Tokens::parse(&text, &p.display().to_string())?)
         }
         None => match std::env::var("GUARDED_AWS_MCP_TOKENS") {
-            Ok(text) => Tokens::parse(&text, "GUARDED_AWS_MCP_TOKENS"),
-            Err(_) => Err(
-                "pass --tokens FILE (or set GUARDED_AWS_MCP_TOKENS_FILE or GUARDED_AWS_MCP_TOKENS); make one with `guarded-aws-mcp tokens new --principal NAME`".into(),
-            ),
+            Ok(text) => Ok(Tokens::parse(&text, "GUARDED_AWS_MCP_TOKENS")?),
+            Err(_) => Err(CliError::NoTokens),
         },
     }
 }

@@ -139,6 +139,15 @@ pub struct Gate {
     options: GateOptions,
 }
 
+/// Why a gate could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Schema(#[from] crate::validate::SchemaError),
+    #[error(transparent)]
+    Store(#[from] crate::state::StoreError),
+}
+
 impl Gate {
     pub fn new(
         catalogue: Arc<Catalogue>,
@@ -146,12 +155,11 @@ impl Gate {
         audit: AuditLog,
         aws: Arc<AwsClients>,
         options: GateOptions,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, GateError> {
         let validator = ArgValidator::new(&catalogue)?;
         let store = Store::open(&StateSpec::Memory {
             approvals_dir: crate::state::default_approvals_dir(),
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
         Ok(Gate {
             catalogue,
             validator,
@@ -776,7 +784,9 @@ fn tool_outcome(err: &ToolError) -> Outcome {
         ToolError::Arg(a) => Outcome::Invalid {
             message: a.to_string(),
         },
-        ToolError::Internal(m) => Outcome::Error { message: m.clone() },
+        ToolError::Internal(_) | ToolError::UnexpectedAnswer { .. } => Outcome::Error {
+            message: err.to_string(),
+        },
     }
 }
 

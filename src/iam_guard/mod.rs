@@ -21,7 +21,7 @@ use crate::error::ArgError;
 /// Parse a JSON policy document, refusing duplicate keys: IAM and the guard must never read two
 /// different documents from one text. The caller sends `value.to_string()`, exactly what was
 /// checked, never the original text.
-pub fn parse_document(text: &str) -> Result<Value, String> {
+pub fn parse_document(text: &str) -> Result<Value, DocumentError> {
     struct Strict(Value);
     struct V;
     impl<'de> serde::de::Visitor<'de> for V {
@@ -75,8 +75,13 @@ pub fn parse_document(text: &str) -> Result<Value, String> {
     }
     serde_json::from_str::<Strict>(text)
         .map(|s| s.0)
-        .map_err(|e| e.to_string())
+        .map_err(|e| DocumentError(e.to_string()))
 }
+
+/// A policy document's text that is not one JSON document (or writes a key twice).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct DocumentError(pub String);
 
 /// An IAM policy document: a JSON object, or the same as a JSON string.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

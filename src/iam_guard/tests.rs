@@ -379,7 +379,7 @@ fn documents_with_duplicate_keys_are_refused() {
         r#"{"Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "*", "Resource": "*"}]}"#,
     )
     .unwrap_err();
-    assert!(e.contains("duplicate key \"Effect\""), "{e}");
+    assert!(e.0.contains("duplicate key \"Effect\""), "{e}");
     assert!(parse_document(r#"{"a": {"b": 1}, "c": [{"b": 2}]}"#).is_ok());
 }
 

@@ -18,9 +18,18 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::input::InputError;
 use crate::policy::Caller;
 
 const ROLE_ARN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$";
+
+/// [`ROLE_ARN`], compiled once (a constant pattern: a unit test compiles it).
+fn role_arn() -> &'static regex::Regex {
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(ROLE_ARN).unwrap_or_else(|e| panic!("ROLE_ARN: {e}"))
+    });
+    &RE
+}
 
 /// The roles file.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -85,17 +94,23 @@ pub enum Choice {
 
 impl AwsRolesFile {
     /// Parse and check a roles file; `source` names it in errors.
-    pub fn parse(text: &str, source: &str) -> Result<Self, String> {
-        crate::input::check_yaml(text, source).map_err(|e| e.to_string())?;
-        let file: AwsRolesFile = serde_norway::from_str(text)
-            .map_err(|e| format!("{source}: not an AWS roles file: {e}"))?;
-        let arn = regex::Regex::new(ROLE_ARN).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str, source: &str) -> Result<Self, InputError> {
+        crate::input::check_yaml(text, source)?;
+        let file: AwsRolesFile = serde_norway::from_str(text).map_err(|e| InputError::Format {
+            file: source.to_string(),
+            expected: "an AWS roles file",
+            detail: e.to_string(),
+        })?;
         let check = |place: String, v: &str| {
-            if v.len() <= 2048 && arn.is_match(v) {
+            if v.len() <= 2048 && role_arn().is_match(v) {
                 Ok(())
             } else {
-                Err(format!(
-                    "{source}: {place} must be an IAM role ARN (arn:aws:iam::123456789012:role/name), not {v:?}"
+                Err(InputError::invalid(
+                    source,
+                    place,
+                    format!(
+                        "must be an IAM role ARN (arn:aws:iam::123456789012:role/name), not {v:?}"
+                    ),
                 ))
             }
         };
@@ -109,15 +124,19 @@ impl AwsRolesFile {
             check(format!("roles[{i}].role_arn"), &e.role_arn)?;
         }
         if !(900..=43200).contains(&file.duration_seconds) {
-            return Err(format!(
-                "{source}: duration_seconds must be between 900 and 43200"
+            return Err(InputError::invalid(
+                source,
+                "duration_seconds",
+                "must be between 900 and 43200",
             ));
         }
         if let Some(x) = &file.external_id
             && !(2..=1224).contains(&x.len())
         {
-            return Err(format!(
-                "{source}: external_id must be 2 to 1224 characters"
+            return Err(InputError::invalid(
+                source,
+                "external_id",
+                "must be 2 to 1224 characters",
             ));
         }
         Ok(file)
@@ -287,9 +306,15 @@ mod tests {
     fn bad_files_name_the_place() {
         let e = AwsRolesFile::parse("principals:\n  alice: arn:aws:iam::1:user/x\n", "r.yaml")
             .unwrap_err();
-        assert!(e.contains("principals.alice"), "{e}");
+        assert!(
+            matches!(&e, InputError::Invalid { place, .. } if place == "principals.alice"),
+            "{e}"
+        );
         let e = AwsRolesFile::parse("default: nobody\n", "r.yaml").unwrap_err();
-        assert!(e.contains("default"), "{e}");
+        assert!(
+            matches!(&e, InputError::Invalid { place, .. } if place == "default"),
+            "{e}"
+        );
         assert!(AwsRolesFile::parse("duration_seconds: 60\n", "r").is_err());
         assert!(
             AwsRolesFile::parse("role: x\n", "r").is_err(),

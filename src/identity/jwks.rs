@@ -61,7 +61,38 @@ pub enum KeysError {
     #[error("the token's signing key is not in the identity provider's key set")]
     UnknownKey,
     #[error("the identity provider's keys cannot be fetched: {0}")]
-    Unavailable(String),
+    Unavailable(FetchError),
+}
+
+/// Why the key set (or the issuer's metadata) could not be fetched. URLs are the configured
+/// issuer's or what its metadata names: never a secret.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FetchError {
+    #[error("the last attempt failed; retrying later")]
+    Backoff,
+    #[error("cannot build the HTTP client for the key set: {0}")]
+    Client(String),
+    #[error("no key set URL")]
+    NoUrl,
+    #[error("{url}: {detail}")]
+    Request { url: String, detail: String },
+    #[error("{url}: HTTP {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("{url}: answer larger than 1 MiB")]
+    TooLarge { url: String },
+    #[error("{url}: not the expected JSON: {detail}")]
+    NotJson { url: String, detail: String },
+    #[error("{url} names issuer {claimed:?}, not the configured {configured:?}")]
+    WrongIssuer {
+        url: String,
+        claimed: String,
+        configured: String,
+    },
+    #[error("{url} has no jwks_uri")]
+    NoJwksUri { url: String },
 }
 
 /// The cached key set of one identity provider.
@@ -76,13 +107,13 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    pub fn new(source: KeySource, refetch_interval: Duration) -> Result<Self, String> {
+    pub fn new(source: KeySource, refetch_interval: Duration) -> Result<Self, FetchError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot build the HTTP client for the key set: {e}"))?;
+            .map_err(|e| FetchError::Client(e.to_string()))?;
         let known = match &source {
             KeySource::Url(u) => Some(u.clone()),
             KeySource::Discover { .. } => None,
@@ -132,7 +163,7 @@ impl KeyCache {
                 Err(if held.fetched.is_some() {
                     KeysError::UnknownKey
                 } else {
-                    KeysError::Unavailable("the last attempt failed; retrying later".into())
+                    KeysError::Unavailable(FetchError::Backoff)
                 })
             } else {
                 Ok(found)
@@ -165,12 +196,12 @@ impl KeyCache {
         }
     }
 
-    async fn fetch(&self, jwks_url: &mut Option<String>) -> Result<Vec<Key>, String> {
+    async fn fetch(&self, jwks_url: &mut Option<String>) -> Result<Vec<Key>, FetchError> {
         let url = match jwks_url {
             Some(u) => u.clone(),
             None => {
                 let KeySource::Discover { issuer } = &self.source else {
-                    return Err("no key set URL".into());
+                    return Err(FetchError::NoUrl);
                 };
                 let u = self.discover(issuer).await?;
                 *jwks_url = Some(u.clone());
@@ -182,22 +213,24 @@ impl KeyCache {
     }
 
     /// The `jwks_uri` of the issuer's metadata (OpenID Connect discovery, else RFC 8414).
-    async fn discover(&self, issuer: &str) -> Result<String, String> {
-        let mut last = String::new();
+    async fn discover(&self, issuer: &str) -> Result<String, FetchError> {
+        let mut last = FetchError::NoUrl;
         for url in metadata_urls(issuer) {
             match self.get_json::<serde_json::Value>(&url).await {
                 Ok(meta) => {
                     let claimed = meta.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
                     if claimed.trim_end_matches('/') != issuer.trim_end_matches('/') {
-                        return Err(format!(
-                            "{url} names issuer {claimed:?}, not the configured {issuer:?}"
-                        ));
+                        return Err(FetchError::WrongIssuer {
+                            url,
+                            claimed: claimed.to_string(),
+                            configured: issuer.to_string(),
+                        });
                     }
                     return meta
                         .get("jwks_uri")
                         .and_then(|v| v.as_str())
                         .map(str::to_string)
-                        .ok_or_else(|| format!("{url} has no jwks_uri"));
+                        .ok_or(FetchError::NoJwksUri { url });
                 }
                 Err(e) => last = e,
             }
@@ -205,7 +238,11 @@ impl KeyCache {
         Err(last)
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FetchError> {
+        let request = |e: reqwest::Error| FetchError::Request {
+            url: url.to_string(),
+            detail: without_url(&e),
+        };
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let response = self
@@ -214,20 +251,25 @@ impl KeyCache {
             .header("accept", "application/json")
             .send()
             .await
-            .map_err(|e| format!("{url}: {}", without_url(&e)))?;
+            .map_err(request)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("{url}: HTTP {status}"));
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status,
+            });
         }
         // Key sets and metadata are small; a huge answer is not read whole.
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| format!("{url}: {}", without_url(&e)))?;
+        let bytes = response.bytes().await.map_err(request)?;
         if bytes.len() > 1 << 20 {
-            return Err(format!("{url}: answer larger than 1 MiB"));
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+            });
         }
-        serde_json::from_slice(&bytes).map_err(|e| format!("{url}: not the expected JSON: {e}"))
+        serde_json::from_slice(&bytes).map_err(|e| FetchError::NotJson {
+            url: url.to_string(),
+            detail: e.to_string(),
+        })
     }
 }
 

@@ -69,7 +69,7 @@ pub enum TokenError {
     #[error("the token's signing key is not in the identity provider's key set")]
     UnknownKey,
     #[error("the identity provider's keys are unavailable: {0}")]
-    KeysUnavailable(String),
+    KeysUnavailable(crate::identity::jwks::FetchError),
     #[error("the token's signature does not verify")]
     Signature,
     #[error("the token has expired")]
@@ -121,6 +121,15 @@ impl TokenError {
     }
 }
 
+/// An OAuth configuration the server cannot start with.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthConfigError {
+    #[error("--oauth-issuer and --oauth-audience must not be empty")]
+    Empty,
+    #[error(transparent)]
+    Keys(#[from] crate::identity::jwks::FetchError),
+}
+
 /// The resource server: configuration and the provider's keys.
 pub struct OAuth {
     config: OAuthConfig,
@@ -128,9 +137,9 @@ pub struct OAuth {
 }
 
 impl OAuth {
-    pub fn new(config: OAuthConfig) -> Result<Self, String> {
+    pub fn new(config: OAuthConfig) -> Result<Self, OAuthConfigError> {
         if config.issuer.trim().is_empty() || config.audience.trim().is_empty() {
-            return Err("--oauth-issuer and --oauth-audience must not be empty".into());
+            return Err(OAuthConfigError::Empty);
         }
         let source = match &config.jwks_url {
             Some(u) => KeySource::Url(u.clone()),

@@ -219,7 +219,7 @@ pub fn compile(
         }
         match TemplateText::parse(value) {
             Ok(t) => tag_on_create.push((key.clone(), t)),
-            Err(e) => errors.push(PolicyError::new(&loc, e)),
+            Err(e) => errors.push(PolicyError::new(&loc, e.to_string())),
         }
     }
     let mut resource_paths: HashMap<String, Vec<Vec<String>>> = HashMap::new();
@@ -335,8 +335,19 @@ fn compile_limit(
     }
 }
 
+/// A window a policy cannot count over.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WindowError {
+    #[error("`{0}` is not a window; write seconds or a number with s, m, h or d (`30s`, `1h`)")]
+    NotAWindow(String),
+    #[error("window must be at least 1 second")]
+    Zero,
+    #[error("window must be at most 366 days")]
+    TooLong,
+}
+
 /// `30`, `30s`, `5m`, `1h`, `1d`.
-pub fn parse_window(w: &Window) -> Result<Duration, String> {
+pub fn parse_window(w: &Window) -> Result<Duration, WindowError> {
     let secs = match w {
         Window::Seconds(s) => *s,
         Window::Text(t) => {
@@ -353,14 +364,14 @@ pub fn parse_window(w: &Window) -> Result<Duration, String> {
             num.parse::<u64>()
                 .ok()
                 .and_then(|n| n.checked_mul(mult))
-                .ok_or_else(|| format!("`{t}` is not a window; write seconds or a number with s, m, h or d (`30s`, `1h`)"))?
+                .ok_or_else(|| WindowError::NotAWindow(t.to_string()))?
         }
     };
     if secs == 0 {
-        return Err("window must be at least 1 second".into());
+        return Err(WindowError::Zero);
     }
     if secs > 366 * 86_400 {
-        return Err("window must be at most 366 days".into());
+        return Err(WindowError::TooLong);
     }
     Ok(Duration::from_secs(secs))
 }

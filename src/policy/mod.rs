@@ -7,7 +7,9 @@ pub mod lint;
 pub mod model;
 pub mod template;
 
-pub use compile::{CompiledLimit, CompiledPolicy, load_str, parse_window, policy_json_schema};
+pub use compile::{
+    CompiledLimit, CompiledPolicy, WindowError, load_str, parse_window, policy_json_schema,
+};
 pub use eval::{Basis, Caller, DEFAULT_APPROVAL_TIMEOUT, Decision, TokenFacts};
 pub use model::{Action, Approver, Op, PolicyFile, Scope};
 

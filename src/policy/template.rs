@@ -15,23 +15,30 @@ pub enum Template {
     Claim(Vec<String>),
 }
 
+/// Text that is not a caller template.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("`${{{0}}}` is not a template: use ${{principal}}, ${{roles}} or ${{claims.<name>}}")]
+    Unknown(String),
+    #[error("`{0}`: `${{` without a closing `}}`")]
+    Unclosed(String),
+}
+
 impl Template {
     /// `principal`, `roles` or `claims.<name>` (the text between `${` and `}`).
-    pub fn parse(inner: &str) -> Result<Template, String> {
+    pub fn parse(inner: &str) -> Result<Template, TemplateError> {
         match inner.trim() {
             "principal" => Ok(Template::Principal),
             "roles" => Ok(Template::Roles),
             other => match other.strip_prefix("claims.").filter(|c| !c.is_empty()) {
                 Some(c) => Ok(Template::Claim(c.split('.').map(str::to_string).collect())),
-                None => Err(format!(
-                    "`${{{inner}}}` is not a template: use ${{principal}}, ${{roles}} or ${{claims.<name>}}"
-                )),
+                None => Err(TemplateError::Unknown(inner.to_string())),
             },
         }
     }
 
     /// A value that is one whole template (`"${principal}"`), or None when it is not one.
-    pub fn whole(v: &Value) -> Option<Result<Template, String>> {
+    pub fn whole(v: &Value) -> Option<Result<Template, TemplateError>> {
         let s = v.as_str()?;
         let inner = s.strip_prefix("${")?.strip_suffix('}')?;
         (!inner.contains("${")).then(|| Template::parse(inner))
@@ -95,7 +102,7 @@ enum Part {
 }
 
 impl TemplateText {
-    pub fn parse(s: &str) -> Result<TemplateText, String> {
+    pub fn parse(s: &str) -> Result<TemplateText, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = s;
         while let Some(start) = rest.find("${") {
@@ -105,7 +112,7 @@ impl TemplateText {
             let after = &rest[start + 2..];
             let end = after
                 .find('}')
-                .ok_or_else(|| format!("`{s}`: `${{` without a closing `}}`"))?;
+                .ok_or_else(|| TemplateError::Unclosed(s.to_string()))?;
             parts.push(Part::Var(Template::parse(&after[..end])?));
             rest = &after[end + 1..];
         }

@@ -42,6 +42,13 @@ pub enum Reservation {
     Redis(Vec<String>, String),
 }
 
+/// A `--state` that is neither `memory` nor a Redis URL (its password masked).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("--state `{given}`: use `memory` or a Redis URL (`redis://127.0.0.1:6379/0`)")]
+pub struct StateSpecError {
+    pub given: String,
+}
+
 /// Where state lives (`--state`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StateSpec {
@@ -56,16 +63,15 @@ pub enum StateSpec {
 
 impl StateSpec {
     /// `memory` or `redis://...` / `rediss://...`.
-    pub fn parse(text: &str, approvals_dir: PathBuf) -> Result<Self, String> {
+    pub fn parse(text: &str, approvals_dir: PathBuf) -> Result<Self, StateSpecError> {
         if text == "memory" {
             Ok(StateSpec::Memory { approvals_dir })
         } else if text.starts_with("redis://") || text.starts_with("rediss://") {
             Ok(StateSpec::Redis { url: text.into() })
         } else {
-            Err(format!(
-                "--state `{}`: use `memory` or a Redis URL (`redis://127.0.0.1:6379/0`)",
-                mask_url(text)
-            ))
+            Err(StateSpecError {
+                given: mask_url(text),
+            })
         }
     }
 }

@@ -81,8 +81,25 @@ impl Signals {
     }
 }
 
+/// Why the exporters the environment asks for cannot be started.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error(
+        "{var}={protocol} is not supported: this server exports OTLP over HTTP with protobuf (http/protobuf, a collector's port 4318)"
+    )]
+    Protocol { var: String, protocol: String },
+    #[error("cannot set up the OTLP {signal} exporter: {detail}")]
+    Exporter {
+        signal: &'static str,
+        detail: String,
+    },
+}
+
 /// The protocols OTLP may be asked for; only `http/protobuf` is built in.
-fn check_protocol(get: impl Fn(&str) -> Option<String>, signal: &str) -> Result<(), String> {
+fn check_protocol(
+    get: impl Fn(&str) -> Option<String>,
+    signal: &str,
+) -> Result<(), TelemetryError> {
     for var in [
         format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"),
         "OTEL_EXPORTER_OTLP_PROTOCOL".to_string(),
@@ -92,10 +109,10 @@ fn check_protocol(get: impl Fn(&str) -> Option<String>, signal: &str) -> Result<
             if p.is_empty() || p == "http/protobuf" {
                 return Ok(());
             }
-            return Err(format!(
-                "{var}={p} is not supported: this server exports OTLP over HTTP with protobuf \
-                 (http/protobuf, a collector's port 4318)"
-            ));
+            return Err(TelemetryError::Protocol {
+                var,
+                protocol: p.to_string(),
+            });
         }
     }
     Ok(())
@@ -104,13 +121,13 @@ fn check_protocol(get: impl Fn(&str) -> Option<String>, signal: &str) -> Result<
 impl Telemetry {
     /// The exporters the environment asks for (none: nothing is started). Call before the
     /// async runtime starts: the HTTP exporter runs its own client thread.
-    pub fn from_env() -> Result<Telemetry, String> {
+    pub fn from_env() -> Result<Telemetry, TelemetryError> {
         Telemetry::start(Signals::from_env())
     }
 
     /// The exporters of `signals`, configured from the `OTEL_*` variables (benchmarks compare
     /// one signal against the other).
-    pub fn start(signals: Signals) -> Result<Telemetry, String> {
+    pub fn start(signals: Signals) -> Result<Telemetry, TelemetryError> {
         let get = |k: &str| std::env::var(k).ok();
         let mut telemetry = Telemetry::default();
         if !signals.traces && !signals.metrics {
@@ -122,7 +139,10 @@ impl Telemetry {
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .build()
-                .map_err(|e| format!("cannot set up the OTLP trace exporter: {e}"))?;
+                .map_err(|e| TelemetryError::Exporter {
+                    signal: "trace",
+                    detail: e.to_string(),
+                })?;
             let provider = SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
                 .with_resource(resource.clone())
@@ -135,7 +155,10 @@ impl Telemetry {
             let exporter = opentelemetry_otlp::MetricExporter::builder()
                 .with_http()
                 .build()
-                .map_err(|e| format!("cannot set up the OTLP metric exporter: {e}"))?;
+                .map_err(|e| TelemetryError::Exporter {
+                    signal: "metric",
+                    detail: e.to_string(),
+                })?;
             let provider = SdkMeterProvider::builder()
                 .with_periodic_exporter(exporter)
                 .with_resource(resource)
@@ -287,7 +310,10 @@ mod tests {
         assert!(check_protocol(proto, "TRACES").is_ok());
         let grpc = lookup(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
         let e = check_protocol(grpc, "TRACES").unwrap_err();
-        assert!(e.contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc"), "{e}");
+        assert!(
+            e.to_string().contains("OTEL_EXPORTER_OTLP_PROTOCOL=grpc"),
+            "{e}"
+        );
         // The signal's own variable wins.
         let mixed = lookup(&[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),

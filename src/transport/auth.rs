@@ -26,21 +26,33 @@ pub struct Authenticator {
     pub oauth: Option<OAuth>,
 }
 
+/// Identity sources `--http` cannot serve with.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AuthConfigError {
+    #[error(
+        "--http needs a tokens file (--tokens) or an identity provider (--oauth-issuer), or both"
+    )]
+    NoSource,
+    #[error(
+        "the tokens file's principal `{principal}` starts with --oauth-principal-prefix `{prefix}`: the two identity sources would share it"
+    )]
+    SharedPrefix { principal: String, prefix: String },
+}
+
 impl Authenticator {
-    pub fn new(tokens: Option<Tokens>, oauth: Option<OAuth>) -> Result<Self, String> {
+    pub fn new(tokens: Option<Tokens>, oauth: Option<OAuth>) -> Result<Self, AuthConfigError> {
         if tokens.is_none() && oauth.is_none() {
-            return Err("--http needs a tokens file (--tokens) or an identity provider (--oauth-issuer), or both".into());
+            return Err(AuthConfigError::NoSource);
         }
         if let (Some(t), Some(o)) = (&tokens, &oauth) {
             let prefix = &o.config().principal_prefix;
             if !prefix.is_empty()
                 && let Some(p) = t.principals().find(|p| p.starts_with(prefix.as_str()))
             {
-                return Err(format!(
-                    "the tokens file's principal `{}` starts with --oauth-principal-prefix `{}`: the two identity sources would share it",
-                    p.escape_debug(),
-                    prefix.escape_debug()
-                ));
+                return Err(AuthConfigError::SharedPrefix {
+                    principal: p.escape_debug().to_string(),
+                    prefix: prefix.escape_debug().to_string(),
+                });
             }
         }
         Ok(Authenticator { tokens, oauth })

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::input::InputError;
 use crate::policy::Caller;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -47,22 +48,32 @@ pub const MIN_TOKEN_CHARS: usize = 16;
 
 impl Tokens {
     /// Parse a tokens file's text; `source` names it in errors.
-    pub fn parse(text: &str, source: &str) -> Result<Self, String> {
-        crate::input::check_yaml(text, source).map_err(|e| e.to_string())?;
-        let file: TokensFile = serde_norway::from_str(text)
-            .map_err(|e| format!("{source}: not a tokens file: {e}"))?;
+    pub fn parse(text: &str, source: &str) -> Result<Self, InputError> {
+        crate::input::check_yaml(text, source)?;
+        let file: TokensFile = serde_norway::from_str(text).map_err(|e| InputError::Format {
+            file: source.to_string(),
+            expected: "a tokens file",
+            detail: e.to_string(),
+        })?;
         let mut entries = Vec::new();
         for (i, e) in file.tokens.iter().enumerate() {
             let bytes = decode_hex(&e.sha256).ok_or_else(|| {
-                format!("{source}: tokens[{i}].sha256 must be 64 hex digits (the SHA-256 of the token, not the token)")
+                InputError::invalid(
+                    source,
+                    format!("tokens[{i}].sha256"),
+                    "must be 64 hex digits (the SHA-256 of the token, not the token)",
+                )
             })?;
-            crate::identity::principal::check(&e.principal)
-                .map_err(|why| format!("{source}: tokens[{i}].principal: {why}"))?;
+            crate::identity::principal::check(&e.principal).map_err(|why| {
+                InputError::invalid(source, format!("tokens[{i}].principal"), why.to_string())
+            })?;
             entries.push((bytes, Caller::new(e.principal.clone(), e.roles.clone())));
         }
         if entries.is_empty() {
-            return Err(format!(
-                "{source}: no tokens; every HTTP request would be refused"
+            return Err(InputError::invalid(
+                source,
+                "tokens",
+                "none; every HTTP request would be refused",
             ));
         }
         Ok(Tokens { entries })
@@ -145,8 +156,11 @@ mod tests {
     fn bad_files_are_refused_with_the_place() {
         let e =
             Tokens::parse("tokens:\n  - principal: a\n    sha256: secret\n", "t.yaml").unwrap_err();
-        assert!(e.contains("tokens[0].sha256"), "{e}");
-        assert!(!e.contains("secret"), "{e}");
+        assert!(
+            matches!(&e, InputError::Invalid { place, .. } if place == "tokens[0].sha256"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("secret"), "{e}");
         assert!(Tokens::parse("tokens: []\n", "t.yaml").is_err());
         assert!(
             Tokens::parse(

@@ -277,18 +277,77 @@ pub(super) async fn api(
         .await
 }
 
-/// Decode a list answer into typed items.
-pub(super) fn items<T: for<'de> Deserialize<'de>>(v: Value) -> Vec<T> {
+/// Decode a list answer into typed items. An answer that is not a list, or an item that is not
+/// what the management API documents, is an error naming the item: never dropped silently.
+pub(super) fn items<T: for<'de> Deserialize<'de>>(
+    operation: &'static str,
+    v: Value,
+) -> Result<Vec<T>, ToolError> {
+    let Value::Array(list) = v else {
+        return Err(ToolError::UnexpectedAnswer {
+            operation,
+            detail: format!("expected a list, got {}", json_kind(&v)),
+        });
+    };
+    list.into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_json::from_value(item).map_err(|e| ToolError::UnexpectedAnswer {
+                operation,
+                detail: format!("item {i}: {e}"),
+            })
+        })
+        .collect()
+}
+
+fn json_kind(v: &Value) -> &'static str {
     match v {
-        Value::Array(list) => list
-            .into_iter()
-            .filter_map(|i| serde_json::from_value(i).ok())
-            .collect(),
-        _ => Vec::new(),
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }
 
-pub(super) fn one<T: for<'de> Deserialize<'de>>(operation: &str, v: Value) -> Result<T, ToolError> {
-    serde_json::from_value(v)
-        .map_err(|e| ToolError::Internal(format!("{operation}: unexpected answer: {e}")))
+pub(super) fn one<T: for<'de> Deserialize<'de>>(
+    operation: &'static str,
+    v: Value,
+) -> Result<T, ToolError> {
+    serde_json::from_value(v).map_err(|e| ToolError::UnexpectedAnswer {
+        operation,
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Named {
+        name: String,
+    }
+
+    /// A list item of another shape is an error naming the item, never dropped: an agent told
+    /// "these are all the queues" must not be missing one.
+    #[test]
+    fn list_items_that_do_not_decode_are_errors_not_gaps() {
+        let ok: Vec<Named> = items("rabbitmq:ListQueues", json!([{"name": "a"}])).unwrap();
+        assert_eq!(ok, vec![Named { name: "a".into() }]);
+        let e =
+            items::<Named>("rabbitmq:ListQueues", json!([{"name": "a"}, {"name": 7}])).unwrap_err();
+        assert!(
+            matches!(&e, ToolError::UnexpectedAnswer { operation: "rabbitmq:ListQueues", detail } if detail.starts_with("item 1:")),
+            "{e}"
+        );
+        let e = items::<Named>("rabbitmq:ListQueues", json!({"error": "x"})).unwrap_err();
+        assert!(
+            e.to_string().contains("expected a list, got an object"),
+            "{e}"
+        );
+        assert_eq!(e.reached(), crate::error::Reached::Yes);
+    }
 }

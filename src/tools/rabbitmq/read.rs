@@ -139,7 +139,9 @@ pub struct QueuesOut {
 
 pub(super) async fn list_queues(ctx: ToolContext, _a: NoArgs) -> Result<QueuesOut, ToolError> {
     let v = api(&ctx, "rabbitmq:ListQueues", Method::GET, &["queues"]).await?;
-    Ok(QueuesOut { queues: items(v) })
+    Ok(QueuesOut {
+        queues: items("rabbitmq:ListQueues", v)?,
+    })
 }
 
 pub(super) async fn get_queue_info(ctx: ToolContext, a: QueueArgs) -> Result<Queue, ToolError> {
@@ -177,7 +179,7 @@ pub(super) async fn list_exchanges(
 ) -> Result<ExchangesOut, ToolError> {
     let v = api(&ctx, "rabbitmq:ListExchanges", Method::GET, &["exchanges"]).await?;
     Ok(ExchangesOut {
-        exchanges: items(v),
+        exchanges: items("rabbitmq:ListExchanges", v)?,
     })
 }
 
@@ -223,7 +225,7 @@ pub(super) async fn get_exchange_info(
         .await?;
     Ok(ExchangeInfo {
         exchange: one("rabbitmq:GetExchange", v)?,
-        bindings: items(b),
+        bindings: items("rabbitmq:GetExchangeBindings", b)?,
     })
 }
 
@@ -247,7 +249,9 @@ pub struct VhostsOut {
 
 pub(super) async fn list_vhosts(ctx: ToolContext, _a: NoArgs) -> Result<VhostsOut, ToolError> {
     let v = api(&ctx, "rabbitmq:ListVhosts", Method::GET, &["vhosts"]).await?;
-    Ok(VhostsOut { vhosts: items(v) })
+    Ok(VhostsOut {
+        vhosts: items("rabbitmq:ListVhosts", v)?,
+    })
 }
 
 /// A shovel's status.
@@ -293,7 +297,9 @@ pub(super) fn strip_uri_credentials(v: &mut Value) {
 pub(super) async fn list_shovels(ctx: ToolContext, _a: NoArgs) -> Result<ShovelsOut, ToolError> {
     let mut v = api(&ctx, "rabbitmq:ListShovels", Method::GET, &["shovels"]).await?;
     strip_uri_credentials(&mut v);
-    Ok(ShovelsOut { shovels: items(v) })
+    Ok(ShovelsOut {
+        shovels: items("rabbitmq:ListShovels", v)?,
+    })
 }
 
 /// A shovel's definition and status.
@@ -323,7 +329,7 @@ pub(super) async fn get_shovel_info(
         .call("rabbitmq:ListShovels", Method::GET, &["shovels", &a.vhost])
         .await?;
     strip_uri_credentials(&mut statuses);
-    let status = items::<ShovelStatus>(statuses)
+    let status = items::<ShovelStatus>("rabbitmq:ListShovels", statuses)?
         .into_iter()
         .find(|s| s.name == a.name);
     Ok(ShovelInfo {
@@ -373,7 +379,9 @@ pub(super) async fn get_cluster_nodes_info(
     _a: NoArgs,
 ) -> Result<NodesOut, ToolError> {
     let v = api(&ctx, "rabbitmq:ListNodes", Method::GET, &["nodes"]).await?;
-    Ok(NodesOut { nodes: items(v) })
+    Ok(NodesOut {
+        nodes: items("rabbitmq:ListNodes", v)?,
+    })
 }
 
 /// A client connection.
@@ -412,7 +420,7 @@ pub(super) async fn list_connections(
     )
     .await?;
     Ok(ConnectionsOut {
-        connections: items(v),
+        connections: items("rabbitmq:ListConnections", v)?,
     })
 }
 
@@ -483,7 +491,9 @@ pub struct UsersOut {
 
 pub(super) async fn list_users(ctx: ToolContext, _a: NoArgs) -> Result<UsersOut, ToolError> {
     let v = api(&ctx, "rabbitmq:ListUsers", Method::GET, &["users"]).await?;
-    Ok(UsersOut { users: items(v) })
+    Ok(UsersOut {
+        users: items("rabbitmq:ListUsers", v)?,
+    })
 }
 
 /// A health check's answer.
