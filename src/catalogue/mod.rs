@@ -66,24 +66,61 @@ impl fmt::Display for RiskClass {
     }
 }
 
-/// State a tool family keeps for the server's life (the RabbitMQ family's connections), by
-/// type: the core never names a family's types.
+/// State a family keeps per MCP session (the RabbitMQ family's connections and credentials):
+/// told when a session ends, so that nothing of it outlives the session.
+pub trait SessionState: Any + Send + Sync {
+    fn session_ended(&self, session: &str);
+}
+
+/// State the tool families keep for the server's life, by type: the core never names a
+/// family's types. Cloned per call (one reference count).
 #[derive(Clone, Default)]
 pub struct Extensions {
+    inner: Arc<ExtensionsInner>,
+}
+
+#[derive(Clone, Default)]
+struct ExtensionsInner {
     by_type: std::collections::HashMap<std::any::TypeId, Arc<dyn Any + Send + Sync>>,
+    sessions: Vec<Arc<dyn SessionState>>,
 }
 
 impl Extensions {
+    fn inner_mut(&mut self) -> &mut ExtensionsInner {
+        // Built at start-up, before clones are handed out (a shared one is copied).
+        Arc::make_mut(&mut self.inner)
+    }
+
     pub fn with<T: Any + Send + Sync>(mut self, value: Arc<T>) -> Self {
-        self.by_type.insert(std::any::TypeId::of::<T>(), value);
+        self.inner_mut()
+            .by_type
+            .insert(std::any::TypeId::of::<T>(), value);
+        self
+    }
+
+    /// State kept per session: reachable by type, and told when a session ends.
+    pub fn with_session_state<T: SessionState>(mut self, value: Arc<T>) -> Self {
+        let inner = self.inner_mut();
+        inner
+            .by_type
+            .insert(std::any::TypeId::of::<T>(), value.clone());
+        inner.sessions.push(value);
         self
     }
 
     pub fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        self.by_type
+        self.inner
+            .by_type
             .get(&std::any::TypeId::of::<T>())
             .cloned()
             .and_then(|v| v.downcast::<T>().ok())
+    }
+
+    /// A session ended: every family forgets what it kept for it.
+    pub fn session_ended(&self, session: &str) {
+        for s in &self.inner.sessions {
+            s.session_ended(session);
+        }
     }
 }
 
@@ -455,15 +492,19 @@ impl ApiCall {
     }
 }
 
-/// The IAM actions an `aws_api` text names (`mq:DescribeBroker + GET /api/overview` names
-/// one; `iam:PutUserPolicy, iam:PutRolePolicy` two).
+/// The IAM actions an `aws_api` text names: every `service:Action` token, whatever the
+/// service (`mq:DescribeBroker + GET /api/overview` names one; `iam:PutUserPolicy,
+/// iam:PutRolePolicy` two). A management-API request (`GET /api/overview`) is none.
 fn api_actions(aws_api: &'static str) -> Vec<&'static str> {
     aws_api
         .split([',', '+', ' '])
         .filter(|t| {
             t.split_once(':').is_some_and(|(svc, action)| {
-                matches!(svc, "mq" | "iam" | "access-analyzer" | "sts")
-                    && !action.is_empty()
+                !svc.is_empty()
+                    && svc
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && action.starts_with(|c: char| c.is_ascii_uppercase())
                     && action.chars().all(|c| c.is_ascii_alphanumeric())
             })
         })
@@ -656,6 +697,26 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A family's per-session state hears of every session that ends, through any clone of
+    /// the extensions (the gate hands one to each call), and stays reachable by its type.
+    #[test]
+    fn session_state_is_told_when_a_session_ends() {
+        #[derive(Default)]
+        struct Kept(std::sync::Mutex<Vec<String>>);
+        impl SessionState for Kept {
+            fn session_ended(&self, session: &str) {
+                self.0.lock().unwrap().push(session.to_string());
+            }
+        }
+        let kept = Arc::new(Kept::default());
+        let x = Extensions::default().with_session_state(kept.clone());
+        let per_call = x.clone();
+        x.session_ended("s-1");
+        per_call.session_ended("s-2");
+        assert_eq!(*kept.0.lock().unwrap(), ["s-1", "s-2"]);
+        assert!(Arc::ptr_eq(&per_call.get::<Kept>().unwrap(), &kept));
+    }
 
     /// Arguments whose schema is `true`: anything.
     #[derive(Deserialize, JsonSchema)]

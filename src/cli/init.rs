@@ -19,19 +19,6 @@ pub enum Profile {
     Permissive,
 }
 
-/// The family a tool belongs to, for grouping.
-fn family(name: &str, aws_api: &str) -> &'static str {
-    if name.starts_with("rabbitmq_") {
-        "RabbitMQ brokers (management API)"
-    } else if aws_api.starts_with("mq:") {
-        "Amazon MQ"
-    } else if aws_api.starts_with("access-analyzer:") {
-        "IAM policy generation (IAM Access Analyzer)"
-    } else {
-        "IAM"
-    }
-}
-
 /// The policy text.
 pub fn policy(profile: Profile, catalogue: &Catalogue) -> String {
     let (read, write, execute, destructive) = match profile {
@@ -71,7 +58,7 @@ pub fn policy(profile: Profile, catalogue: &Catalogue) -> String {
         );
         let mut iam_writes: Vec<&str> = catalogue
             .iter()
-            .filter(|s| family(s.name, s.aws_api) == "IAM" && s.class == RiskClass::Write)
+            .filter(|s| s.family == "IAM" && s.class == RiskClass::Write)
             .map(|s| s.name)
             .collect();
         iam_writes.sort();
@@ -93,7 +80,7 @@ pub fn policy(profile: Profile, catalogue: &Catalogue) -> String {
     let mut by_family: BTreeMap<&str, BTreeMap<RiskClass, Vec<&str>>> = BTreeMap::new();
     for s in catalogue.iter() {
         by_family
-            .entry(family(s.name, s.aws_api))
+            .entry(s.family)
             .or_default()
             .entry(s.class)
             .or_default()

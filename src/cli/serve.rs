@@ -347,15 +347,16 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
             return ExitCode::FAILURE;
         }
     };
-    let gate =
-        match crate::tools::rabbitmq::Connections::with_allowed_hosts(&args.rabbitmq_allowed_hosts)
-        {
-            Ok(c) => Arc::new(gate.with_rabbitmq(c)),
-            Err(e) => {
-                eprintln!("guarded-aws-mcp: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let tools = crate::tools::ToolsConfig {
+        rabbitmq_allowed_hosts: args.rabbitmq_allowed_hosts.clone(),
+    };
+    let gate = match crate::tools::extensions(&tools) {
+        Ok(x) => Arc::new(gate.with_extensions(x)),
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Hot reload of a policy file (the built-in default cannot change).
     let _watcher = match &args.policy {
         Some(path) => match crate::reload::watch(gate.clone(), path.clone()) {

@@ -119,7 +119,8 @@ pub struct Gate {
     /// The same AWS settings without retries, for non-idempotent mutations.
     aws_once: Arc<AwsClients>,
     /// RabbitMQ connections of every session this gate serves.
-    rabbit: Arc<crate::tools::rabbitmq::Connections>,
+    /// The tool families' own state (see [`Extensions`]).
+    extensions: Extensions,
     /// Each caller's own AWS role (`--aws-roles`); the server's credentials for all when None.
     identities: Option<Arc<AwsIdentities>>,
     /// Where approval events are sent (`--approval-webhook`).
@@ -146,6 +147,8 @@ pub enum GateError {
     Schema(#[from] crate::validate::SchemaError),
     #[error(transparent)]
     Store(#[from] crate::state::StoreError),
+    #[error(transparent)]
+    Tools(#[from] crate::tools::ToolsConfigError),
 }
 
 impl Gate {
@@ -173,7 +176,7 @@ impl Gate {
             grants: crate::resource::grants::GrantLookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
             analyzer: crate::resource::analyzer::AnalyzerLookups::new(aws.clone()),
             aws,
-            rabbit: Default::default(),
+            extensions: crate::tools::extensions(&Default::default())?,
             identities: None,
             webhook: None,
             refusals: Default::default(),
@@ -191,8 +194,8 @@ impl Gate {
     }
 
     /// RabbitMQ connections with this configuration (allowed management hosts).
-    pub fn with_rabbitmq(mut self, connections: crate::tools::rabbitmq::Connections) -> Self {
-        self.rabbit = Arc::new(connections);
+    pub fn with_extensions(mut self, extensions: Extensions) -> Self {
+        self.extensions = extensions;
         self
     }
 
@@ -310,9 +313,10 @@ impl Gate {
         }
     }
 
-    /// Forget what a session kept (its RabbitMQ connection and credentials) when it ends.
+    /// Forget what a session kept (a family's per-session state: RabbitMQ connections and
+    /// their credentials) when it ends.
     pub fn end_session(&self, session: &str) {
-        self.rabbit.remove(session);
+        self.extensions.session_ended(session);
     }
 
     /// The policy in force.
@@ -669,7 +673,7 @@ impl Gate {
         };
         let ctx = ToolContext {
             aws: if once { aws_once } else { aws }.clone(),
-            extensions: Extensions::default().with(self.rabbit.clone()),
+            extensions: self.extensions.clone(),
             operation: spec.aws_api,
             session: call.cx.session.into(),
             reveal_secrets: decision.reveal_secrets,

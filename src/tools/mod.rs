@@ -6,15 +6,39 @@ pub mod iam;
 pub mod mq;
 pub mod rabbitmq;
 
-use crate::catalogue::{Catalogue, ToolSpec};
+use crate::catalogue::{Catalogue, Extensions, ToolSpec};
+
+/// What the families are configured with at start-up (the `serve` flags that belong to one).
+#[derive(Debug, Clone, Default)]
+pub struct ToolsConfig {
+    /// Management hosts the RabbitMQ connect tools may send credentials to, besides the
+    /// defaults (`--rabbitmq-allowed-host`).
+    pub rabbitmq_allowed_hosts: Vec<String>,
+}
+
+/// A family's configuration it cannot run with.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolsConfigError {
+    #[error(transparent)]
+    RabbitMqHosts(#[from] rabbitmq::HostPatternError),
+}
+
+/// The state every family keeps for the server's life, configured.
+pub fn extensions(config: &ToolsConfig) -> Result<Extensions, ToolsConfigError> {
+    let connections = rabbitmq::Connections::with_allowed_hosts(&config.rabbitmq_allowed_hosts)?;
+    Ok(Extensions::default().with_session_state(std::sync::Arc::new(connections)))
+}
 
 /// The tool families of this build, by name, in catalogue order.
 type ToolsFn = fn() -> Vec<ToolSpec>;
 const FAMILIES: [(&str, ToolsFn); 4] = [
     ("Amazon MQ", mq::tools),
     ("IAM", iam::tools),
-    ("IAM policy generation", access_analyzer::tools),
-    ("RabbitMQ brokers", rabbitmq::tools),
+    (
+        "IAM policy generation (IAM Access Analyzer)",
+        access_analyzer::tools,
+    ),
+    ("RabbitMQ brokers (management API)", rabbitmq::tools),
 ];
 
 /// Every tool of this build, each knowing its family.

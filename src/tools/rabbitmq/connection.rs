@@ -121,6 +121,12 @@ impl Connections {
     }
 }
 
+impl crate::catalogue::SessionState for Connections {
+    fn session_ended(&self, session: &str) {
+        self.remove(session);
+    }
+}
+
 /// A RabbitMQ error or transport failure, as a tool error.
 pub(super) fn http_error(
     operation: &'static str,
