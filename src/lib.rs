@@ -18,6 +18,7 @@ pub mod audit;
 pub mod aws;
 pub mod catalogue;
 pub mod cli;
+pub mod clock;
 pub mod error;
 pub mod escape;
 pub mod gate;

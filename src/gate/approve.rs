@@ -83,6 +83,7 @@ impl Gate {
             redacted,
             decision,
             basis: decision.basis.to_string(),
+            now: self.clock.unix(),
         };
         match (decision.approver, &cx.asker) {
             // Only an operator: whatever the client offers or sends, it is not asked.
@@ -225,7 +226,7 @@ impl Gate {
             .map_err(|e| ask.down(e))?
         {
             let by = a.decided_by.as_deref().unwrap_or("an operator");
-            match a.status_at(approval::now()) {
+            match a.status_at(self.clock.unix()) {
                 Status::Approved => {
                     return Ok(Approved {
                         how: format!("approved out of band by {by} ({}), run once", a.id),
@@ -271,6 +272,8 @@ struct Asking<'a> {
     redacted: &'a Value,
     decision: &'a Decision<'a>,
     basis: String,
+    /// Unix seconds when asking started, by the gate's clock.
+    now: i64,
 }
 
 impl Asking<'_> {
@@ -326,7 +329,7 @@ impl Asking<'_> {
     }
 
     fn new_approval(&self) -> Approval {
-        let now = approval::now();
+        let now = self.now;
         Approval {
             id: approval::new_id(),
             key: self.key.clone(),

@@ -131,8 +131,11 @@ impl<'a> Call<'a> {
     pub(super) fn refuse(&self, r: Refusal) -> CallToolResponse {
         tracing::info!(tool = self.name, decision = r.decision(), rule = ?r.basis(), "refused");
         if r.is_invalid() {
-            self.gate.refusals.note(&self.budget_key);
-            self.gate.principal_refusals.note(&self.cx.caller.principal);
+            let now = self.gate.clock.now();
+            self.gate.refusals.note(&self.budget_key, now);
+            self.gate
+                .principal_refusals
+                .note(&self.cx.caller.principal, now);
         }
         let _ = self.record(r.decision(), r.basis(), r.reason(), r.outcome());
         CallToolResult::error(vec![ContentBlock::text(r.text())]).into()

@@ -23,6 +23,7 @@ use tokio::sync::OnceCell;
 use crate::audit::{AuditLog, AuditRecord, Outcome};
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, Extensions, Prepared, RiskClass, ToolContext, ToolSpec};
+use crate::clock::Clock;
 use crate::error::{ArgError, Reached, ToolError};
 use crate::identity::assume::{Acting, AwsIdentities};
 use crate::resource::lookup::Lookups;
@@ -121,6 +122,8 @@ pub struct Gate {
     /// RabbitMQ connections of every session this gate serves.
     /// The tool families' own state (see [`Extensions`]).
     extensions: Extensions,
+    /// Where windows, caches and expiries read the time.
+    clock: Clock,
     /// Each caller's own AWS role (`--aws-roles`); the server's credentials for all when None.
     identities: Option<Arc<AwsIdentities>>,
     /// Where approval events are sent (`--approval-webhook`).
@@ -177,6 +180,7 @@ impl Gate {
             analyzer: crate::resource::analyzer::AnalyzerLookups::new(aws.clone()),
             aws,
             extensions: crate::tools::extensions(&Default::default())?,
+            clock: Clock::system(),
             identities: None,
             webhook: None,
             refusals: Default::default(),
@@ -194,6 +198,14 @@ impl Gate {
     }
 
     /// RabbitMQ connections with this configuration (allowed management hosts).
+    /// Read windows, caches and expiries from this clock (tests step a manual one).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.lookups.set_clock(clock.clone());
+        self.grants.set_clock(clock.clone());
+        self.clock = clock;
+        self
+    }
+
     pub fn with_extensions(mut self, extensions: Extensions) -> Self {
         self.extensions = extensions;
         self
@@ -210,7 +222,7 @@ impl Gate {
         &self,
         all: bool,
     ) -> Result<Vec<crate::approval::Approval>, crate::state::StoreError> {
-        let now = crate::approval::now();
+        let now = self.clock.unix();
         Ok(self
             .store
             .list_approvals()
@@ -229,7 +241,7 @@ impl Gate {
         &self,
         id: &str,
     ) -> Result<Option<crate::approval::Approval>, crate::state::StoreError> {
-        let now = crate::approval::now();
+        let now = self.clock.unix();
         Ok(self.store.get_approval(id).await?.map(|mut a| {
             a.status = a.status_at(now);
             a
@@ -551,10 +563,12 @@ impl Gate {
     /// A session, or a principal over all its sessions, that keeps sending invalid calls is
     /// refused unread for a while, and audited once for it.
     fn flooded(&self, call: &Call<'_>) -> Option<CallToolResponse> {
-        let (over, whose) = match self.refusals.check(&call.budget_key) {
+        let now = self.clock.now();
+        let (over, whose) = match self.refusals.check(&call.budget_key, now) {
             Some(over) => (over, "this session"),
             None => (
-                self.principal_refusals.check(&call.cx.caller.principal)?,
+                self.principal_refusals
+                    .check(&call.cx.caller.principal, now)?,
                 "this principal's sessions",
             ),
         };

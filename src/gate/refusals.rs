@@ -35,9 +35,8 @@ impl RefusalBudget {
         self.by_caller.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether `caller` may be heard now.
-    pub fn check(&self, caller: &str) -> Option<Exhausted> {
-        let now = Instant::now();
+    /// Whether `caller` may be heard at `now`.
+    pub fn check(&self, caller: &str, now: Instant) -> Option<Exhausted> {
         let mut map = self.lock();
         let recent = map.get_mut(caller)?;
         while recent
@@ -60,9 +59,8 @@ impl RefusalBudget {
         })
     }
 
-    /// Count a refused call.
-    pub fn note(&self, caller: &str) {
-        let now = Instant::now();
+    /// Count a refused call made at `now`.
+    pub fn note(&self, caller: &str, now: Instant) {
         let mut map = self.lock();
         if map.len() >= MAX_CALLERS && !map.contains_key(caller) {
             map.retain(|_, r| {
@@ -87,14 +85,22 @@ mod tests {
 
     #[test]
     fn budget_runs_out_per_caller_and_audits_once() {
+        let (clock, hand) = crate::clock::Clock::manual();
         let b = RefusalBudget::default();
         for _ in 0..MAX_REFUSALS {
-            assert!(b.check("s|p").is_none());
-            b.note("s|p");
+            assert!(b.check("s|p", clock.now()).is_none());
+            b.note("s|p", clock.now());
+            hand.advance(Duration::from_millis(10));
         }
-        let first = b.check("s|p").expect("over budget");
+        let first = b.check("s|p", clock.now()).expect("over budget");
         assert!(first.audit);
-        assert!(!b.check("s|p").expect("still over").audit);
-        assert!(b.check("other|p").is_none(), "per caller");
+        assert!(!b.check("s|p", clock.now()).expect("still over").audit);
+        assert!(b.check("other|p", clock.now()).is_none(), "per caller");
+        // The window slides: once the oldest refusal is older than the window, the caller is
+        // heard again, and the retry time said so.
+        hand.advance(first.retry_after);
+        assert!(b.check("s|p", clock.now()).is_some(), "not a moment early");
+        hand.advance(Duration::from_millis(1));
+        assert!(b.check("s|p", clock.now()).is_none(), "heard again");
     }
 }

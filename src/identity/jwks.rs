@@ -9,6 +9,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
+
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
@@ -56,7 +58,7 @@ struct Held {
 }
 
 /// Why no key could be had.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum KeysError {
     #[error("the token's signing key is not in the identity provider's key set")]
     UnknownKey,
@@ -104,10 +106,15 @@ pub struct KeyCache {
     /// One fetch at a time; holds the time of the last attempt and the JWKS URL once known.
     fetching: tokio::sync::Mutex<(Option<Instant>, Option<String>)>,
     fetches: std::sync::atomic::AtomicU64,
+    clock: Clock,
 }
 
 impl KeyCache {
-    pub fn new(source: KeySource, refetch_interval: Duration) -> Result<Self, FetchError> {
+    pub fn new(
+        source: KeySource,
+        refetch_interval: Duration,
+        clock: Clock,
+    ) -> Result<Self, FetchError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
@@ -125,6 +132,7 @@ impl KeyCache {
             held: RwLock::default(),
             fetching: tokio::sync::Mutex::new((None, known)),
             fetches: Default::default(),
+            clock,
         })
     }
 
@@ -142,7 +150,7 @@ impl KeyCache {
     pub async fn keys_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Vec<Key>, KeysError> {
         let held = self.held();
         let found = matching(&held.keys, kid, alg);
-        let fresh = held.fetched.is_some_and(|t| t.elapsed() < MAX_AGE);
+        let fresh = held.fetched.is_some_and(|t| self.clock.since(t) < MAX_AGE);
         if !found.is_empty() && fresh {
             return Ok(found);
         }
@@ -150,13 +158,13 @@ impl KeyCache {
         // Another call may have fetched while this one waited.
         let held = self.held();
         let found = matching(&held.keys, kid, alg);
-        let fresh = held.fetched.is_some_and(|t| t.elapsed() < MAX_AGE);
+        let fresh = held.fetched.is_some_and(|t| self.clock.since(t) < MAX_AGE);
         if !found.is_empty() && fresh {
             return Ok(found);
         }
         let recently = fetching
             .0
-            .is_some_and(|t| t.elapsed() < self.refetch_interval);
+            .is_some_and(|t| self.clock.since(t) < self.refetch_interval);
         if recently {
             // Keys held (even old ones) still verify; an unknown key waits for the interval.
             return if found.is_empty() {
@@ -169,13 +177,13 @@ impl KeyCache {
                 Ok(found)
             };
         }
-        fetching.0 = Some(Instant::now());
+        fetching.0 = Some(self.clock.now());
         match self.fetch(&mut fetching.1).await {
             Ok(keys) => {
                 tracing::info!(keys = keys.len(), "fetched the identity provider's key set");
                 let now = Arc::new(Held {
                     keys,
-                    fetched: Some(Instant::now()),
+                    fetched: Some(self.clock.now()),
                 });
                 *self.held.write().unwrap_or_else(|e| e.into_inner()) = now.clone();
                 let found = matching(&now.keys, kid, alg);
@@ -358,6 +366,124 @@ pub(crate) fn by_kid(keys: &[Key]) -> std::collections::HashMap<String, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    /// A key-set server on loopback: serves `keys` (while `up`), counts requests.
+    struct KeyServer {
+        url: String,
+        keys: Arc<Mutex<String>>,
+        up: Arc<AtomicBool>,
+        hits: Arc<AtomicU64>,
+    }
+
+    fn key_server() -> KeyServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        let keys = Arc::new(Mutex::new(String::from(r#"{"keys": []}"#)));
+        let up = Arc::new(AtomicBool::new(true));
+        let hits = Arc::new(AtomicU64::new(0));
+        let (k, u, h) = (keys.clone(), up.clone(), hits.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                h.fetch_add(1, Ordering::SeqCst);
+                let (status, body) = if u.load(Ordering::SeqCst) {
+                    ("200 OK", k.lock().unwrap().clone())
+                } else {
+                    ("503 Service Unavailable", String::new())
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        KeyServer {
+            url,
+            keys,
+            up,
+            hits,
+        }
+    }
+
+    fn ed25519(kid: &str) -> String {
+        format!(
+            r#"{{"kty": "OKP", "crv": "Ed25519", "kid": "{kid}", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}}"#
+        )
+    }
+
+    /// Rotation, throttling and an outage, by the cache's clock: an unknown key id fetches at
+    /// most once per refetch interval, a rotated key is found once the interval has passed,
+    /// and with the provider down the keys held still verify while an unknown one is refused
+    /// as unavailable. The test steps the clock; nothing sleeps.
+    #[tokio::test]
+    async fn the_refetch_interval_is_read_from_the_clock() {
+        let server = key_server();
+        *server.keys.lock().unwrap() = format!(r#"{{"keys": [{}]}}"#, ed25519("k1"));
+        let (clock, hand) = crate::clock::Clock::manual();
+        let interval = Duration::from_secs(10);
+        let cache = KeyCache::new(KeySource::Url(server.url.clone()), interval, clock).unwrap();
+        let hits = || server.hits.load(Ordering::SeqCst);
+
+        assert_eq!(
+            cache
+                .keys_for(Some("k1"), Algorithm::EdDSA)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(hits(), 1);
+        *server.keys.lock().unwrap() =
+            format!(r#"{{"keys": [{}, {}]}}"#, ed25519("k1"), ed25519("k2"));
+        assert_eq!(
+            cache.keys_for(Some("k2"), Algorithm::EdDSA).await.err(),
+            Some(KeysError::UnknownKey),
+            "within the interval the rotated key is not fetched"
+        );
+        assert_eq!(hits(), 1);
+        hand.advance(interval);
+        assert_eq!(
+            cache
+                .keys_for(Some("k2"), Algorithm::EdDSA)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(hits(), 2, "one fetch once the interval passed");
+        assert!(cache.keys_for(Some("k9"), Algorithm::EdDSA).await.is_err());
+        assert_eq!(
+            hits(),
+            2,
+            "an unknown key id within the interval fetches nothing"
+        );
+
+        server.up.store(false, Ordering::SeqCst);
+        hand.advance(interval);
+        assert!(
+            matches!(
+                cache.keys_for(Some("k9"), Algorithm::EdDSA).await,
+                Err(KeysError::Unavailable(FetchError::Status { .. }))
+            ),
+            "an unknown key with the provider down"
+        );
+        assert_eq!(hits(), 3);
+        assert_eq!(
+            cache
+                .keys_for(Some("k2"), Algorithm::EdDSA)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "held keys verify while the provider is down"
+        );
+    }
 
     #[test]
     fn metadata_urls_follow_oidc_then_rfc8414() {

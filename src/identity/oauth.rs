@@ -40,6 +40,8 @@ pub struct OAuthConfig {
     pub leeway: Duration,
     /// An unknown key id fetches the key set again at most this often.
     pub refetch_interval: Duration,
+    /// The clock the key set's age and the refetch interval are read from.
+    pub clock: crate::clock::Clock,
 }
 
 impl OAuthConfig {
@@ -54,6 +56,7 @@ impl OAuthConfig {
             required_scope: None,
             leeway: Duration::from_secs(30),
             refetch_interval: Duration::from_secs(10),
+            clock: crate::clock::Clock::system(),
         }
     }
 }
@@ -147,7 +150,7 @@ impl OAuth {
                 issuer: config.issuer.clone(),
             },
         };
-        let keys = KeyCache::new(source, config.refetch_interval)?;
+        let keys = KeyCache::new(source, config.refetch_interval, config.clock.clone())?;
         Ok(OAuth { config, keys })
     }
 

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
+
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -36,6 +38,7 @@ pub struct GrantLookups {
     groups: Timed<Vec<GrantedDocument>>,
     account: OnceCell<String>,
     made: std::sync::atomic::AtomicU64,
+    clock: Clock,
 }
 
 impl GrantLookups {
@@ -48,7 +51,13 @@ impl GrantLookups {
             groups: Mutex::default(),
             account: OnceCell::new(),
             made: Default::default(),
+            clock: Clock::system(),
         }
+    }
+
+    /// Read the caches' time from this clock.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     /// How many requests reached AWS (tests and benchmarks).
@@ -98,7 +107,7 @@ impl GrantLookups {
 
     /// A managed policy's default version's document.
     async fn managed(&self, arn: &str) -> Result<GrantedDocument, LookupError> {
-        let version = match fresh(&self.versions, arn, self.ttl) {
+        let version = match fresh(&self.versions, arn, self.ttl, &self.clock) {
             Some(v) => v,
             None => {
                 self.count();
@@ -116,7 +125,7 @@ impl GrantLookups {
                     .and_then(|p| p.default_version_id())
                     .ok_or_else(|| failed(format!("{arn} has no default version")))?
                     .to_string();
-                keep(&self.versions, arn, v.clone());
+                keep(&self.versions, arn, v.clone(), &self.clock);
                 v
             }
         };
@@ -157,7 +166,7 @@ impl GrantLookups {
 
     /// Every policy a group holds: attached (their default versions) and inline.
     async fn group(&self, group: &str) -> Result<Vec<GrantedDocument>, LookupError> {
-        if let Some(d) = fresh(&self.groups, group, self.ttl) {
+        if let Some(d) = fresh(&self.groups, group, self.ttl, &self.clock) {
             return Ok(d);
         }
         let iam = self.aws.iam().await;
@@ -226,7 +235,7 @@ impl GrantLookups {
                 document: document(p.policy_document(), &name)?,
             });
         }
-        keep(&self.groups, group, out.clone());
+        keep(&self.groups, group, out.clone(), &self.clock);
         Ok(out)
     }
 
@@ -301,19 +310,19 @@ impl GrantLookups {
     }
 }
 
-fn fresh<T: Clone>(cache: &Timed<T>, key: &str, ttl: Duration) -> Option<T> {
+fn fresh<T: Clone>(cache: &Timed<T>, key: &str, ttl: Duration, clock: &Clock) -> Option<T> {
     let map = cache.lock().unwrap_or_else(|e| e.into_inner());
     map.get(key)
-        .filter(|(when, _)| when.elapsed() < ttl)
+        .filter(|(when, _)| clock.since(*when) < ttl)
         .map(|(_, v)| v.clone())
 }
 
-fn keep<T>(cache: &Timed<T>, key: &str, value: T) {
+fn keep<T>(cache: &Timed<T>, key: &str, value: T, clock: &Clock) {
     let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
     if map.len() >= MAX_CACHED {
         map.clear();
     }
-    map.insert(key.to_string(), (Instant::now(), value));
+    map.insert(key.to_string(), (clock.now(), value));
 }
 
 /// No such policy is no replacement; any other failure refuses.

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
+
 use serde_json::{Map, Value, json};
 
 use super::{Located, Target};
@@ -45,6 +47,7 @@ pub struct Lookups {
     ttl: Duration,
     cache: Mutex<HashMap<Located, (Instant, Value)>>,
     made: std::sync::atomic::AtomicU64,
+    clock: Clock,
 }
 
 impl Lookups {
@@ -54,7 +57,13 @@ impl Lookups {
             ttl,
             cache: Mutex::default(),
             made: Default::default(),
+            clock: Clock::system(),
         }
+    }
+
+    /// Read the cache's time from this clock.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     /// How many lookups reached AWS (tests and metrics).
@@ -74,7 +83,7 @@ impl Lookups {
     /// The facts of a resource: cached when fetched less than `ttl` ago.
     pub async fn facts(&self, at: &Located) -> Result<Value, LookupError> {
         if let Some((when, facts)) = self.lock().get(at)
-            && when.elapsed() < self.ttl
+            && self.clock.since(*when) < self.ttl
         {
             return Ok(facts.clone());
         }
@@ -82,13 +91,13 @@ impl Lookups {
         let facts = fetch(&self.aws, at).await.map_err(LookupError::of)?;
         let mut cache = self.lock();
         if cache.len() >= MAX_CACHED {
-            let ttl = self.ttl;
-            cache.retain(|_, (when, _)| when.elapsed() < ttl);
+            let (ttl, now) = (self.ttl, self.clock.now());
+            cache.retain(|_, (when, _)| now.saturating_duration_since(*when) < ttl);
             if cache.len() >= MAX_CACHED {
                 cache.clear();
             }
         }
-        cache.insert(at.clone(), (Instant::now(), facts.clone()));
+        cache.insert(at.clone(), (self.clock.now(), facts.clone()));
         Ok(facts)
     }
 }

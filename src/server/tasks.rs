@@ -43,6 +43,7 @@ pub struct Tasks {
     /// Per principal: until when each of its tasks may still be held (the task manager keeps a
     /// finished task for up to two of its ttl windows).
     live: Mutex<HashMap<String, std::collections::VecDeque<std::time::Instant>>>,
+    clock: crate::clock::Clock,
 }
 
 /// A task's `ttlMs` for a call that waits `wait` seconds: the wait and ten minutes to fetch the
@@ -93,6 +94,14 @@ pub fn wanted(client_declared: bool, args: Option<&JsonObject>) -> Option<u64> {
 }
 
 impl Tasks {
+    /// Tasks whose holding time follows `clock`.
+    pub fn with_clock(clock: crate::clock::Clock) -> Self {
+        Tasks {
+            clock,
+            ..Tasks::default()
+        }
+    }
+
     fn manager(&self, principal: &str) -> TaskManager {
         let mut map = self.by_principal.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(principal.to_string()).or_default().clone()
@@ -133,7 +142,7 @@ impl Tasks {
     /// Count a new task of `principal`, kept for up to two `ttl_ms` windows; or how long until
     /// one of the [`MAX_LIVE`] it holds is released.
     fn hold(&self, principal: &str, ttl_ms: u64) -> Result<(), std::time::Duration> {
-        let now = std::time::Instant::now();
+        let now = self.clock.now();
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         live.retain(|_, held| {
             held.retain(|until| *until > now);
@@ -236,4 +245,29 @@ async fn run(call: TaskCall, task: TaskContext) -> Result<CallToolResult, TaskEx
     // A call that ran is completed, cancelled or not: its result says what was done (a
     // cancelled wait reports `Cancelled: true`).
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A principal holds at most MAX_LIVE tasks; the next is refused with the time until the
+    /// soonest is released, and admitted once that time has passed (by the clock, not a sleep).
+    #[test]
+    fn held_tasks_are_bounded_and_released_by_time() {
+        let (clock, hand) = crate::clock::Clock::manual();
+        let tasks = Tasks::with_clock(clock);
+        for i in 0..MAX_LIVE {
+            hand.advance(Duration::from_millis(1));
+            tasks.hold("alice", 1000 + i as u64).expect("under the cap");
+        }
+        let wait = tasks.hold("alice", 1000).expect_err("over the cap");
+        assert_eq!(wait, Duration::from_millis(2000 - MAX_LIVE as u64 + 1));
+        assert!(tasks.hold("bob", 1000).is_ok(), "per principal");
+        hand.advance(wait - Duration::from_millis(1));
+        assert!(tasks.hold("alice", 1000).is_err(), "not a moment early");
+        hand.advance(Duration::from_millis(1));
+        assert!(tasks.hold("alice", 1000).is_ok(), "released");
+    }
 }

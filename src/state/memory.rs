@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use crate::approval::{self, Approval, Status};
+use crate::clock::Clock;
 use crate::limits::Limiter;
 
 pub struct MemoryStore {
@@ -26,6 +27,7 @@ pub struct MemoryStore {
     seal_key: Vec<u8>,
     /// HTTP sessions per principal, each until it goes idle.
     sessions: Mutex<HashMap<String, HashMap<String, Instant>>>,
+    clock: Clock,
 }
 
 /// The content of `ID.approved` / `ID.denied`.
@@ -46,7 +48,18 @@ impl MemoryStore {
             nonces: Mutex::default(),
             seal_key: super::random_key(),
             sessions: Mutex::default(),
+            clock: Clock::system(),
         }
+    }
+
+    /// Count windows, idle sessions, nonces and approval expiry by this clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     pub fn dir(&self) -> &Path {
@@ -146,7 +159,7 @@ impl MemoryStore {
     }
 
     pub fn find_approval(&self, key: &str) -> Result<Option<Approval>, StoreError> {
-        let now = approval::now();
+        let now = self.clock.unix();
         Ok(self
             .list_approvals()?
             .into_iter()
@@ -159,10 +172,10 @@ impl MemoryStore {
         approve: bool,
         by: &str,
     ) -> Result<Approval, StoreError> {
-        super::pending(self.get_approval(id)?, id)?;
+        super::pending(self.get_approval(id)?, id, self.clock.unix())?;
         let verdict = serde_json::to_vec(&Verdict {
             by: by.into(),
-            at: approval::now(),
+            at: self.clock.unix(),
             approve,
         })
         .map_err(|e| self.err(e))?;
@@ -215,7 +228,7 @@ impl MemoryStore {
     /// Count `member` as one of `principal`'s sessions until `idle` from now, unless it has
     /// `max` already; whether it was admitted.
     pub fn open_session(&self, principal: &str, member: &str, max: usize, idle: Duration) -> bool {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut all = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         all.retain(|_, held| {
             held.retain(|_, until| *until > now);
@@ -248,12 +261,12 @@ impl MemoryStore {
         if let Some(t) = to
             && (from.is_some() || held.contains_key(t))
         {
-            held.insert(t.to_string(), Instant::now() + idle);
+            held.insert(t.to_string(), self.clock.now() + idle);
         }
     }
 
     pub fn use_nonce(&self, nonce: &str, ttl: Duration) -> bool {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut nonces = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
         nonces.retain(|_, until| *until > now);
         if nonces.contains_key(nonce) {
@@ -282,7 +295,10 @@ mod tests {
     use serde_json::json;
 
     fn approval(key: &str, expires_in: i64) -> Approval {
-        let now = approval::now();
+        approval_at(key, approval::now(), expires_in)
+    }
+
+    fn approval_at(key: &str, now: i64, expires_in: i64) -> Approval {
         Approval {
             id: approval::new_id(),
             key: key.into(),
@@ -298,6 +314,38 @@ mod tests {
             decided_by: None,
             decided_at: None,
         }
+    }
+
+    /// Approvals expire, nonces and idle sessions are released, by the store's clock: the test
+    /// steps it instead of sleeping.
+    #[test]
+    fn expiry_follows_the_store_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (clock, hand) = crate::clock::Clock::manual();
+        let store = MemoryStore::new(dir.path().join("a")).with_clock(clock.clone());
+        let a = approval_at("k", clock.unix(), 60);
+        store.create_approval(&a).unwrap();
+        assert!(store.find_approval("k").unwrap().is_some());
+        hand.advance(Duration::from_secs(61));
+        assert!(store.find_approval("k").unwrap().is_none(), "expired");
+        assert!(matches!(
+            store.decide_approval(&a.id, true, "op"),
+            Err(StoreError::NotPending { .. })
+        ));
+
+        assert!(store.use_nonce("n", Duration::from_secs(30)));
+        assert!(!store.use_nonce("n", Duration::from_secs(30)), "used once");
+        hand.advance(Duration::from_secs(31));
+        assert!(
+            store.use_nonce("n", Duration::from_secs(30)),
+            "forgotten after its ttl"
+        );
+
+        let idle = Duration::from_secs(600);
+        assert!(store.open_session("alice", "s1", 1, idle));
+        assert!(!store.open_session("alice", "s2", 1, idle), "at the cap");
+        hand.advance(idle);
+        assert!(store.open_session("alice", "s2", 1, idle), "s1 went idle");
     }
 
     proptest::proptest! {

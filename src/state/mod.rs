@@ -100,9 +100,18 @@ pub enum Store {
 
 impl Store {
     pub fn open(spec: &StateSpec) -> Result<Store, StoreError> {
+        Store::open_with_clock(spec, crate::clock::Clock::system())
+    }
+
+    /// A store whose windows and expiries follow `clock` (in memory; Redis counts by its own
+    /// clock, shared by every replica).
+    pub fn open_with_clock(
+        spec: &StateSpec,
+        clock: crate::clock::Clock,
+    ) -> Result<Store, StoreError> {
         Ok(match spec {
             StateSpec::Memory { approvals_dir } => {
-                Store::Memory(MemoryStore::new(approvals_dir.clone()))
+                Store::Memory(MemoryStore::new(approvals_dir.clone()).with_clock(clock))
             }
             StateSpec::Redis { url } => Store::Redis(RedisStore::open(url)?),
         })
@@ -127,7 +136,7 @@ impl Store {
         match self {
             Store::Memory(m) => Ok(m
                 .limiter()
-                .try_acquire(counted, std::time::Instant::now())
+                .try_acquire(counted, m.clock().now())
                 .map(Reservation::Memory)),
             Store::Redis(r) => r.try_acquire(counted).await,
         }
@@ -258,9 +267,9 @@ impl Store {
 }
 
 /// The approval `id`, if it exists and is still pending.
-pub(crate) fn pending(found: Option<Approval>, id: &str) -> Result<Approval, StoreError> {
+pub(crate) fn pending(found: Option<Approval>, id: &str, now: i64) -> Result<Approval, StoreError> {
     let a = found.ok_or_else(|| StoreError::NotFound(id.into()))?;
-    match a.status_at(crate::approval::now()) {
+    match a.status_at(now) {
         crate::approval::Status::Pending => Ok(a),
         status => Err(StoreError::NotPending {
             id: id.into(),

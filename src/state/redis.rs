@@ -276,7 +276,7 @@ impl RedisStore {
         approve: bool,
         by: &str,
     ) -> Result<Approval, StoreError> {
-        super::pending(self.get_approval(id).await?, id)?;
+        super::pending(self.get_approval(id).await?, id, approval::now())?;
         let new = format!(
             "{}|{}|{}",
             if approve { "approved" } else { "denied" },
