@@ -31,6 +31,7 @@ pub struct Metrics {
     decided: IntCounterVec,
     pending: IntGauge,
     token_refusals: IntCounterVec,
+    refusals: IntCounterVec,
     otlp: Option<Otlp>,
 }
 
@@ -46,6 +47,7 @@ struct Otlp {
     approvals: Counter<u64>,
     decided: Counter<u64>,
     token_refusals: Counter<u64>,
+    refusals: Counter<u64>,
 }
 
 impl Otlp {
@@ -98,6 +100,10 @@ impl Otlp {
             token_refusals: count(
                 "guarded.http.token_refusals",
                 "HTTP requests refused for their bearer token, by reason.",
+            ),
+            refusals: count(
+                "guarded.refusals",
+                "Tool calls refused, by the kind of refusal.",
             ),
         }
     }
@@ -188,6 +194,11 @@ impl Metrics {
                 "HTTP requests refused for their bearer token, by reason.",
                 &["reason"],
             ),
+            refusals: counter(
+                "guarded_refusals_total",
+                "Tool calls refused, by the kind of refusal (denied, invalid, approval, rate_limited, identity, lookup, not_found, state_store, flooded, audit_unavailable, internal, unauthenticated, self_approval).",
+                &["kind"],
+            ),
             otlp: None,
             registry,
         };
@@ -199,6 +210,7 @@ impl Metrics {
             &m.approvals,
             &m.decided,
             &m.token_refusals,
+            &m.refusals,
         ] {
             let _ = m.registry.register(Box::new(c.clone()));
         }
@@ -213,6 +225,14 @@ impl Metrics {
     pub fn with_otlp(mut self, meter: &Meter) -> Self {
         self.otlp = Some(Otlp::new(meter));
         self
+    }
+
+    /// A refused call, by the refusal's kind (`RefusalKind::as_str`).
+    pub fn refused(&self, kind: &'static str) {
+        self.refusals.with_label_values(&[kind]).inc();
+        if let Some(o) = &self.otlp {
+            o.refusals.add(1, &[KeyValue::new("kind", kind)]);
+        }
     }
 
     /// An HTTP request refused for its token (`missing`, `unknown`, `expired`, `signature` …).
@@ -231,9 +251,13 @@ impl Metrics {
         tool: &str,
         decision: &str,
         outcome: &crate::audit::Outcome,
+        refused: Option<&'static str>,
         seconds: f64,
         gate_seconds: f64,
     ) {
+        if let Some(kind) = refused {
+            self.refused(kind);
+        }
         let status = outcome_status(outcome);
         self.calls
             .with_label_values(&[tool, decision, status])
@@ -264,7 +288,7 @@ impl Metrics {
                         .add(1, &[KeyValue::new("guarded.limit", limit.clone())]);
                 }
             }
-            crate::audit::Outcome::Error { message } if message.contains("state store") => {
+            crate::audit::Outcome::Error { .. } if refused == Some("state_store") => {
                 self.store_errors.with_label_values(&[decision]).inc();
                 if let Some(o) = &self.otlp {
                     o.store_errors.add(
@@ -362,6 +386,17 @@ mod tests {
             "list_brokers",
             "allow",
             &crate::audit::Outcome::Ok,
+            None,
+            0.002,
+            0.00001,
+        );
+        m.call(
+            "list_brokers",
+            "allow",
+            &crate::audit::Outcome::Error {
+                message: "the state store (redis) cannot be reached".into(),
+            },
+            Some("state_store"),
             0.002,
             0.00001,
         );
@@ -371,9 +406,11 @@ mod tests {
         let text = m.render();
         for needle in [
             "mcp_tool_calls_total{decision=\"allow\",outcome=\"ok\",tool=\"list_brokers\"} 1",
-            "guarded_gate_duration_seconds_count{decision=\"allow\"} 1",
+            "guarded_gate_duration_seconds_count{decision=\"allow\"} 2",
             "guarded_aws_call_duration_seconds_count{result=\"ok\",service=\"mq\"} 1",
             "guarded_approvals_decided_total{decision=\"approved\"} 1",
+            "guarded_refusals_total{kind=\"state_store\"} 1",
+            "guarded_state_store_errors_total{decision=\"allow\"} 1",
             "guarded_approvals_pending 3",
         ] {
             assert!(text.contains(needle), "{needle} missing from:\n{text}");

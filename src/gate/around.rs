@@ -2,7 +2,7 @@
 //! resource a call touches (looked up before the decision, when the policy reads them) and the
 //! AWS identity the call runs as (assumed after it, under `--aws-roles`).
 
-use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use rmcp::model::CallToolResponse;
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -98,8 +98,7 @@ impl Gate {
             }
             Err(LookupError::NotFound(e)) => {
                 tracing::info!(tool = call.name, error = %e, "what the IAM change names does not exist");
-                let _ = call.record("none", None, None, not_reached(&e));
-                Err(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into())
+                Err(call.refuse(Refusal::NotFound(e)))
             }
             Err(LookupError::Failed(e)) => {
                 tracing::warn!(tool = call.name, error = %e, "IAM guard read failed; refusing");
@@ -187,8 +186,7 @@ impl Gate {
             }
             Err(LookupError::NotFound(e)) => {
                 tracing::info!(tool = call.name, error = %e, "the call's resource does not exist");
-                let _ = call.record("none", None, None, not_reached(&e));
-                Err(CallToolResult::error(vec![ContentBlock::text(e.to_string())]).into())
+                Err(call.refuse(Refusal::NotFound(e)))
             }
             Err(LookupError::Failed(e)) => {
                 tracing::warn!(tool = call.name, error = %e, "resource lookup failed; refusing");

@@ -7,6 +7,7 @@ use std::time::Instant;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, InputRequiredResult};
 use serde_json::Value;
 
+use super::refusal::RefusalKind;
 use super::{CallCtx, Gate, Refusal};
 use crate::audit::{AuditRecord, AwsIdentityRecord, Outcome, TokenRecord, oversized, redact};
 use crate::identity::assume::Acting;
@@ -71,6 +72,18 @@ impl<'a> Call<'a> {
         reason: Option<String>,
         outcome: Outcome,
     ) -> std::io::Result<()> {
+        self.record_as(decision, basis, reason, outcome, None)
+    }
+
+    /// Write one audit record for this call; a refusal's kind is counted by metrics.
+    fn record_as(
+        &self,
+        decision: &str,
+        basis: Option<String>,
+        reason: Option<String>,
+        outcome: Outcome,
+        refused: Option<RefusalKind>,
+    ) -> std::io::Result<()> {
         crate::telemetry::span::outcome(
             &self.span,
             decision,
@@ -88,6 +101,7 @@ impl<'a> Call<'a> {
                 self.gate.label(self.name),
                 decision,
                 &outcome,
+                refused.map(RefusalKind::as_str),
                 seconds,
                 gate_seconds,
             );
@@ -137,7 +151,17 @@ impl<'a> Call<'a> {
                 .principal_refusals
                 .note(&self.cx.caller.principal, now);
         }
-        let _ = self.record(r.decision(), r.basis(), r.reason(), r.outcome());
+        if r.audited() {
+            let _ = self.record_as(
+                r.decision(),
+                r.basis(),
+                r.reason(),
+                r.outcome(),
+                Some(r.kind()),
+            );
+        } else {
+            self.gate.metrics.refused(r.kind().as_str());
+        }
         CallToolResult::error(vec![ContentBlock::text(r.text())]).into()
     }
 
@@ -163,22 +187,13 @@ impl<'a> Call<'a> {
     /// A state the gate's own logic rules out; refused rather than trusted.
     pub(super) fn fail(&self, what: &str) -> CallToolResponse {
         tracing::error!(tool = self.name, "internal: {what}");
-        let message = format!("internal error: {what}");
-        let _ = self.record(
-            "none",
-            None,
-            None,
-            Outcome::Error {
-                message: message.clone(),
-            },
-        );
-        CallToolResult::error(vec![ContentBlock::text(message)]).into()
+        self.refuse(Refusal::Internal(what.to_string()))
     }
 }
 
 /// The tool name as the audit record keeps it: a name longer than any tool's is cut (at a
 /// character boundary) and marked with its length, so a client cannot fill the log with names.
-fn bounded_name(name: &str) -> String {
+pub(super) fn bounded_name(name: &str) -> String {
     const MAX: usize = 128;
     if name.len() <= MAX {
         return name.to_string();

@@ -49,6 +49,8 @@ pub mod prefix {
     pub const AWS: &str = "AWS error";
     pub const IDENTITY: &str = "No AWS identity:";
     pub const LOOKUP: &str = "Resource lookup failed:";
+    pub const UNAUTHENTICATED: &str = "Not authenticated:";
+    pub const DENIED_ADMIN: &str = "Denied by the admin API:";
 }
 
 /// Who calls, from which session, and how a human can be asked for approval.
@@ -103,7 +105,7 @@ mod refusals;
 mod tests;
 mod verdict;
 use approve::{Approved, Halt};
-pub use refusal::Refusal;
+pub use refusal::{Refusal, RefusalKind};
 pub use verdict::{Denial, GateOptions, Request, Verdict, authorize};
 
 pub struct Gate {
@@ -356,6 +358,44 @@ impl Gate {
         self.listing.subscribe()
     }
 
+    /// Refuse something that is not a call through the gate (a request without an
+    /// authenticated caller, an operator deciding its own call's approval): audited, counted,
+    /// and its text returned for the answer.
+    pub fn refuse_outside(
+        &self,
+        refusal: &Refusal,
+        session: &str,
+        principal: Option<&str>,
+        what: &str,
+        args: Value,
+    ) -> String {
+        tracing::warn!(kind = refusal.kind().as_str(), what = what, "refused");
+        self.metrics.refused(refusal.kind().as_str());
+        let policy = self.policy();
+        let _ = self.audit.write(AuditRecord {
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            session: session.to_string(),
+            principal: principal.map(str::to_string),
+            roles: Vec::new(),
+            token: None,
+            claims: None,
+            aws_identity: None,
+            resource: None,
+            iam_grants: None,
+            tool: call::bounded_name(what),
+            args,
+            decision: refusal.decision().into(),
+            rule: refusal.basis(),
+            reason: refusal.reason(),
+            latency_us: 0,
+            outcome: refusal.outcome(),
+            policy: policy.hash.clone(),
+            mode: None,
+            prev: String::new(),
+        });
+        refusal.text()
+    }
+
     /// Record a policy reload (or its refusal) in the audit log.
     pub fn audit_reload(&self, file: &str, accepted: bool, detail: String) {
         self.metrics.reload(accepted);
@@ -572,23 +612,11 @@ impl Gate {
                 "this principal's sessions",
             ),
         };
-        let text = format!(
-            "{} more than {} refused calls in {}s from {whose}; retry in {}s",
-            prefix::RATE_LIMITED,
-            refusals::MAX_REFUSALS,
-            refusals::WINDOW.as_secs(),
-            over.retry_after.as_secs().max(1)
-        );
-        if over.audit {
-            let limit = "refused_calls".to_string();
-            let _ = call.record(
-                "none",
-                None,
-                Some(text.clone()),
-                Outcome::RateLimited { limit },
-            );
-        }
-        Some(CallToolResult::error(vec![ContentBlock::text(text)]).into())
+        Some(call.refuse(Refusal::Flooded {
+            whose,
+            retry_after: over.retry_after,
+            audit: over.audit,
+        }))
     }
 
     /// Take the call's rate-limit slots. In shadow mode a full limit (or a store that cannot be
@@ -651,7 +679,7 @@ impl Gate {
                 Some(decision.reason.clone()),
                 Outcome::Started,
             )
-            .map_err(|e| audit_stop(&e, "the call was not made"))?;
+            .map_err(|e| call.refuse(audit_stop(&e, "the call was not made")))?;
         }
         let Some(a) = approved else {
             return Ok(());
@@ -720,7 +748,7 @@ impl Gate {
                 // A read whose record cannot be written does not hand out what it read.
                 let written = call.record(decided, basis, why, Outcome::Ok);
                 if let (Err(e), RiskClass::Read) = (written, spec.class) {
-                    return audit_stop(&e, "the result is withheld");
+                    return call.refuse(audit_stop(&e, "the result is withheld"));
                 }
                 let text = serde_json::to_string_pretty(&value).unwrap_or_default();
                 let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
@@ -809,11 +837,10 @@ fn tool_outcome(err: &ToolError) -> Outcome {
 }
 
 /// The audit log cannot be written: refuse (fail closed).
-fn audit_stop(e: &std::io::Error, what: &str) -> CallToolResponse {
+fn audit_stop(e: &std::io::Error, what: &'static str) -> Refusal {
     tracing::error!(error = %e, "audit log unavailable; refusing");
-    CallToolResult::error(vec![ContentBlock::text(format!(
-        "{} its record cannot be written ({e}), so {what}",
-        prefix::AUDIT
-    ))])
-    .into()
+    Refusal::AuditUnavailable {
+        error: e.to_string(),
+        what,
+    }
 }

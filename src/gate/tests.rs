@@ -528,3 +528,63 @@ fn gate_in_process_refusal_audit_and_explain() {
         serde_json::to_string_pretty(&explained).expect("json")
     );
 }
+
+/// Every refusal outside the policy's decision, as the agent reads it, what its audit record
+/// says and the kind metrics count it under: one type, one place.
+#[test]
+fn every_refusal_around_the_decision() {
+    let not_found = crate::error::ToolError::Aws {
+        operation: "mq:DescribeBroker",
+        code: "NotFoundException".into(),
+        message: "Can't find requested broker [b-1].".into(),
+        request_id: Some("req-1".into()),
+        reached: crate::error::Reached::Yes,
+    };
+    let refusals = [
+        Refusal::NotFound(not_found),
+        Refusal::Flooded {
+            whose: "this session",
+            retry_after: Duration::from_secs(41),
+            audit: true,
+        },
+        Refusal::AuditUnavailable {
+            error: "No space left on device (os error 28)".into(),
+            what: "the call was not made",
+        },
+        Refusal::Internal("the approval vanished".into()),
+        Refusal::Unauthenticated,
+        Refusal::SelfApproval {
+            approval_id: "apr-0123456789abcdef".into(),
+        },
+        Refusal::store_down(
+            &crate::state::StoreError::Unavailable {
+                store: "redis".into(),
+                detail: "connection refused".into(),
+            },
+            "allow",
+            "tools.list_brokers[0]",
+        ),
+    ];
+    let table: Vec<String> = refusals
+        .iter()
+        .map(|r| {
+            format!(
+                "{} | audited {} | decision {} | rule {:?} | outcome {} | {}",
+                r.kind().as_str(),
+                r.audited(),
+                r.decision(),
+                r.basis(),
+                serde_json::to_string(&r.outcome()).unwrap(),
+                r.text()
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(table.join("\n"));
+    let kinds: std::collections::HashSet<&str> =
+        super::RefusalKind::ALL.iter().map(|k| k.as_str()).collect();
+    assert_eq!(
+        kinds.len(),
+        super::RefusalKind::ALL.len(),
+        "labels are distinct"
+    );
+}

@@ -75,7 +75,8 @@ impl GuardedServer {
 
 const INSTRUCTIONS: &str = "Amazon MQ, RabbitMQ and IAM tools behind a policy gate. Refusals start \
 with a stable prefix: 'Denied by policy:', 'Denied by read-only mode:', 'Approval required:', \
-'Rate limited:', 'State store unavailable:', 'Invalid arguments:' or 'Unknown tool:'; AWS failures \
+'Rate limited:', 'State store unavailable:', 'No AWS identity:', 'Resource lookup failed:', \
+'Audit log unavailable:', 'Not authenticated:', 'Invalid arguments:' or 'Unknown tool:'; AWS failures \
 start with 'AWS error' and carry the AWS error code and request id. Do not retry a policy refusal \
 with the same arguments; an 'Approval required:' refusal says when a retry of the identical call runs.";
 
@@ -176,12 +177,16 @@ impl ServerHandler for GuardedServer {
         // without one never reaches the gate.
         let parts = context.extensions.get::<axum::http::request::Parts>();
         let Some(caller) = self.caller_of(&context) else {
-            tracing::error!("HTTP request without an authenticated caller refused");
+            let text = self.gate.refuse_outside(
+                &crate::gate::Refusal::Unauthenticated,
+                "none",
+                None,
+                &request.name,
+                serde_json::json!({}),
+            );
             return Ok(
-                rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(
-                    "Denied: the request carries no authenticated caller",
-                )])
-                .into(),
+                rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(text)])
+                    .into(),
             );
         };
         // A session id reaches here only if the server issued it to this principal

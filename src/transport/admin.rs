@@ -117,10 +117,19 @@ async fn decide(admin: &Admin, caller: &Caller, id: String, approve: bool) -> Re
     }
     match admin.gate.approval(&id).await {
         Ok(Some(a)) if a.principal == caller.principal => {
-            tracing::warn!(principal = %caller.principal, approval = %id, "a principal tried to decide its own approval");
+            let refusal = crate::gate::Refusal::SelfApproval {
+                approval_id: id.clone(),
+            };
+            let message = admin.gate.refuse_outside(
+                &refusal,
+                "admin",
+                Some(&caller.principal),
+                if approve { "approve" } else { "deny" },
+                json!({"approval_id": id}),
+            );
             return answer(
                 StatusCode::FORBIDDEN,
-                json!({"error": "forbidden", "message": "a principal cannot decide an approval of its own call"}),
+                json!({"error": "forbidden", "message": message}),
             );
         }
         Ok(Some(_)) => {}
