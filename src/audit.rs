@@ -8,7 +8,7 @@ use std::io::{BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -112,7 +112,7 @@ pub fn redact(value: &Value) -> Value {
 }
 
 /// How a call ended.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Outcome {
     /// The handler ran and AWS answered.
@@ -145,8 +145,8 @@ pub enum Outcome {
     ApprovalDecided { approval_id: String, by: String },
 }
 
-/// One audit record.
-#[derive(Debug, Clone, Serialize)]
+/// One audit record: written by the gate, read back by `policy replay` and `audit verify`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditRecord {
     pub ts: String,
     pub session: String,
@@ -180,20 +180,26 @@ pub struct AuditRecord {
     pub decision: String,
     /// The rule, class default or default that decided (`tools.create_broker[0]`).
     pub rule: Option<String>,
+    /// The deciding rule's conditions, which held (`args.host_instance_type not_in [..]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
     pub reason: Option<String>,
+    #[serde(default)]
     pub latency_us: u64,
     pub outcome: Outcome,
     /// SHA-256 of the policy in force.
+    #[serde(default)]
     pub policy: String,
     /// `shadow` when the decision was audited, not enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     /// SHA-256 of the previous record's line; [`GENESIS`] for the first. Set by the writer.
+    #[serde(default)]
     pub prev: String,
 }
 
 /// Which identity-provider token authenticated a call (never the token).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenRecord {
     pub issuer: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,7 +207,7 @@ pub struct TokenRecord {
 }
 
 /// The assumed role a call ran as (what CloudTrail shows for it).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AwsIdentityRecord {
     pub role_arn: String,
     /// `arn:aws:sts::…:assumed-role/<role>/<session>`.
@@ -442,6 +448,7 @@ mod tests {
             args: json!({}),
             decision: "allow".into(),
             rule: None,
+            conditions: Vec::new(),
             reason: None,
             latency_us: 1,
             outcome: Outcome::Ok,
@@ -449,6 +456,54 @@ mod tests {
             mode: None,
             prev: String::new(),
         }
+    }
+
+    /// What the writer writes, `policy replay` reads back as the same typed record: every
+    /// outcome, `reached_aws` in its three spellings, the conditions that held.
+    #[test]
+    fn records_read_back_as_written() {
+        let outcomes = [
+            Outcome::Ok,
+            Outcome::Denied,
+            Outcome::Invalid {
+                message: "m".into(),
+            },
+            Outcome::RateLimited { limit: "l".into() },
+            Outcome::AwsError {
+                code: "C".into(),
+                request_id: Some("r".into()),
+                reached_aws: crate::error::Reached::Unknown,
+            },
+            Outcome::AwsError {
+                code: "C".into(),
+                request_id: None,
+                reached_aws: crate::error::Reached::No,
+            },
+            Outcome::Error {
+                message: "e".into(),
+            },
+            Outcome::AwaitingApproval {
+                via: "v".into(),
+                approval_id: Some("apr-1".into()),
+            },
+            Outcome::Started,
+            Outcome::ApprovalDecided {
+                approval_id: "apr-1".into(),
+                by: "op".into(),
+            },
+        ];
+        for outcome in outcomes {
+            let mut r = record(1);
+            r.outcome = outcome.clone();
+            r.conditions = vec!["args.x eq 1".into()];
+            let line = serde_json::to_string(&r).unwrap();
+            let back: AuditRecord = serde_json::from_str(&line).unwrap();
+            assert_eq!(back.outcome, outcome, "{line}");
+            assert_eq!(back.conditions, r.conditions);
+            assert_eq!(serde_json::to_string(&back).unwrap(), line, "the same line");
+        }
+        let bad = r#"{"ts":"t","session":"s","tool":"x","args":{},"decision":"allow","rule":null,"reason":null,"outcome":{"status":"aws_error","code":"C","request_id":null,"reached_aws":"maybe"}}"#;
+        assert!(serde_json::from_str::<AuditRecord>(bad).is_err());
     }
 
     fn log_with(n: usize) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -80,6 +80,26 @@ pub enum Reached {
     Unknown,
 }
 
+impl<'de> serde::Deserialize<'de> for Reached {
+    /// What [`Reached`]'s serialisation writes: `true`, `false` or `"unknown"`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Bool(bool),
+            Text(String),
+        }
+        match Written::deserialize(d)? {
+            Written::Bool(true) => Ok(Reached::Yes),
+            Written::Bool(false) => Ok(Reached::No),
+            Written::Text(t) if t == "unknown" => Ok(Reached::Unknown),
+            Written::Text(t) => Err(serde::de::Error::custom(format!(
+                "reached_aws: expected true, false or \"unknown\", got {t:?}"
+            ))),
+        }
+    }
+}
+
 impl serde::Serialize for Reached {
     /// `true`, `false` or `"unknown"` in audit records.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -189,6 +189,7 @@ impl Approval {
             args: self.args.clone(),
             decision: if approve { "approved" } else { "denied" }.into(),
             rule: Some(self.rule.clone()),
+            conditions: Vec::new(),
             reason: Some(self.reason.clone()),
             latency_us: 0,
             outcome: crate::audit::Outcome::ApprovalDecided {

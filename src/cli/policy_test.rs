@@ -76,35 +76,7 @@ fn local() -> String {
 }
 
 /// The decision a case expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Expect {
-    Allow,
-    Deny,
-    RequireApproval,
-    /// The arguments are refused before the policy is asked.
-    Invalid,
-    /// The tool is hidden by the policy.
-    Hidden,
-    /// No tool of that name.
-    Unknown,
-    /// Allowed, but its rate limit is full (use with `after`).
-    RateLimited,
-}
-
-impl Expect {
-    fn as_str(self) -> &'static str {
-        match self {
-            Expect::Allow => "allow",
-            Expect::Deny => "deny",
-            Expect::RequireApproval => "require_approval",
-            Expect::Invalid => "invalid",
-            Expect::Hidden => "hidden",
-            Expect::Unknown => "unknown",
-            Expect::RateLimited => "rate_limited",
-        }
-    }
-}
+pub use crate::gate::offline::DecisionKind as Expect;
 
 /// One case's result, for `--json`.
 #[derive(Debug, Serialize)]
@@ -112,8 +84,8 @@ struct Outcome {
     file: String,
     case: String,
     passed: bool,
-    expected: &'static str,
-    got: &'static str,
+    expected: Expect,
+    got: Expect,
     rule: Option<String>,
     reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -219,7 +191,7 @@ fn check(decider: &Decider<'_>, case: &Case, file: &str) -> Outcome {
     let mut problem = None;
     for i in 0..case.after {
         let before = decide();
-        if before.kind != "allow" {
+        if before.kind != Expect::Allow {
             problem = Some(format!(
                 "call {} of {} before the case was not allowed: {} by {} ({})",
                 i + 1,
@@ -232,7 +204,7 @@ fn check(decider: &Decider<'_>, case: &Case, file: &str) -> Outcome {
         }
     }
     let got = decide();
-    let expected = case.expect.as_str();
+    let expected = case.expect;
     if problem.is_none() {
         problem = if got.kind != expected {
             Some(format!(

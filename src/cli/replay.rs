@@ -16,9 +16,10 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::audit::{AuditRecord, Outcome};
 use crate::catalogue::Catalogue;
 use crate::gate::GateOptions;
-use crate::gate::offline::Decider;
+use crate::gate::offline::{Decider, DecisionKind};
 use crate::policy::Caller;
 use crate::validate::ArgValidator;
 
@@ -26,8 +27,8 @@ use crate::validate::ArgValidator;
 #[derive(Debug, Serialize)]
 struct Change {
     tool: String,
-    old: String,
-    new: String,
+    old: DecisionKind,
+    new: DecisionKind,
     count: u64,
     /// The first such record's timestamp and principal.
     first: String,
@@ -64,10 +65,10 @@ struct Undecidable {
 fn unknown_to_record(
     policy: &crate::policy::CompiledPolicy,
     tool: &str,
-    r: &Value,
+    r: &AuditRecord,
 ) -> Option<String> {
-    if r.get("token").is_some_and(Value::is_object) {
-        let kept = r.get("claims").and_then(Value::as_object);
+    if r.token.is_some() {
+        let kept = r.claims.as_ref();
         if let Some(c) = policy
             .claims_read()
             .iter()
@@ -78,7 +79,7 @@ fn unknown_to_record(
             ));
         }
     }
-    let kept = r.get("resource").and_then(Value::as_object);
+    let kept = r.resource.as_ref().and_then(Value::as_object);
     policy
         .resource_paths(tool)
         .iter()
@@ -91,27 +92,25 @@ fn unknown_to_record(
 
 /// The recorded decision, as `policy test` names them; None for records that are not a
 /// policy decision.
-fn old_decision(r: &Value) -> Option<&'static str> {
-    match r["outcome"]["status"].as_str() {
-        Some("started") | Some("approval_decided") => return None,
-        _ => {}
-    }
-    if r["tool"] == "policy_reload" || r["args"]["truncated"] == Value::Bool(true) {
+fn old_decision(r: &AuditRecord) -> Option<DecisionKind> {
+    if matches!(
+        r.outcome,
+        Outcome::Started | Outcome::ApprovalDecided { .. }
+    ) {
         return None;
     }
-    if r["rule"].as_str() == Some("hide") {
-        return Some("hidden");
+    if r.tool == "policy_reload" || r.args.get("truncated") == Some(&Value::Bool(true)) {
+        return None;
     }
-    match r["decision"].as_str()? {
-        "allow" => Some("allow"),
-        "approved" | "require_approval" => Some("require_approval"),
-        "deny" => Some("deny"),
+    if r.rule.as_deref() == Some("hide") {
+        return Some(DecisionKind::Hidden);
+    }
+    match r.decision.as_str() {
+        "allow" => Some(DecisionKind::Allow),
+        "approved" | "require_approval" => Some(DecisionKind::RequireApproval),
+        "deny" => Some(DecisionKind::Deny),
         _ => None,
     }
-}
-
-fn refused(kind: &str) -> bool {
-    matches!(kind, "deny" | "hidden" | "require_approval")
 }
 
 pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
@@ -143,7 +142,7 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
     let decider = Decider::new(&catalogue, &validator, &limitless, GateOptions::default());
     let start = Instant::now();
     let mut totals = Totals::default();
-    let mut changes: BTreeMap<(String, &'static str, &'static str), Change> = BTreeMap::new();
+    let mut changes: BTreeMap<(String, DecisionKind, DecisionKind), Change> = BTreeMap::new();
     let mut undecidable: BTreeMap<String, Undecidable> = BTreeMap::new();
     for line in file.lines() {
         let Ok(line) = line else {
@@ -151,7 +150,7 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
             continue;
         };
         totals.records += 1;
-        let Ok(r) = serde_json::from_str::<Value>(&line) else {
+        let Ok(r) = serde_json::from_str::<AuditRecord>(&line) else {
             totals.unreadable += 1;
             continue;
         };
@@ -160,16 +159,8 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
             continue;
         };
         totals.replayed += 1;
-        let tool = r["tool"].as_str().unwrap_or_default();
-        let roles = r["roles"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let tool = r.tool.as_str();
+        let first = format!("{} by {}", r.ts, r.principal.as_deref().unwrap_or("?"));
         if let Some(why) = unknown_to_record(&limitless, tool, &r) {
             totals.undecidable += 1;
             undecidable
@@ -177,21 +168,17 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
                 .or_insert_with(|| Undecidable {
                     reason: why,
                     count: 0,
-                    first: format!(
-                        "{} by {}",
-                        r["ts"].as_str().unwrap_or("?"),
-                        r["principal"].as_str().unwrap_or("?")
-                    ),
+                    first,
                 })
                 .count += 1;
             continue;
         }
-        let mut caller = Caller::new(r["principal"].as_str().unwrap_or("local"), roles);
-        if let Some(t) = r.get("token").filter(|t| t.is_object()) {
+        let mut caller = Caller::new(r.principal.as_deref().unwrap_or("local"), r.roles.clone());
+        if let Some(t) = &r.token {
             // The claims the record kept (null: the token lacked it).
             let claims = r
-                .get("claims")
-                .and_then(Value::as_object)
+                .claims
+                .as_ref()
                 .map(|m| {
                     m.iter()
                         .filter(|(_, v)| !v.is_null())
@@ -200,16 +187,16 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
                 })
                 .unwrap_or_default();
             caller = caller.with_token(crate::policy::TokenFacts {
-                issuer: t["issuer"].as_str().unwrap_or_default().to_string(),
-                id: t["jti"].as_str().map(str::to_string),
+                issuer: t.issuer.clone(),
+                id: t.jti.clone(),
                 claims,
             });
         }
         // The facts the recorded call's policy read, as they were then.
-        let resource = r.get("resource").map(crate::resource::nested_facts);
-        let got = decider.decide(tool, r["args"].clone(), (&caller, resource.as_ref()), false);
+        let resource = r.resource.as_ref().map(crate::resource::nested_facts);
+        let got = decider.decide(tool, r.args.clone(), (&caller, resource.as_ref()), false);
         let new = match got.kind {
-            "rate_limited" => "allow",
+            DecisionKind::RateLimited => DecisionKind::Allow,
             k => k,
         };
         if new == old {
@@ -217,24 +204,20 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
             continue;
         }
         totals.changed += 1;
-        if !refused(old) && refused(new) {
+        if !old.refused() && new.refused() {
             totals.newly_refused += 1;
         }
-        if refused(old) && !refused(new) {
+        if old.refused() && !new.refused() {
             totals.newly_allowed += 1;
         }
         changes
             .entry((tool.to_string(), old, new))
             .or_insert_with(|| Change {
                 tool: tool.to_string(),
-                old: old.into(),
-                new: new.into(),
+                old,
+                new,
                 count: 0,
-                first: format!(
-                    "{} by {}",
-                    r["ts"].as_str().unwrap_or("?"),
-                    r["principal"].as_str().unwrap_or("?")
-                ),
+                first,
                 rule: got.rule.clone(),
             })
             .count += 1;

@@ -31,6 +31,8 @@ pub(super) struct Call<'a> {
     pub(super) resource: std::sync::OnceLock<Value>,
     /// What the IAM guard read of an IAM change (documents' origins, the account).
     pub(super) grants: std::sync::OnceLock<Value>,
+    /// The deciding rule's conditions, which held (from the answer of `authorize`).
+    pub(super) conditions: std::sync::OnceLock<Vec<String>>,
     /// When the handler started: the gate's part of the call ends there.
     pub(super) handler_at: std::sync::OnceLock<Instant>,
     /// The call's span (disabled unless traces are exported).
@@ -59,6 +61,7 @@ impl<'a> Call<'a> {
             acting: std::sync::OnceLock::new(),
             resource: std::sync::OnceLock::new(),
             grants: std::sync::OnceLock::new(),
+            conditions: std::sync::OnceLock::new(),
             handler_at: std::sync::OnceLock::new(),
             span,
         }
@@ -131,6 +134,7 @@ impl<'a> Call<'a> {
             args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
             decision: decision.to_string(),
             rule: basis,
+            conditions: self.conditions.get().cloned().unwrap_or_default(),
             reason,
             latency_us: elapsed.as_micros() as u64,
             outcome,

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::verdict::{Denial, Request, Verdict, authorize};
 use super::{Gate, args_of};
 use crate::catalogue::RiskClass;
-use crate::policy::{Caller, CompiledLimit, CompiledPolicy, Decision, Scope};
+use crate::policy::{Caller, CompiledLimit, Scope};
 
 /// What the gate would do with a call, without calling AWS (`policy explain`).
 #[derive(Debug, Clone, Serialize)]
@@ -83,12 +83,36 @@ impl Gate {
             considered: Vec::new(),
             resource_facts: Vec::new(),
         };
+        let considered = || match request.tool {
+            Some((_, Ok(args))) => policy.considered(name, args, caller, resource),
+            _ => Vec::new(),
+        };
+        let resource_facts = || {
+            policy
+                .resource_paths(name)
+                .iter()
+                .map(|p| format!("resource.{}", p.join(".")))
+                .collect()
+        };
         let decision = match authorize(&policy, &self.options, &request) {
-            // A rule denied it: explain the rule (its conditions), as for any decision.
-            Verdict::Deny(Denial::Rule { .. }) => match request.tool {
-                Some((spec, Ok(args))) => policy.decide_with(spec, args, caller, resource),
-                _ => unreachable_decision(&policy),
-            },
+            // A rule denied it: the answer names the rule and the conditions that held.
+            Verdict::Deny(Denial::Rule {
+                basis,
+                reason,
+                conditions,
+            }) => {
+                return Explanation {
+                    tool: name.to_string(),
+                    class,
+                    decision: "deny".into(),
+                    basis: Some(basis),
+                    reason,
+                    conditions,
+                    limits: Vec::new(),
+                    considered: considered(),
+                    resource_facts: resource_facts(),
+                };
+            }
             Verdict::Deny(d) => return refused(&d, d.text()),
             // Shadow mode: hiding or the IAM guard would have refused it.
             Verdict::Allow {
@@ -105,31 +129,9 @@ impl Gate {
             reason: decision.reason,
             conditions: decision.conditions,
             limits: decision.limits.iter().map(|l| describe_limit(l)).collect(),
-            considered: match request.tool {
-                Some((_, Ok(args))) => policy.considered(name, args, caller, resource),
-                _ => Vec::new(),
-            },
-            resource_facts: policy
-                .resource_paths(name)
-                .iter()
-                .map(|p| format!("resource.{}", p.join(".")))
-                .collect(),
+            considered: considered(),
+            resource_facts: resource_facts(),
         }
-    }
-}
-
-/// A rule denial always has a tool and valid arguments; should that ever not hold, explain the
-/// policy's default rather than panic.
-fn unreachable_decision(policy: &CompiledPolicy) -> Decision<'_> {
-    Decision {
-        action: policy.default,
-        basis: crate::policy::Basis::Default,
-        reason: "no tool or arguments to decide on".into(),
-        conditions: Vec::new(),
-        limits: Vec::new(),
-        reveal_secrets: false,
-        approval_timeout: crate::policy::DEFAULT_APPROVAL_TIMEOUT,
-        approver: crate::policy::Approver::Any,
     }
 }
 

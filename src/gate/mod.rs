@@ -386,6 +386,7 @@ impl Gate {
             args,
             decision: refusal.decision().into(),
             rule: refusal.basis(),
+            conditions: Vec::new(),
             reason: refusal.reason(),
             latency_us: 0,
             outcome: refusal.outcome(),
@@ -414,6 +415,7 @@ impl Gate {
             args: serde_json::json!({ "file": file }),
             decision: if accepted { "reloaded" } else { "refused" }.into(),
             rule: None,
+            conditions: Vec::new(),
             reason: Some(detail.clone()),
             latency_us: 0,
             outcome: if accepted {
@@ -542,6 +544,16 @@ impl Gate {
         };
         let verdict = crate::step_span!("decide")
             .in_scope(|| authorize(&call.policy, &self.options, &request));
+        let held = match &verdict {
+            Verdict::Deny(Denial::Rule { conditions, .. }) => conditions,
+            Verdict::Allow { decision, .. } | Verdict::RequireApproval(decision) => {
+                &decision.conditions
+            }
+            Verdict::Deny(_) => &Vec::new(),
+        };
+        if !held.is_empty() {
+            let _ = call.conditions.set(held.clone());
+        }
         let (decision, shadowed, approved) = match verdict {
             Verdict::Deny(d) => return call.refuse(Refusal::Denied(d)),
             Verdict::Allow { decision, shadowed } => (decision, shadowed, None),

@@ -10,11 +10,68 @@ use crate::limits::{Limiter, counted};
 use crate::policy::{Caller, CompiledPolicy};
 use crate::validate::ArgValidator;
 
-/// What a call would get, in the words of `policy test`: `allow`, `deny`,
-/// `require_approval`, `invalid`, `hidden`, `unknown` or `rate_limited`.
+/// What a call gets, in the words of `policy test` (its `expect`) and `policy replay`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+#[schemars(rename = "Expect")]
+pub enum DecisionKind {
+    Allow,
+    Deny,
+    RequireApproval,
+    /// The arguments are refused before the policy is asked.
+    Invalid,
+    /// The tool is hidden by the policy.
+    Hidden,
+    /// No tool of that name.
+    Unknown,
+    /// Allowed, but its rate limit is full (use with `after`).
+    RateLimited,
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Allow => "allow",
+            DecisionKind::Deny => "deny",
+            DecisionKind::RequireApproval => "require_approval",
+            DecisionKind::Invalid => "invalid",
+            DecisionKind::Hidden => "hidden",
+            DecisionKind::Unknown => "unknown",
+            DecisionKind::RateLimited => "rate_limited",
+        }
+    }
+
+    /// Whether the call does not run as asked (refused, or waiting for a human).
+    pub fn refused(self) -> bool {
+        matches!(
+            self,
+            DecisionKind::Deny | DecisionKind::Hidden | DecisionKind::RequireApproval
+        )
+    }
+}
+
+impl std::fmt::Display for DecisionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a call would get offline, with the deciding rule and the reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offline {
-    pub kind: &'static str,
+    pub kind: DecisionKind,
     /// The deciding rule (`tools.create_broker[0]`, `classes.read`, `hide` …).
     pub rule: Option<String>,
     pub reason: String,
@@ -94,16 +151,16 @@ impl<'a> Decider<'a> {
         match authorize(self.policy, &self.options, &request) {
             Verdict::Deny(d) => Offline {
                 kind: match d {
-                    Denial::UnknownTool { .. } => "unknown",
-                    Denial::Invalid(_) => "invalid",
-                    Denial::Hidden { .. } => "hidden",
-                    _ => "deny",
+                    Denial::UnknownTool { .. } => DecisionKind::Unknown,
+                    Denial::Invalid(_) => DecisionKind::Invalid,
+                    Denial::Hidden { .. } => DecisionKind::Hidden,
+                    _ => DecisionKind::Deny,
                 },
                 rule: d.basis(),
                 reason: d.reason().unwrap_or_else(|| d.text()),
             },
             Verdict::RequireApproval(d) => Offline {
-                kind: "require_approval",
+                kind: DecisionKind::RequireApproval,
                 rule: Some(d.basis.to_string()),
                 reason: d.reason,
             },
@@ -115,7 +172,7 @@ impl<'a> Decider<'a> {
                     .try_acquire(&counters, std::time::Instant::now())
                 {
                     Ok(_) => Offline {
-                        kind: "allow",
+                        kind: DecisionKind::Allow,
                         rule,
                         reason: match shadowed {
                             Some(w) => format!("shadow mode, not enforced: {}", w.text()),
@@ -123,7 +180,7 @@ impl<'a> Decider<'a> {
                         },
                     },
                     Err(e) => Offline {
-                        kind: "rate_limited",
+                        kind: DecisionKind::RateLimited,
                         rule: Some(e.limit_id.clone()),
                         reason: format!(
                             "limit {} allows {} calls per {}s",

@@ -56,8 +56,13 @@ pub enum Denial {
     Invalid(ArgError),
     /// The IAM guard refused a policy document or managed policy.
     IamGuard(Finding),
-    /// A policy rule, class default or default said deny.
-    Rule { basis: String, reason: String },
+    /// A policy rule, class default or default said deny; `conditions`: the deciding rule's
+    /// conditions, which held.
+    Rule {
+        basis: String,
+        reason: String,
+        conditions: Vec<String>,
+    },
     /// Shadow mode only: the call would have needed approval.
     ApprovalNeeded { basis: String, reason: String },
 }
@@ -227,6 +232,7 @@ pub fn authorize<'p>(
         Action::Deny => refuse!(Denial::Rule {
             basis: decision.basis.to_string(),
             reason: decision.reason.clone(),
+            conditions: decision.conditions.clone(),
         }),
         Action::RequireApproval if shadow => {
             shadowed.get_or_insert(Denial::ApprovalNeeded {
