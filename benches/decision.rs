@@ -173,8 +173,8 @@ fn benches(c: &mut Criterion) {
     let attach = catalogue.get("attach_role_policy").expect("tool").clone();
     let attach_args =
         json!({"role_name": "app", "policy_arn": "arn:aws:iam::111122223333:policy/ReadBrokers"});
-    let grants = guarded_aws_mcp::iam_guard::Grants {
-        documents: vec![guarded_aws_mcp::iam_guard::GrantedDocument {
+    let grants = guarded_aws_mcp::tools::iam::guard::Grants {
+        documents: vec![guarded_aws_mcp::tools::iam::guard::GrantedDocument {
             origin: "policy arn:aws:iam::111122223333:policy/ReadBrokers (version v3)".into(),
             document: json!({"Version": "2012-10-17", "Statement": [
                 {"Sid": "Read", "Effect": "Allow", "Action": ["mq:Describe*", "mq:List*"], "Resource": "*"},

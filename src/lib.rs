@@ -22,7 +22,6 @@ pub mod clock;
 pub mod error;
 pub mod escape;
 pub mod gate;
-pub mod iam_guard;
 pub mod identity;
 pub mod input;
 pub mod limits;

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use guarded_aws_mcp::catalogue::Catalogue;
-use guarded_aws_mcp::iam_guard::GuardSpec;
+use guarded_aws_mcp::tools::iam::guard::GuardSpec;
 use guarded_aws_mcp::validate::ArgValidator;
 
 static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(Catalogue::builtin);

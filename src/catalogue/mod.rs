@@ -24,7 +24,22 @@ pub use portable::{make_portable, problems, title};
 
 use crate::aws::AwsClients;
 use crate::error::{ArgError, ToolError};
-use crate::iam_guard::DocKind;
+
+/// What an argument holds that the IAM guard reads: a tool's entry names each such argument
+/// (`with_documents`), and the catalogue refuses a PolicyDocument argument it does not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// An identity policy document (inline user, role or group policy).
+    Identity,
+    /// A role's trust (assume-role) policy document.
+    Trust,
+    /// The ARN of a managed policy to attach: the guard also reads its default version's
+    /// document and checks it as an identity policy.
+    ManagedPolicyArn,
+    /// The name of a group a user joins: the guard reads the group's attached and inline
+    /// policies and checks each as if attached to the user.
+    GroupMembership,
+}
 
 /// How much harm a tool can do; policies give defaults per class.
 #[derive(
@@ -611,7 +626,7 @@ fn schema_params(schema: &JsonObject) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// The top-level arguments whose schema is an IAM [`crate::iam_guard::PolicyDocument`].
+/// The top-level arguments whose schema is an IAM `PolicyDocument` (the IAM family's guard type).
 fn document_fields(schema: &JsonObject) -> Vec<String> {
     let is_document = |v: &Value| {
         v.to_string()

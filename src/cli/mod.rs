@@ -544,14 +544,14 @@ fn explain(
             return ExitCode::FAILURE;
         }
     };
-    let iam: Option<crate::iam_guard::IamFixture> = match iam.map(serde_json::from_str).transpose()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("--iam is not an IAM fixture: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let iam: Option<crate::tools::iam::guard::IamFixture> =
+        match iam.map(serde_json::from_str).transpose() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("--iam is not an IAM fixture: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let aws = Arc::new(AwsClients::new(AwsOptions::default()));
     let gate = match Gate::new(
         catalogue,

@@ -53,7 +53,7 @@ pub struct Case {
     /// What the IAM guard would read from AWS: the server's account, managed policies'
     /// documents by ARN, groups' documents, Access Analyzer's answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iam: Option<crate::iam_guard::IamFixture>,
+    pub iam: Option<crate::tools::iam::guard::IamFixture>,
     pub expect: Expect,
     /// The deciding rule must be this one (`tools.create_broker[0]`, `classes.read`, `hide`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -65,7 +65,7 @@ impl Gate {
         call: &Call<'_>,
         spec: Option<&ToolSpec>,
         args: Option<Result<&Value, &crate::error::ArgError>>,
-    ) -> Result<Option<crate::iam_guard::Grants>, CallToolResponse> {
+    ) -> Result<Option<crate::tools::iam::guard::Grants>, CallToolResponse> {
         let (Some(spec), Some(Ok(args)), Some(guard)) = (spec, args, call.policy.guard.as_ref())
         else {
             return Ok(None);
@@ -117,13 +117,13 @@ impl Gate {
     /// and each document the call puts in force.
     async fn questions(
         &self,
-        analyzer: &crate::iam_guard::AnalyzerSpec,
+        analyzer: &crate::tools::iam::guard::AnalyzerSpec,
         spec: &ToolSpec,
         args: &Value,
-        grants: Option<&crate::iam_guard::Grants>,
-    ) -> Result<Vec<crate::resource::analyzer::Question>, LookupError> {
-        use crate::iam_guard::{DocKind, PolicyDocument};
-        use crate::resource::analyzer::Question;
+        grants: Option<&crate::tools::iam::guard::Grants>,
+    ) -> Result<Vec<crate::tools::iam::access_checks::Question>, LookupError> {
+        use crate::tools::iam::access_checks::Question;
+        use crate::tools::iam::guard::{DocKind, PolicyDocument};
         let mut out = Vec::new();
         for (field, kind) in &spec.documents {
             let trust = match kind {
@@ -135,7 +135,7 @@ impl Gate {
                 continue;
             };
             let asks_no_new =
-                analyzer.no_new_access != crate::iam_guard::analyzer::NoNewAccess::Off;
+                analyzer.no_new_access != crate::tools::iam::guard::analyzer::NoNewAccess::Off;
             let replaces = if !trust && asks_no_new {
                 self.grants.replaced_inline(args).await?
             } else {

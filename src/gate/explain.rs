@@ -50,7 +50,7 @@ impl Gate {
         args: Value,
         caller: &Caller,
         resource: Option<&Value>,
-        iam: Option<&crate::iam_guard::IamFixture>,
+        iam: Option<&crate::tools::iam::guard::IamFixture>,
     ) -> Explanation {
         let policy = self.policy();
         let spec = self.catalogue.get(name).cloned();

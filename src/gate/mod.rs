@@ -134,9 +134,9 @@ pub struct Gate {
     /// server's own AWS identity, cached briefly).
     lookups: Lookups,
     /// What IAM changes put in force, read for the IAM guard.
-    grants: crate::resource::grants::GrantLookups,
+    grants: crate::tools::iam::grants::GrantLookups,
     /// IAM Access Analyzer's answers, for the IAM guard.
-    analyzer: crate::resource::analyzer::AnalyzerLookups,
+    analyzer: crate::tools::iam::access_checks::AnalyzerLookups,
     /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
     refusals: refusals::RefusalBudget,
     /// The same budget per principal, over all its sessions (a new session does not reset it).
@@ -178,8 +178,8 @@ impl Gate {
             audit,
             aws_once: Arc::new(aws.single_attempt()),
             lookups: Lookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
-            grants: crate::resource::grants::GrantLookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
-            analyzer: crate::resource::analyzer::AnalyzerLookups::new(aws.clone()),
+            grants: crate::tools::iam::grants::GrantLookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
+            analyzer: crate::tools::iam::access_checks::AnalyzerLookups::new(aws.clone()),
             aws,
             extensions: crate::tools::extensions(&Default::default())?,
             clock: Clock::system(),
@@ -272,7 +272,7 @@ impl Gate {
     /// Keep looked-up resource facts this long (default [`DEFAULT_RESOURCE_TTL`]).
     pub fn with_resource_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.lookups = Lookups::new(self.aws.clone(), ttl);
-        self.grants = crate::resource::grants::GrantLookups::new(self.aws.clone(), ttl);
+        self.grants = crate::tools::iam::grants::GrantLookups::new(self.aws.clone(), ttl);
         self
     }
 

@@ -127,7 +127,7 @@ impl<'a> Decider<'a> {
         tool: &str,
         args: Value,
         (caller, resource): (&Caller, Option<&Value>),
-        iam: Option<&crate::iam_guard::IamFixture>,
+        iam: Option<&crate::tools::iam::guard::IamFixture>,
         validate: bool,
     ) -> Offline {
         let spec = self.catalogue.get(tool).map(|s| s.as_ref());

@@ -10,8 +10,8 @@ use super::prefix;
 use crate::audit::Outcome;
 use crate::catalogue::{RiskClass, ToolSpec};
 use crate::error::ArgError;
-use crate::iam_guard::{DocKind, Finding, Grants, PolicyDocument};
 use crate::policy::{Action, Caller, CompiledPolicy, Decision};
+use crate::tools::iam::guard::{DocKind, Finding, Grants, PolicyDocument};
 
 /// Settings of the gate that are not in the policy file.
 #[derive(Debug, Clone, Default)]

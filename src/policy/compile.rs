@@ -13,7 +13,7 @@ use super::model::{Action, Approver, Condition, LimitSpec, Op, PolicyFile, Rule,
 use super::template::{Template, TemplateText};
 use crate::catalogue::{Catalogue, RiskClass, ToolSpec};
 use crate::error::{PolicyError, PolicyErrors};
-use crate::iam_guard::GuardSpec;
+use crate::tools::iam::guard::GuardSpec;
 
 /// A policy checked against the catalogue, ready for evaluation.
 #[derive(Debug)]

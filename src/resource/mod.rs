@@ -4,10 +4,6 @@
 //! kinds, the facts each offers and their types; [`lookup`] fetches the facts (I/O, in the
 //! gate, only when a deciding rule uses `resource.*`), with a short cache.
 
-/// IAM Access Analyzer's checks of the documents an IAM change puts in force.
-pub mod analyzer;
-/// What an IAM change puts in force, read for the IAM guard.
-pub mod grants;
 pub mod lookup;
 
 use serde_json::Value;

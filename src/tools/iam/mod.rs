@@ -19,8 +19,8 @@ use crate::audit::REDACTED;
 use crate::aws::aws_error;
 use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
 use crate::error::{ArgError, ToolError};
-use crate::iam_guard::DocKind;
 use crate::resource::Target;
+use crate::tools::iam::guard::DocKind;
 
 pub(super) const USER_NAME: &str = r"^[\w+=,.@-]{1,64}$";
 pub(super) const ROLE_NAME: &str = r"^[\w+=,.@-]{1,64}$";
@@ -34,7 +34,7 @@ pub(super) const ACCESS_KEY_ID: &str = r"^\w{16,128}$";
 
 // ---------------------------------------------------------------- policy documents
 
-pub use crate::iam_guard::PolicyDocument;
+pub use crate::tools::iam::guard::PolicyDocument;
 
 /// IAM returns policy documents URL-encoded.
 pub(super) fn decode_document(encoded: &str) -> Value {
@@ -42,7 +42,13 @@ pub(super) fn decode_document(encoded: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
 }
 
+/// IAM Access Analyzer's checks of the documents an IAM change puts in force.
+pub mod access_checks;
+/// What an IAM change puts in force, read for the IAM guard.
+pub mod grants;
 pub mod groups;
+/// The IAM policy-document guard (pure): what a policy change grants, judged.
+pub mod guard;
 pub mod inline;
 pub mod managed;
 pub mod types;

@@ -15,10 +15,10 @@ use crate::clock::Clock;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::lookup::LookupError;
 use crate::aws::{AwsClients, aws_error};
 use crate::error::ToolError;
-use crate::iam_guard::{DocKind, GrantedDocument, Grants};
+use crate::resource::lookup::LookupError;
+use crate::tools::iam::guard::{DocKind, GrantedDocument, Grants};
 
 /// At most this many entries per cache; the oldest go first when full.
 const MAX_CACHED: usize = 4096;
@@ -340,7 +340,7 @@ fn failed(message: String) -> LookupError {
 /// A document as IAM returns it: URL-encoded JSON (RFC 3986), or plain JSON from some fakes.
 fn document(text: &str, what: &str) -> Result<Value, LookupError> {
     let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
-    crate::iam_guard::parse_document(&decoded)
-        .or_else(|_| crate::iam_guard::parse_document(text))
+    crate::tools::iam::guard::parse_document(&decoded)
+        .or_else(|_| crate::tools::iam::guard::parse_document(text))
         .map_err(|e| failed(format!("the document of {what} is not JSON: {e}")))
 }

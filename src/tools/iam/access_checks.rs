@@ -12,9 +12,9 @@ use aws_sdk_accessanalyzer::types::{
     PathElement, PolicyType, ValidatePolicyResourceType,
 };
 
-use super::lookup::LookupError;
 use crate::aws::{AwsClients, aws_error};
-use crate::iam_guard::{AnalyzerFinding, AnalyzerSpec};
+use crate::resource::lookup::LookupError;
+use crate::tools::iam::guard::{AnalyzerFinding, AnalyzerSpec};
 
 /// At most this many answers are cached; all go when full.
 const MAX_CACHED: usize = 4096;
@@ -81,7 +81,7 @@ impl AnalyzerLookups {
                 ));
             }
             if let (true, Some(existing)) = (
-                spec.no_new_access != crate::iam_guard::analyzer::NoNewAccess::Off,
+                spec.no_new_access != crate::tools::iam::guard::analyzer::NoNewAccess::Off,
                 &q.replaces,
             ) {
                 asks.push((

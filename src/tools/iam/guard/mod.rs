@@ -120,20 +120,9 @@ impl PolicyDocument {
     }
 }
 
-/// What an argument holds, for the guard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
-    /// An identity policy document (inline user, role or group policy).
-    Identity,
-    /// A role's trust (assume-role) policy document.
-    Trust,
-    /// The ARN of a managed policy to attach: the guard also reads its default version's
-    /// document and checks it as an identity policy.
-    ManagedPolicyArn,
-    /// The name of a group a user joins: the guard reads the group's attached and inline
-    /// policies and checks each as if attached to the user.
-    GroupMembership,
-}
+/// What an argument holds, for the guard (declared in the catalogue, where every tool's
+/// policy-document arguments are checked to be guarded).
+pub use crate::catalogue::DocKind;
 
 /// The `iam_guard` section of a policy file. Each check is on unless turned off.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
