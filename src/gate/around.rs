@@ -193,8 +193,7 @@ impl Gate {
                 Err(call.refuse(Refusal::Lookup {
                     reason: format!(
                         "cannot look up {} `{}` for the policy's resource conditions: {e}",
-                        at.target.kind(),
-                        at.name
+                        at.kind.name, at.name
                     ),
                     outcome: not_reached(&e),
                 }))

@@ -530,10 +530,8 @@ impl Gate {
         };
         // A call that changes its resource makes what is cached of it stale.
         let changes = at.filter(|_| spec.as_deref().is_some_and(|s| s.class != RiskClass::Read));
-        if let Some(at) = &changes
-            && matches!(at.target, crate::resource::Target::IamGroup(_))
-        {
-            self.grants.forget_group(&at.name);
+        if let Some(at) = &changes {
+            self.grants.resource_changed(at);
         }
         let request = Request {
             name,

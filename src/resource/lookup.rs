@@ -1,6 +1,5 @@
-//! Fetching a resource's facts from AWS (DescribeBroker, DescribeConfiguration, GetUser,
-//! GetRole, GetGroup and their attached policies), with the server's own AWS identity, cached
-//! per resource for a short while. A resource that does not exist is [`LookupError::NotFound`]
+//! Fetching a resource's facts (each kind's own lookup, declared by its family), with the
+//! server's own AWS identity, cached per resource for a short while. A resource that does not exist is [`LookupError::NotFound`]
 //! (AWS's own answer, handed to the agent); any other failure refuses the call (fail closed).
 
 use std::collections::HashMap;
@@ -9,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::{Located, Target};
-use crate::aws::{AwsClients, aws_error};
+use super::Located;
+use crate::aws::AwsClients;
 use crate::error::ToolError;
 
 /// At most this many resources are cached; the oldest half goes when full.
@@ -88,7 +87,9 @@ impl Lookups {
             return Ok(facts.clone());
         }
         self.made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let facts = fetch(&self.aws, at).await.map_err(LookupError::of)?;
+        let facts = (at.kind.fetch)(&self.aws, at)
+            .await
+            .map_err(LookupError::of)?;
         let mut cache = self.lock();
         if cache.len() >= MAX_CACHED {
             let (ttl, now) = (self.ttl, self.clock.now());
@@ -102,153 +103,10 @@ impl Lookups {
     }
 }
 
-fn tags_of<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
+/// Tags as a fact: an object of key to value.
+pub fn tags_object<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
     Value::Object(
         tags.map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
             .collect::<Map<_, _>>(),
     )
-}
-
-async fn fetch(aws: &AwsClients, at: &Located) -> Result<Value, ToolError> {
-    match at.target {
-        Target::Broker(_) => broker(aws, &at.name, at.region.as_deref()).await,
-        Target::Configuration(_) => configuration(aws, &at.name, at.region.as_deref()).await,
-        Target::MqArn(_) => {
-            // arn:aws:mq:<region>:<account>:broker:<name>:<id> | …:configuration:<id>
-            let parts: Vec<&str> = at.name.split(':').collect();
-            let region = parts
-                .get(3)
-                .filter(|r| !r.is_empty())
-                .map(|r| r.to_string());
-            let region = region.or_else(|| at.region.clone());
-            match (parts.get(5), parts.last()) {
-                (Some(&"broker"), Some(id)) => broker(aws, id, region.as_deref()).await,
-                (Some(&"configuration"), Some(id)) => {
-                    configuration(aws, id, region.as_deref()).await
-                }
-                _ => Err(ToolError::Internal(format!(
-                    "{} names neither a broker nor a configuration",
-                    at.name
-                ))),
-            }
-        }
-        Target::IamUserOrRole(..) => Err(ToolError::Internal(
-            "a user-or-role target is located as a user or a role before its lookup".into(),
-        )),
-        Target::IamUser(_) => {
-            let iam = aws.iam().await;
-            let out = iam
-                .get_user()
-                .user_name(&at.name)
-                .send()
-                .await
-                .map_err(|e| aws_error("iam:GetUser", e))?;
-            let u = out.user();
-            let attached = iam
-                .list_attached_user_policies()
-                .user_name(&at.name)
-                .send()
-                .await
-                .map_err(|e| aws_error("iam:ListAttachedUserPolicies", e))?;
-            Ok(json!({
-                "name": u.map(|u| u.user_name()),
-                "arn": u.map(|u| u.arn()),
-                "path": u.map(|u| u.path()),
-                "tags": tags_of(u.map(|u| u.tags()).unwrap_or_default().iter().map(|t| (t.key(), t.value()))),
-                "attached_policies": attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect::<Vec<_>>(),
-            }))
-        }
-        Target::IamRole(_) => {
-            let iam = aws.iam().await;
-            let out = iam
-                .get_role()
-                .role_name(&at.name)
-                .send()
-                .await
-                .map_err(|e| aws_error("iam:GetRole", e))?;
-            let r = out.role();
-            let attached = iam
-                .list_attached_role_policies()
-                .role_name(&at.name)
-                .send()
-                .await
-                .map_err(|e| aws_error("iam:ListAttachedRolePolicies", e))?;
-            Ok(json!({
-                "name": r.map(|r| r.role_name()),
-                "arn": r.map(|r| r.arn()),
-                "path": r.map(|r| r.path()),
-                "tags": tags_of(r.map(|r| r.tags()).unwrap_or_default().iter().map(|t| (t.key(), t.value()))),
-                "attached_policies": attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect::<Vec<_>>(),
-            }))
-        }
-        Target::IamGroup(_) => {
-            let iam = aws.iam().await;
-            let out = iam
-                .get_group()
-                .group_name(&at.name)
-                .max_items(1)
-                .send()
-                .await
-                .map_err(|e| aws_error("iam:GetGroup", e))?;
-            let g = out.group();
-            let attached = iam
-                .list_attached_group_policies()
-                .group_name(&at.name)
-                .send()
-                .await
-                .map_err(|e| aws_error("iam:ListAttachedGroupPolicies", e))?;
-            Ok(json!({
-                "name": g.map(|g| g.group_name()),
-                "arn": g.map(|g| g.arn()),
-                "path": g.map(|g| g.path()),
-                "attached_policies": attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect::<Vec<_>>(),
-            }))
-        }
-    }
-}
-
-async fn broker(aws: &AwsClients, id: &str, region: Option<&str>) -> Result<Value, ToolError> {
-    let b = aws
-        .mq(region)
-        .await
-        .describe_broker()
-        .broker_id(id)
-        .send()
-        .await
-        .map_err(|e| aws_error("mq:DescribeBroker", e))?;
-    Ok(json!({
-        "id": b.broker_id(),
-        "name": b.broker_name(),
-        "arn": b.broker_arn(),
-        "state": b.broker_state().map(|s| s.as_str()),
-        "engine_type": b.engine_type().map(|s| s.as_str()),
-        "engine_version": b.engine_version(),
-        "deployment_mode": b.deployment_mode().map(|s| s.as_str()),
-        "host_instance_type": b.host_instance_type(),
-        "publicly_accessible": b.publicly_accessible(),
-        "tags": tags_of(b.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))),
-    }))
-}
-
-async fn configuration(
-    aws: &AwsClients,
-    id: &str,
-    region: Option<&str>,
-) -> Result<Value, ToolError> {
-    let c = aws
-        .mq(region)
-        .await
-        .describe_configuration()
-        .configuration_id(id)
-        .send()
-        .await
-        .map_err(|e| aws_error("mq:DescribeConfiguration", e))?;
-    Ok(json!({
-        "id": c.id(),
-        "name": c.name(),
-        "arn": c.arn(),
-        "engine_type": c.engine_type().map(|s| s.as_str()),
-        "engine_version": c.engine_version(),
-        "tags": tags_of(c.tags().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str()))),
-    }))
 }

@@ -8,96 +8,93 @@ pub mod lookup;
 
 use serde_json::Value;
 
-/// What kind of resource a tool acts on, and the argument that names it.
+/// A kind of resource a family's tools act on: what it is, the facts it offers and how they
+/// are fetched. Each family declares its own (`tools/mq/resources.rs`); this module knows none.
+pub struct ResourceKind {
+    /// A stable id (`mq:broker`, `iam:group`): kinds are equal when their ids are.
+    pub id: &'static str,
+    /// What it is, for messages (`an Amazon MQ broker`).
+    pub name: &'static str,
+    /// The facts a lookup gives, with their JSON types (`("tags", "object")`).
+    pub facts: &'static [(&'static str, &'static str)],
+    /// The lookup (I/O, with the server's own AWS identity), called by [`lookup::Lookups`].
+    pub fetch: FetchFn,
+}
+
+/// How a kind's facts are fetched.
+pub type FetchFn =
+    for<'a> fn(
+        &'a crate::aws::AwsClients,
+        &'a Located,
+    ) -> futures::future::BoxFuture<'a, Result<Value, crate::error::ToolError>>;
+
+impl PartialEq for ResourceKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for ResourceKind {}
+
+impl std::hash::Hash for ResourceKind {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl std::fmt::Debug for ResourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+/// The existing resource a tool acts on: the argument that names it and its kind, or two such
+/// (`add_inline_policy` names a user or a role: whichever argument the call gives, first
+/// first). Kinds given together offer the same facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// An Amazon MQ broker by id (`BrokerId`).
-    Broker(&'static str),
-    /// An Amazon MQ configuration by id (`ConfigurationId`).
-    Configuration(&'static str),
-    /// An Amazon MQ broker or configuration by ARN (`ResourceArn`).
-    MqArn(&'static str),
-    /// An IAM user by name.
-    IamUser(&'static str),
-    /// An IAM role by name.
-    IamRole(&'static str),
-    /// An IAM group by name.
-    IamGroup(&'static str),
-    /// An IAM user or an IAM role, by whichever of the two arguments the call gives (user
-    /// first): `add_inline_policy`.
-    IamUserOrRole(&'static str, &'static str),
+pub struct Target {
+    first: (&'static str, &'static ResourceKind),
+    second: Option<(&'static str, &'static ResourceKind)>,
 }
 
 impl Target {
-    /// The argument that names the resource.
-    pub fn arg(&self) -> &'static str {
-        match *self {
-            Target::Broker(a)
-            | Target::Configuration(a)
-            | Target::MqArn(a)
-            | Target::IamUser(a)
-            | Target::IamRole(a)
-            | Target::IamGroup(a)
-            | Target::IamUserOrRole(a, _) => a,
+    /// The resource named by `arg`.
+    pub const fn one(arg: &'static str, kind: &'static ResourceKind) -> Target {
+        Target {
+            first: (arg, kind),
+            second: None,
         }
+    }
+
+    /// The resource named by `arg` when the call gives it, else by `other`.
+    pub const fn either(
+        arg: &'static str,
+        kind: &'static ResourceKind,
+        other: &'static str,
+        other_kind: &'static ResourceKind,
+    ) -> Target {
+        Target {
+            first: (arg, kind),
+            second: Some((other, other_kind)),
+        }
+    }
+
+    /// The argument that names the resource (the first, for two).
+    pub fn arg(&self) -> &'static str {
+        self.first.0
     }
 
     /// What the resource is, for messages.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Target::Broker(_) => "an Amazon MQ broker",
-            Target::Configuration(_) => "an Amazon MQ configuration",
-            Target::MqArn(_) => "an Amazon MQ broker or configuration",
-            Target::IamUser(_) => "an IAM user",
-            Target::IamRole(_) => "an IAM role",
-            Target::IamGroup(_) => "an IAM group",
-            Target::IamUserOrRole(..) => "an IAM user or role",
+    pub fn kind(&self) -> String {
+        match self.second {
+            None => self.first.1.name.to_string(),
+            Some((_, k)) => format!("{} or {}", self.first.1.name, k.name),
         }
     }
 
-    /// The facts a lookup offers for this kind, with their JSON types. `tags` is an object of
-    /// tag values (`resource.tags.<key>`, strings).
+    /// The facts the resource offers (the kinds of a two-way target offer the same).
     pub fn facts(&self) -> &'static [(&'static str, &'static str)] {
-        const BROKER: &[(&str, &str)] = &[
-            ("id", "string"),
-            ("name", "string"),
-            ("arn", "string"),
-            ("state", "string"),
-            ("engine_type", "string"),
-            ("engine_version", "string"),
-            ("deployment_mode", "string"),
-            ("host_instance_type", "string"),
-            ("publicly_accessible", "boolean"),
-            ("tags", "object"),
-        ];
-        const CONFIGURATION: &[(&str, &str)] = &[
-            ("id", "string"),
-            ("name", "string"),
-            ("arn", "string"),
-            ("engine_type", "string"),
-            ("engine_version", "string"),
-            ("tags", "object"),
-        ];
-        const PRINCIPAL: &[(&str, &str)] = &[
-            ("name", "string"),
-            ("arn", "string"),
-            ("path", "string"),
-            ("attached_policies", "array"),
-            ("tags", "object"),
-        ];
-        const GROUP: &[(&str, &str)] = &[
-            ("name", "string"),
-            ("arn", "string"),
-            ("path", "string"),
-            ("attached_policies", "array"),
-        ];
-        match self {
-            Target::Broker(_) => BROKER,
-            // A broker or configuration by ARN: the facts both have.
-            Target::Configuration(_) | Target::MqArn(_) => CONFIGURATION,
-            Target::IamUser(_) | Target::IamRole(_) | Target::IamUserOrRole(..) => PRINCIPAL,
-            Target::IamGroup(_) => GROUP,
-        }
+        self.first.1.facts
     }
 
     /// The JSON types a `resource.<path>` condition compares with, or None when this kind
@@ -129,32 +126,26 @@ impl Target {
             .join(", ")
     }
 
-    /// Which resource a call's (validated) arguments name: its id or name, and region.
+    /// Which resource a call's (validated) arguments name: its kind, id or name, and region.
     pub fn locate(&self, args: &Value) -> Option<Located> {
         let named = |arg: &str| args.get(arg).and_then(Value::as_str).map(str::to_string);
-        let (target, name) = match *self {
-            Target::IamUserOrRole(user, role) => match named(user) {
-                Some(n) => (Target::IamUser(user), n),
-                None => (Target::IamRole(role), named(role)?),
-            },
-            t => (t, named(t.arg())?),
+        let (kind, name) = match (named(self.first.0), self.second) {
+            (Some(n), _) => (self.first.1, n),
+            (None, Some((other, kind))) => (kind, named(other)?),
+            (None, None) => return None,
         };
         let region = args
             .get("region")
             .and_then(Value::as_str)
             .map(str::to_string);
-        Some(Located {
-            target,
-            name,
-            region,
-        })
+        Some(Located { kind, name, region })
     }
 }
 
 /// One resource to look up.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Located {
-    pub target: Target,
+    pub kind: &'static ResourceKind,
     /// The id, name or ARN the arguments give.
     pub name: String,
     pub region: Option<String>,
@@ -202,9 +193,33 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn no_fetch<'a>(
+        _: &'a crate::aws::AwsClients,
+        _: &'a Located,
+    ) -> futures::future::BoxFuture<'a, Result<Value, crate::error::ToolError>> {
+        Box::pin(async { Ok(Value::Null) })
+    }
+
+    static THING: ResourceKind = ResourceKind {
+        id: "test:thing",
+        name: "a thing",
+        facts: &[
+            ("state", "string"),
+            ("publicly_accessible", "boolean"),
+            ("tags", "object"),
+        ],
+        fetch: no_fetch,
+    };
+    static GROUP: ResourceKind = ResourceKind {
+        id: "test:group",
+        name: "a group",
+        facts: &[("name", "string"), ("attached_policies", "array")],
+        fetch: no_fetch,
+    };
+
     #[test]
     fn facts_have_types_and_tags_have_keys() {
-        let b = Target::Broker("BrokerId");
+        let b = Target::one("BrokerId", &THING);
         assert_eq!(b.fact_types(&["tags", "env"]), Some(vec!["string"]));
         assert_eq!(
             b.fact_types(&["publicly_accessible"]),
@@ -213,9 +228,18 @@ mod tests {
         assert_eq!(b.fact_types(&["state", "x"]), None);
         assert_eq!(b.fact_types(&["path"]), None);
         assert_eq!(
-            Target::IamGroup("group_name").fact_types(&["tags", "x"]),
+            Target::one("group_name", &GROUP).fact_types(&["tags", "x"]),
             None
         );
+        let two = Target::either("user_name", &THING, "role_name", &GROUP);
+        assert_eq!(two.locate(&json!({"role_name": "r"})).unwrap().kind, &GROUP);
+        assert_eq!(
+            two.locate(&json!({"user_name": "u", "role_name": "r"}))
+                .unwrap()
+                .kind,
+            &THING
+        );
+        assert_eq!(two.kind(), "a thing or a group");
         assert!(b.fact_names().contains("tags.<key>"));
         let l = b
             .locate(&json!({"BrokerId": "b-1", "region": "eu-west-1"}))

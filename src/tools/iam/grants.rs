@@ -305,6 +305,13 @@ impl GrantLookups {
             .remove(group);
     }
 
+    /// A call changed this resource: what is cached of it is stale (a group's documents).
+    pub fn resource_changed(&self, at: &crate::resource::Located) {
+        if at.kind == &super::resources::GROUP {
+            self.forget_group(&at.name);
+        }
+    }
+
     fn lock_documents(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Value>> {
         self.documents.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use super::common::{Waited, check_tags, ts, wait_for};
 use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
 use crate::error::{ArgError, ToolError};
-use crate::resource::Target;
 
 // AWS generates `b-<uuid>` / `c-<uuid>`; local fakes generate shorter IDs. Both are letters,
 // digits and hyphens, which is what keeps an ID from escaping its place in the request path.
@@ -87,6 +86,8 @@ pub mod change;
 pub mod create_delete;
 pub mod describe;
 pub mod list;
+/// The Amazon MQ resources its tools act on, for `resource.*` conditions.
+pub mod resources;
 pub mod types;
 mod waits;
 
@@ -107,50 +108,50 @@ pub fn tools() -> Vec<ToolSpec> {
         tool(info("create_configuration", Write, "mq:CreateConfiguration", false,
             "Create a broker configuration (revision 1) for an engine and version."), create_configuration).tags_what_it_creates(),
         tool(info("delete_broker", Destructive, "mq:DeleteBroker", true,
-            "Delete a broker and all its messages. Irreversible."), delete_broker).targets(Target::Broker("BrokerId")),
+            "Delete a broker and all its messages. Irreversible."), delete_broker).targets(resources::broker_by("BrokerId")),
         tool(info("delete_configuration", Destructive, "mq:DeleteConfiguration", true,
-            "Delete a configuration that no broker uses. Irreversible."), delete_configuration).targets(Target::Configuration("ConfigurationId")),
+            "Delete a configuration that no broker uses. Irreversible."), delete_configuration).targets(resources::configuration_by("ConfigurationId")),
         tool(info("describe_broker", Read, "mq:DescribeBroker", true,
-            "Describe a broker: state, engine, instance type, endpoints, configurations, users, network settings."), describe_broker).targets(Target::Broker("BrokerId")),
+            "Describe a broker: state, engine, instance type, endpoints, configurations, users, network settings."), describe_broker).targets(resources::broker_by("BrokerId")),
         tool(info("describe_broker_engine_types", Read, "mq:DescribeBrokerEngineTypes", true,
             "List the broker engines and engine versions available in a region."), describe_broker_engine_types),
         tool(info("describe_broker_instance_options", Read, "mq:DescribeBrokerInstanceOptions", true,
             "List the broker instance types, storage types, deployment modes and zones available in a region."), describe_broker_instance_options),
         tool(info("describe_configuration", Read, "mq:DescribeConfiguration", true,
-            "Describe a configuration and its latest revision."), describe_configuration).targets(Target::Configuration("ConfigurationId")),
+            "Describe a configuration and its latest revision."), describe_configuration).targets(resources::configuration_by("ConfigurationId")),
         tool(info("describe_configuration_revision", Read, "mq:DescribeConfigurationRevision", true,
-            "Get one revision of a configuration, with its data (base64, and decoded)."), describe_configuration_revision).targets(Target::Configuration("ConfigurationId")),
+            "Get one revision of a configuration, with its data (base64, and decoded)."), describe_configuration_revision).targets(resources::configuration_by("ConfigurationId")),
         tool(info("describe_shared_resources", Read, "mq:DescribeSharedResources", true,
-            "List the resources shared with a broker through AWS RAM, with their status and DNS names."), describe_shared_resources).targets(Target::Broker("BrokerId")),
+            "List the resources shared with a broker through AWS RAM, with their status and DNS names."), describe_shared_resources).targets(resources::broker_by("BrokerId")),
         tool(info("describe_broker_user", Read, "mq:DescribeUser", true,
-            "Describe a broker user: console access, groups, pending changes. (The AWS Labs server calls this describe_user.)"), describe_broker_user).targets(Target::Broker("BrokerId")),
+            "Describe a broker user: console access, groups, pending changes. (The AWS Labs server calls this describe_user.)"), describe_broker_user).targets(resources::broker_by("BrokerId")),
         tool(info("list_brokers", Read, "mq:ListBrokers", true,
             "List the brokers in a region, one page at a time (MaxResults, NextToken)."), list_brokers),
         tool(info("list_configuration_revisions", Read, "mq:ListConfigurationRevisions", true,
-            "List the revisions of a configuration, one page at a time."), list_configuration_revisions).targets(Target::Configuration("ConfigurationId")),
+            "List the revisions of a configuration, one page at a time."), list_configuration_revisions).targets(resources::configuration_by("ConfigurationId")),
         tool(info("list_configurations", Read, "mq:ListConfigurations", true,
             "List the configurations in a region, one page at a time."), list_configurations),
         tool(info("list_tags", Read, "mq:ListTags", true,
-            "List the tags of a broker or configuration."), list_tags).targets(Target::MqArn("ResourceArn")),
+            "List the tags of a broker or configuration."), list_tags).targets(resources::arn_by("ResourceArn")),
         tool(info("list_broker_users", Read, "mq:ListUsers", true,
-            "List the users of a broker, one page at a time. (The AWS Labs server calls this list_users.)"), list_broker_users).targets(Target::Broker("BrokerId")),
+            "List the users of a broker, one page at a time. (The AWS Labs server calls this list_users.)"), list_broker_users).targets(resources::broker_by("BrokerId")),
         tool(info("promote", Execute, "mq:Promote", false,
-            "Promote a cross-region replica broker to primary (SWITCHOVER or FAILOVER). Disrupts clients. With `wait`, waits (with progress) until it is the RUNNING primary."), promote).also_calls(&["mq:DescribeBroker"]).targets(Target::Broker("BrokerId")).disruptive(),
+            "Promote a cross-region replica broker to primary (SWITCHOVER or FAILOVER). Disrupts clients. With `wait`, waits (with progress) until it is the RUNNING primary."), promote).also_calls(&["mq:DescribeBroker"]).targets(resources::broker_by("BrokerId")).disruptive(),
         tool(info("reboot_broker", Execute, "mq:RebootBroker", false,
-            "Reboot a broker; pending changes take effect. Disconnects clients."), reboot_broker).also_calls(&["mq:DescribeBroker"]).targets(Target::Broker("BrokerId")).disruptive(),
+            "Reboot a broker; pending changes take effect. Disconnects clients."), reboot_broker).also_calls(&["mq:DescribeBroker"]).targets(resources::broker_by("BrokerId")).disruptive(),
         tool(info("update_broker", Write, "mq:UpdateBroker", false,
-            "Change a broker's settings; only the fields given are changed. Most changes apply at the next reboot: the result lists PendingChanges; `reboot: true` reboots the broker now (disconnects clients) and `wait` waits (with progress) until nothing is pending."), update_broker).also_calls(&["mq:DescribeBroker", "mq:RebootBroker"]).targets(Target::Broker("BrokerId")),
+            "Change a broker's settings; only the fields given are changed. Most changes apply at the next reboot: the result lists PendingChanges; `reboot: true` reboots the broker now (disconnects clients) and `wait` waits (with progress) until nothing is pending."), update_broker).also_calls(&["mq:DescribeBroker", "mq:RebootBroker"]).targets(resources::broker_by("BrokerId")),
         tool(info("update_configuration", Write, "mq:UpdateConfiguration", false,
-            "Write a new revision of a configuration. Data is the configuration text; the server base64-encodes it."), update_configuration).targets(Target::Configuration("ConfigurationId")),
+            "Write a new revision of a configuration. Data is the configuration text; the server base64-encodes it."), update_configuration).targets(resources::configuration_by("ConfigurationId")),
         tool(info("create_broker_user", Write, "mq:CreateUser", false,
-            "Create a broker user (ActiveMQ, or RabbitMQ replication user). Applied at the next reboot."), create_broker_user).targets(Target::Broker("BrokerId")),
+            "Create a broker user (ActiveMQ, or RabbitMQ replication user). Applied at the next reboot."), create_broker_user).targets(resources::broker_by("BrokerId")),
         tool(info("update_broker_user", Write, "mq:UpdateUser", true,
-            "Change a broker user's password, console access or groups; only the fields given are changed."), update_broker_user).targets(Target::Broker("BrokerId")),
+            "Change a broker user's password, console access or groups; only the fields given are changed."), update_broker_user).targets(resources::broker_by("BrokerId")),
         tool(info("delete_broker_user", Destructive, "mq:DeleteUser", true,
-            "Delete a broker user. Applied at the next reboot."), delete_broker_user).targets(Target::Broker("BrokerId")),
+            "Delete a broker user. Applied at the next reboot."), delete_broker_user).targets(resources::broker_by("BrokerId")),
         tool(info("create_tags", Write, "mq:CreateTags", true,
-            "Add or overwrite tags on a broker or configuration."), create_tags).targets(Target::MqArn("ResourceArn")),
+            "Add or overwrite tags on a broker or configuration."), create_tags).targets(resources::arn_by("ResourceArn")),
         tool(info("delete_tags", Write, "mq:DeleteTags", true,
-            "Remove tags from a broker or configuration."), delete_tags).targets(Target::MqArn("ResourceArn")),
+            "Remove tags from a broker or configuration."), delete_tags).targets(resources::arn_by("ResourceArn")),
     ]
 }
