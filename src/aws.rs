@@ -1,7 +1,8 @@
 //! AWS configuration and clients: the full default credential chain, `AWS_ENDPOINT_URL`
-//! honoured, one client per service and region reused, request timeouts; and the mapping of
+//! honoured, one client per service and region reused (the services are the families'), request timeouts; and the mapping of
 //! SDK errors to [`ToolError`] with the AWS error code and request id.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -43,11 +44,20 @@ impl Default for AwsOptions {
     }
 }
 
-/// At most this many clients per service are cached (one per region).
-const MAX_CACHED_REGIONS: usize = 64;
+/// At most this many clients are cached (one per service and region).
+const MAX_CACHED_CLIENTS: usize = 256;
+
+/// An AWS SDK client a family uses, made from the shared configuration. Each family declares
+/// the services it calls (`impl AwsService for aws_sdk_mq::Client` in `tools/mq`); this module
+/// names none.
+pub trait AwsService: Clone + Send + Sync + 'static {
+    /// A global service (IAM, STS) has one client, in the default region; the others one per
+    /// region.
+    const GLOBAL: bool = false;
+    fn from_config(config: &SdkConfig) -> Self;
+}
 
 /// Lazily loaded AWS configuration and cached service clients.
-#[derive(Debug)]
 pub struct AwsClients {
     options: AwsOptions,
     /// Loaded once, shared with the single-attempt clients.
@@ -55,10 +65,17 @@ pub struct AwsClients {
     /// Attempts per call; the SDK's standard retry when None. Non-idempotent mutations use 1:
     /// a retry after a lost answer could do the change twice.
     attempts: Option<u32>,
-    mq: Mutex<HashMap<String, aws_sdk_mq::Client>>,
-    iam: OnceCell<aws_sdk_iam::Client>,
-    sts: OnceCell<aws_sdk_sts::Client>,
-    access_analyzer: Mutex<HashMap<String, aws_sdk_accessanalyzer::Client>>,
+    /// Clients by service type and region.
+    clients: Mutex<HashMap<(TypeId, String), Box<dyn Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for AwsClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsClients")
+            .field("options", &self.options)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AwsClients {
@@ -67,10 +84,7 @@ impl AwsClients {
             options,
             base: Default::default(),
             attempts: None,
-            mq: Mutex::new(HashMap::new()),
-            iam: OnceCell::new(),
-            sts: OnceCell::new(),
-            access_analyzer: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
         }
     }
 
@@ -142,60 +156,29 @@ impl AwsClients {
             .await
     }
 
-    /// A client from `cache` for `region` (else the default region), made once per region.
-    async fn per_region<C: Clone>(
-        &self,
-        cache: &Mutex<HashMap<String, C>>,
-        region: Option<&str>,
-        make: fn(&SdkConfig) -> C,
-    ) -> C {
-        let key = region.unwrap_or("").to_string();
-        if let Some(c) = lock(cache).get(&key) {
+    /// The client of service `C` for `region` (else the default region; a global service's
+    /// one client whatever the region), made once.
+    pub async fn client<C: AwsService>(&self, region: Option<&str>) -> C {
+        let region = if C::GLOBAL { None } else { region };
+        let key = (TypeId::of::<C>(), region.unwrap_or("").to_string());
+        if let Some(c) = lock(&self.clients)
+            .get(&key)
+            .and_then(|c| c.downcast_ref::<C>())
+        {
             return c.clone();
         }
-        let client = make(&self.client_config(self.config().await, region));
-        let mut cache = lock(cache);
+        let client = C::from_config(&self.client_config(self.config().await, region));
+        let mut cache = lock(&self.clients);
         // Regions are checked against a known list, so this bound is a second line of defence.
-        if cache.len() >= MAX_CACHED_REGIONS && !cache.contains_key(&key) {
+        if cache.len() >= MAX_CACHED_CLIENTS && !cache.contains_key(&key) {
             cache.clear();
         }
-        cache.entry(key).or_insert(client).clone()
-    }
-
-    /// The Amazon MQ client for `region` (else the default region), created once per region.
-    pub async fn mq(&self, region: Option<&str>) -> aws_sdk_mq::Client {
-        self.per_region(&self.mq, region, aws_sdk_mq::Client::new)
-            .await
-    }
-
-    /// The IAM client (IAM is global: one client).
-    pub async fn iam(&self) -> aws_sdk_iam::Client {
-        self.iam
-            .get_or_init(|| async {
-                aws_sdk_iam::Client::new(&self.client_config(self.config().await, None))
-            })
-            .await
-            .clone()
-    }
-
-    /// The STS client (AssumeRole, GetCallerIdentity), in the default region.
-    pub async fn sts(&self) -> aws_sdk_sts::Client {
-        self.sts
-            .get_or_init(|| async {
-                aws_sdk_sts::Client::new(&self.client_config(self.config().await, None))
-            })
-            .await
-            .clone()
-    }
-
-    /// The IAM Access Analyzer client for `region`, created once per region.
-    pub async fn access_analyzer(&self, region: Option<&str>) -> aws_sdk_accessanalyzer::Client {
-        self.per_region(
-            &self.access_analyzer,
-            region,
-            aws_sdk_accessanalyzer::Client::new,
-        )
-        .await
+        cache
+            .entry(key)
+            .or_insert_with(|| Box::new(client.clone()))
+            .downcast_ref::<C>()
+            .cloned()
+            .unwrap_or(client)
     }
 }
 

@@ -172,7 +172,7 @@ impl AwsIdentities {
         let source = source_identity(&caller.principal);
         let mut req = self
             .server
-            .sts()
+            .client::<aws_sdk_sts::Client>(None)
             .await
             .assume_role()
             .role_arn(role_arn)
@@ -222,6 +222,14 @@ impl AwsIdentities {
             once: Arc::new(once),
             expires,
         })
+    }
+}
+
+/// STS (AssumeRole per caller, GetCallerIdentity): one client, in the default region.
+impl crate::aws::AwsService for aws_sdk_sts::Client {
+    const GLOBAL: bool = true;
+    fn from_config(config: &aws_config::SdkConfig) -> Self {
+        aws_sdk_sts::Client::new(config)
     }
 }
 

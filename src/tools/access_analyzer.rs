@@ -121,7 +121,7 @@ async fn own_principal_arn(ctx: &ToolContext) -> Result<String, ToolError> {
     }
     let me = ctx
         .aws
-        .sts()
+        .client::<aws_sdk_sts::Client>(None)
         .await
         .get_caller_identity()
         .send()
@@ -200,7 +200,7 @@ async fn policy_generation_start(ctx: ToolContext, a: StartArgs) -> Result<Start
     };
     let out = ctx
         .aws
-        .access_analyzer(a.region.as_deref())
+        .client::<aws_sdk_accessanalyzer::Client>(a.region.as_deref())
         .await
         .start_policy_generation()
         .policy_generation_details(details)
@@ -212,7 +212,10 @@ async fn policy_generation_start(ctx: ToolContext, a: StartArgs) -> Result<Start
     let waited = match a.wait {
         None => None,
         Some(seconds) => {
-            let client = ctx.aws.access_analyzer(a.region.as_deref()).await;
+            let client = ctx
+                .aws
+                .client::<aws_sdk_accessanalyzer::Client>(a.region.as_deref())
+                .await;
             let job = out.job_id.clone();
             Some(
                 super::common::wait_for(
@@ -294,7 +297,7 @@ pub struct GeneratedOut {
 async fn policy_generation_get(ctx: ToolContext, a: GetArgs) -> Result<GeneratedOut, ToolError> {
     let out = ctx
         .aws
-        .access_analyzer(a.region.as_deref())
+        .client::<aws_sdk_accessanalyzer::Client>(a.region.as_deref())
         .await
         .get_generated_policy()
         .job_id(&a.job_id)
@@ -378,7 +381,7 @@ async fn policy_generation_list(
 ) -> Result<GenerationsOut, ToolError> {
     let out = ctx
         .aws
-        .access_analyzer(a.region.as_deref())
+        .client::<aws_sdk_accessanalyzer::Client>(a.region.as_deref())
         .await
         .list_policy_generations()
         .set_principal_arn(a.principal_arn)
@@ -425,7 +428,7 @@ pub struct Cancelled {
 
 async fn policy_generation_cancel(ctx: ToolContext, a: CancelArgs) -> Result<Cancelled, ToolError> {
     ctx.aws
-        .access_analyzer(a.region.as_deref())
+        .client::<aws_sdk_accessanalyzer::Client>(a.region.as_deref())
         .await
         .cancel_policy_generation()
         .job_id(&a.job_id)
@@ -488,6 +491,13 @@ pub fn tools() -> Vec<ToolSpec> {
             policy_generation_cancel,
         ),
     ]
+}
+
+/// IAM Access Analyzer: one client per region.
+impl crate::aws::AwsService for aws_sdk_accessanalyzer::Client {
+    fn from_config(config: &aws_config::SdkConfig) -> Self {
+        aws_sdk_accessanalyzer::Client::new(config)
+    }
 }
 
 #[cfg(test)]

@@ -127,7 +127,10 @@ impl AnalyzerLookups {
         spec: &AnalyzerSpec,
         q: &Question,
     ) -> Result<Vec<AnalyzerFinding>, LookupError> {
-        let client = self.aws.access_analyzer(None).await;
+        let client = self
+            .aws
+            .client::<aws_sdk_accessanalyzer::Client>(None)
+            .await;
         let failed = |e| LookupError::Failed(e);
         let mut out = Vec::new();
         if check == Check::Validate {

@@ -113,7 +113,7 @@ impl GrantLookups {
                 self.count();
                 let out = self
                     .aws
-                    .iam()
+                    .client::<aws_sdk_iam::Client>(None)
                     .await
                     .get_policy()
                     .policy_arn(arn)
@@ -137,7 +137,7 @@ impl GrantLookups {
                 self.count();
                 let out = self
                     .aws
-                    .iam()
+                    .client::<aws_sdk_iam::Client>(None)
                     .await
                     .get_policy_version()
                     .policy_arn(arn)
@@ -169,7 +169,7 @@ impl GrantLookups {
         if let Some(d) = fresh(&self.groups, group, self.ttl, &self.clock) {
             return Ok(d);
         }
-        let iam = self.aws.iam().await;
+        let iam = self.aws.client::<aws_sdk_iam::Client>(None).await;
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         for _ in 0..MAX_PAGES {
@@ -246,7 +246,7 @@ impl GrantLookups {
                 self.count();
                 let out = self
                     .aws
-                    .sts()
+                    .client::<aws_sdk_sts::Client>(None)
                     .await
                     .get_caller_identity()
                     .send()
@@ -266,7 +266,7 @@ impl GrantLookups {
         let Some(name) = args.get("policy_name").and_then(Value::as_str) else {
             return Ok(None);
         };
-        let iam = self.aws.iam().await;
+        let iam = self.aws.client::<aws_sdk_iam::Client>(None).await;
         let text = if let Some(user) = args.get("user_name").and_then(Value::as_str) {
             self.count();
             match iam

@@ -16,7 +16,7 @@ pub struct GroupsOut {
 pub(super) async fn list_groups(ctx: ToolContext, a: ListArgs) -> Result<GroupsOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .list_groups()
         .set_path_prefix(a.path_prefix)
@@ -45,7 +45,7 @@ pub struct GroupDetails {
 }
 
 pub(super) async fn get_group(ctx: ToolContext, a: GroupArgs) -> Result<GroupDetails, ToolError> {
-    let iam = ctx.aws.iam().await;
+    let iam = ctx.aws.client::<aws_sdk_iam::Client>(None).await;
     let out = iam
         .get_group()
         .group_name(&a.group_name)
@@ -108,7 +108,7 @@ pub(super) async fn create_group(
 ) -> Result<GroupOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .create_group()
         .group_name(&a.group_name)
@@ -140,7 +140,7 @@ pub(super) async fn delete_group(
     ctx: ToolContext,
     a: DeleteGroupArgs,
 ) -> Result<Deleted, ToolError> {
-    let iam = ctx.aws.iam().await;
+    let iam = ctx.aws.client::<aws_sdk_iam::Client>(None).await;
     let g = &a.group_name;
     let mut removed = Vec::new();
     if a.force {
@@ -221,7 +221,7 @@ pub(super) async fn add_user_to_group(
     a: MembershipArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .add_user_to_group()
         .group_name(&a.group_name)
@@ -241,7 +241,7 @@ pub(super) async fn remove_user_from_group(
     a: MembershipArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .remove_user_from_group()
         .group_name(&a.group_name)

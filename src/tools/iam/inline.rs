@@ -50,7 +50,7 @@ pub(super) async fn put_user_policy(
 ) -> Result<Changed, ToolError> {
     let doc = a.policy_document.to_text("policy_document")?;
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .put_user_policy()
         .user_name(&a.user_name)
@@ -72,7 +72,7 @@ pub(super) async fn put_role_policy(
 ) -> Result<Changed, ToolError> {
     let doc = a.policy_document.to_text("policy_document")?;
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .put_role_policy()
         .role_name(&a.role_name)
@@ -131,7 +131,7 @@ pub(super) async fn get_user_policy(
 ) -> Result<InlinePolicyOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .get_user_policy()
         .user_name(&a.user_name)
@@ -152,7 +152,7 @@ pub(super) async fn get_role_policy(
 ) -> Result<InlinePolicyOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .get_role_policy()
         .role_name(&a.role_name)
@@ -172,7 +172,7 @@ pub(super) async fn delete_user_policy(
     a: UserPolicyArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .delete_user_policy()
         .user_name(&a.user_name)
@@ -192,7 +192,7 @@ pub(super) async fn delete_role_policy(
     a: RolePolicyArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .delete_role_policy()
         .role_name(&a.role_name)
@@ -222,7 +222,7 @@ pub(super) async fn list_user_policies(
 ) -> Result<PolicyNamesOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .list_user_policies()
         .user_name(&a.user_name)
@@ -244,7 +244,7 @@ pub(super) async fn list_role_policies(
 ) -> Result<PolicyNamesOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .list_role_policies()
         .role_name(&a.role_name)
@@ -299,7 +299,7 @@ pub(super) async fn add_inline_policy(
     a: AddInlineArgs,
 ) -> Result<Changed, ToolError> {
     let doc = a.policy_document.to_text("policy_document")?;
-    let iam = ctx.aws.iam().await;
+    let iam = ctx.aws.client::<aws_sdk_iam::Client>(None).await;
     let exists = |owner: String| {
         ToolError::Arg(ArgError::rule(
             "policy_name",

@@ -59,7 +59,7 @@ pub(super) async fn list_policies(
     };
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .list_policies()
         .scope(scope)
@@ -106,7 +106,7 @@ pub(super) async fn get_managed_policy_document(
     ctx: ToolContext,
     a: PolicyDocArgs,
 ) -> Result<PolicyDocOut, ToolError> {
-    let iam = ctx.aws.iam().await;
+    let iam = ctx.aws.client::<aws_sdk_iam::Client>(None).await;
     let version = match a.version_id {
         Some(v) => v,
         None => iam
@@ -187,7 +187,7 @@ pub(super) async fn attach_user_policy(
     a: UserPolicyArnArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .attach_user_policy()
         .user_name(&a.user_name)
@@ -207,7 +207,7 @@ pub(super) async fn detach_user_policy(
     a: UserPolicyArnArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .detach_user_policy()
         .user_name(&a.user_name)
@@ -227,7 +227,7 @@ pub(super) async fn attach_role_policy(
     a: RolePolicyArnArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .attach_role_policy()
         .role_name(&a.role_name)
@@ -247,7 +247,7 @@ pub(super) async fn detach_role_policy(
     a: RolePolicyArnArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .detach_role_policy()
         .role_name(&a.role_name)
@@ -267,7 +267,7 @@ pub(super) async fn attach_group_policy(
     a: GroupPolicyArnArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .attach_group_policy()
         .group_name(&a.group_name)
@@ -287,7 +287,7 @@ pub(super) async fn detach_group_policy(
     a: GroupPolicyArnArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .detach_group_policy()
         .group_name(&a.group_name)
@@ -334,7 +334,7 @@ pub(super) async fn create_access_key(
 ) -> Result<NewAccessKey, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .create_access_key()
         .user_name(&a.user_name)
@@ -376,7 +376,7 @@ pub(super) async fn delete_access_key(
     a: DeleteKeyArgs,
 ) -> Result<Changed, ToolError> {
     ctx.aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .delete_access_key()
         .user_name(&a.user_name)
@@ -470,7 +470,7 @@ pub(super) async fn simulate_principal_policy(
     });
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .simulate_principal_policy()
         .policy_source_arn(&a.policy_source_arn)

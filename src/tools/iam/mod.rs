@@ -112,3 +112,11 @@ pub fn tools() -> Vec<ToolSpec> {
             .also_calls(&["iam:GetUserPolicy", "iam:GetRolePolicy"]),
     ]
 }
+
+/// IAM is global: one client.
+impl crate::aws::AwsService for aws_sdk_iam::Client {
+    const GLOBAL: bool = true;
+    fn from_config(config: &aws_config::SdkConfig) -> Self {
+        aws_sdk_iam::Client::new(config)
+    }
+}

@@ -69,7 +69,7 @@ pub const fn user_or_role_by(user: &'static str, role: &'static str) -> Target {
 
 fn user<'a>(aws: &'a AwsClients, at: &'a Located) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let iam = aws.iam().await;
+        let iam = aws.client::<aws_sdk_iam::Client>(None).await;
         let out = iam
             .get_user()
             .user_name(&at.name)
@@ -95,7 +95,7 @@ fn user<'a>(aws: &'a AwsClients, at: &'a Located) -> BoxFuture<'a, Result<Value,
 
 fn role<'a>(aws: &'a AwsClients, at: &'a Located) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let iam = aws.iam().await;
+        let iam = aws.client::<aws_sdk_iam::Client>(None).await;
         let out = iam
             .get_role()
             .role_name(&at.name)
@@ -121,7 +121,7 @@ fn role<'a>(aws: &'a AwsClients, at: &'a Located) -> BoxFuture<'a, Result<Value,
 
 fn group<'a>(aws: &'a AwsClients, at: &'a Located) -> BoxFuture<'a, Result<Value, ToolError>> {
     Box::pin(async move {
-        let iam = aws.iam().await;
+        let iam = aws.client::<aws_sdk_iam::Client>(None).await;
         let out = iam
             .get_group()
             .group_name(&at.name)

@@ -16,7 +16,7 @@ pub struct UsersOut {
 pub(super) async fn list_users(ctx: ToolContext, a: ListArgs) -> Result<UsersOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .list_users()
         .set_path_prefix(a.path_prefix)
@@ -44,7 +44,7 @@ pub struct UserDetails {
 }
 
 pub(super) async fn get_user(ctx: ToolContext, a: UserArgs) -> Result<UserDetails, ToolError> {
-    let iam = ctx.aws.iam().await;
+    let iam = ctx.aws.client::<aws_sdk_iam::Client>(None).await;
     let user = iam
         .get_user()
         .user_name(&a.user_name)
@@ -127,7 +127,7 @@ impl CheckArgs for CreateUserArgs {}
 pub(super) async fn create_user(ctx: ToolContext, a: CreateUserArgs) -> Result<UserOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .create_user()
         .user_name(&a.user_name)
@@ -169,7 +169,7 @@ pub struct Deleted {
 }
 
 pub(super) async fn delete_user(ctx: ToolContext, a: DeleteUserArgs) -> Result<Deleted, ToolError> {
-    let iam = ctx.aws.iam().await;
+    let iam = ctx.aws.client::<aws_sdk_iam::Client>(None).await;
     let u = &a.user_name;
     let mut removed = Vec::new();
     if a.force {
@@ -270,7 +270,7 @@ pub struct RolesOut {
 pub(super) async fn list_roles(ctx: ToolContext, a: ListArgs) -> Result<RolesOut, ToolError> {
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .list_roles()
         .set_path_prefix(a.path_prefix)
@@ -326,7 +326,7 @@ pub(super) async fn create_role(ctx: ToolContext, a: CreateRoleArgs) -> Result<R
         .to_text("assume_role_policy_document")?;
     let out = ctx
         .aws
-        .iam()
+        .client::<aws_sdk_iam::Client>(None)
         .await
         .create_role()
         .role_name(&a.role_name)

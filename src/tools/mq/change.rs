@@ -37,7 +37,7 @@ pub struct PromoteOut {
 pub(super) async fn promote(ctx: ToolContext, a: PromoteArgs) -> Result<PromoteOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .promote()
         .broker_id(&a.broker_id)
@@ -91,7 +91,7 @@ pub struct RebootOut {
 
 pub(super) async fn reboot_broker(ctx: ToolContext, a: RebootArgs) -> Result<RebootOut, ToolError> {
     ctx.aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .reboot_broker()
         .broker_id(&a.broker_id)
@@ -228,7 +228,10 @@ pub(super) async fn update_broker(
         .maintenance_window_start_time
         .as_ref()
         .map(MaintenanceWindow::to_sdk);
-    let mq = ctx.aws.mq(a.region.as_deref()).await;
+    let mq = ctx
+        .aws
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
+        .await;
     let out = mq
         .update_broker()
         .broker_id(&a.broker_id)
@@ -343,7 +346,7 @@ pub(super) async fn update_configuration(
 ) -> Result<UpdatedConfiguration, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .update_configuration()
         .configuration_id(&a.configuration_id)
@@ -428,7 +431,7 @@ pub(super) async fn create_broker_user(
         return Err(ArgError::rule("Password", "is required to create a broker user").into());
     };
     ctx.aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .create_user()
         .broker_id(&a.broker_id)
@@ -452,7 +455,7 @@ pub(super) async fn update_broker_user(
     a: UserWriteArgs,
 ) -> Result<UserChanged, ToolError> {
     ctx.aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .update_user()
         .broker_id(&a.broker_id)
@@ -476,7 +479,7 @@ pub(super) async fn delete_broker_user(
     a: UserArgs,
 ) -> Result<UserChanged, ToolError> {
     ctx.aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .delete_user()
         .broker_id(&a.broker_id)
@@ -520,7 +523,7 @@ impl CheckArgs for CreateTagsArgs {
 
 pub(super) async fn create_tags(ctx: ToolContext, a: CreateTagsArgs) -> Result<TagsOut, ToolError> {
     ctx.aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .create_tags()
         .resource_arn(&a.resource_arn)
@@ -562,7 +565,7 @@ pub(super) async fn delete_tags(
     a: DeleteTagsArgs,
 ) -> Result<TagKeysOut, ToolError> {
     ctx.aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .delete_tags()
         .resource_arn(&a.resource_arn)

@@ -131,7 +131,7 @@ pub(super) async fn create_broker(
         .map(MaintenanceWindow::to_sdk);
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .create_broker()
         .broker_name(&a.broker_name)
@@ -206,7 +206,7 @@ pub(super) async fn create_configuration(
 ) -> Result<Configuration, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .create_configuration()
         .authentication_strategy(sdk::AuthenticationStrategy::from(
@@ -246,7 +246,7 @@ pub(super) async fn delete_broker(
 ) -> Result<BrokerIdOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .delete_broker()
         .broker_id(&a.broker_id)
@@ -271,7 +271,7 @@ pub(super) async fn delete_configuration(
 ) -> Result<ConfigurationIdOnly, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .delete_configuration()
         .configuration_id(&a.configuration_id)

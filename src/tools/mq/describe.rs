@@ -5,7 +5,7 @@ use super::*;
 pub(super) async fn describe_broker(ctx: ToolContext, a: BrokerArgs) -> Result<Broker, ToolError> {
     let b = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .describe_broker()
         .broker_id(&a.broker_id)
@@ -106,7 +106,7 @@ pub(super) async fn describe_broker_engine_types(
 ) -> Result<EngineTypesOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .describe_broker_engine_types()
         .set_engine_type(a.engine_type.map(|e| e.as_str().to_string()))
@@ -184,7 +184,7 @@ pub(super) async fn describe_broker_instance_options(
 ) -> Result<InstanceOptionsOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .describe_broker_instance_options()
         .set_engine_type(a.engine_type.map(|e| e.as_str().to_string()))
@@ -226,7 +226,7 @@ pub(super) async fn describe_configuration(
 ) -> Result<Configuration, ToolError> {
     let c = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .describe_configuration()
         .configuration_id(&a.configuration_id)
@@ -285,7 +285,7 @@ pub(super) async fn describe_configuration_revision(
 ) -> Result<RevisionData, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .describe_configuration_revision()
         .configuration_id(&a.configuration_id)
@@ -334,7 +334,7 @@ pub(super) async fn describe_shared_resources(
 ) -> Result<SharedResourcesOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .describe_shared_resources()
         .broker_id(&a.broker_id)

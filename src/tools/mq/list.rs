@@ -39,7 +39,7 @@ pub(super) async fn describe_broker_user(
 ) -> Result<BrokerUser, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .describe_user()
         .broker_id(&a.broker_id)
@@ -71,7 +71,7 @@ pub struct BrokersOut {
 pub(super) async fn list_brokers(ctx: ToolContext, a: PageArgs) -> Result<BrokersOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .list_brokers()
         .set_max_results(a.max_results)
@@ -104,7 +104,7 @@ pub(super) async fn list_configuration_revisions(
 ) -> Result<RevisionsOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .list_configuration_revisions()
         .configuration_id(&a.configuration_id)
@@ -134,7 +134,7 @@ pub(super) async fn list_configurations(
 ) -> Result<ConfigurationsOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .list_configurations()
         .set_max_results(a.max_results)
@@ -177,7 +177,7 @@ pub struct TagsOut {
 pub(super) async fn list_tags(ctx: ToolContext, a: ResourceArgs) -> Result<TagsOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .list_tags()
         .resource_arn(&a.resource_arn)
@@ -204,7 +204,7 @@ pub(super) async fn list_broker_users(
 ) -> Result<UsersOut, ToolError> {
     let out = ctx
         .aws
-        .mq(a.region.as_deref())
+        .client::<aws_sdk_mq::Client>(a.region.as_deref())
         .await
         .list_users()
         .broker_id(&a.broker_id)

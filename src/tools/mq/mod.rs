@@ -155,3 +155,10 @@ pub fn tools() -> Vec<ToolSpec> {
             "Remove tags from a broker or configuration."), delete_tags).targets(resources::arn_by("ResourceArn")),
     ]
 }
+
+/// Amazon MQ: one client per region.
+impl crate::aws::AwsService for aws_sdk_mq::Client {
+    fn from_config(config: &aws_config::SdkConfig) -> Self {
+        aws_sdk_mq::Client::new(config)
+    }
+}

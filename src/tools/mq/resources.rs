@@ -106,7 +106,7 @@ fn by_arn<'a>(aws: &'a AwsClients, at: &'a Located) -> BoxFuture<'a, Result<Valu
 
 async fn broker(aws: &AwsClients, id: &str, region: Option<&str>) -> Result<Value, ToolError> {
     let b = aws
-        .mq(region)
+        .client::<aws_sdk_mq::Client>(region)
         .await
         .describe_broker()
         .broker_id(id)
@@ -133,7 +133,7 @@ async fn configuration(
     region: Option<&str>,
 ) -> Result<Value, ToolError> {
     let c = aws
-        .mq(region)
+        .client::<aws_sdk_mq::Client>(region)
         .await
         .describe_configuration()
         .configuration_id(id)

@@ -21,7 +21,7 @@ async fn poll_broker(
     state_of: fn(&aws_sdk_mq::operation::describe_broker::DescribeBrokerOutput) -> String,
     end: fn(&str) -> bool,
 ) -> Result<Waited, ToolError> {
-    let mq = ctx.aws.mq(region).await;
+    let mq = ctx.aws.client::<aws_sdk_mq::Client>(region).await;
     wait_for(
         ctx,
         &format!("broker {id}"),

@@ -92,7 +92,7 @@ pub(super) async fn resolve_url(
     let id = broker_id.clone().unwrap_or_default();
     let b = ctx
         .aws
-        .mq(region.as_deref())
+        .client::<aws_sdk_mq::Client>(region.as_deref())
         .await
         .describe_broker()
         .broker_id(&id)
