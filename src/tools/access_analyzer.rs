@@ -442,6 +442,21 @@ async fn policy_generation_cancel(ctx: ToolContext, a: CancelArgs) -> Result<Can
 }
 
 /// The IAM Access Analyzer policy-generation tools.
+/// The IAM policy generation family (IAM Access Analyzer).
+pub struct PolicyGeneration;
+
+impl super::Family for PolicyGeneration {
+    fn name(&self) -> &'static str {
+        "IAM policy generation (IAM Access Analyzer)"
+    }
+    fn tools(&self) -> Vec<ToolSpec> {
+        tools()
+    }
+    fn aws_services(&self) -> &'static [&'static str] {
+        &["access-analyzer", "iam", "sts"]
+    }
+}
+
 pub fn tools() -> Vec<ToolSpec> {
     use RiskClass::*;
     vec![

@@ -1,4 +1,5 @@
-//! Tool families: one module per AWS service, each a set of handlers plus catalogue entries.
+//! Tool families: one folder per service, each owning its tools, the resources they act on,
+//! the AWS services it calls and the state it keeps ([`Family`]); [`FAMILIES`] lists them.
 
 pub mod access_analyzer;
 pub mod common;
@@ -7,6 +8,41 @@ pub mod mq;
 pub mod rabbitmq;
 
 use crate::catalogue::{Catalogue, Extensions, ToolSpec};
+use crate::resource::ResourceKind;
+
+/// Everything about one service's tools. The gate, the policy checker, listing, audit and
+/// metrics read only what a family answers here (through the catalogue and the extensions).
+pub trait Family: Sync {
+    /// Its name, which docs/tools.md and `policy init` group tools by.
+    fn name(&self) -> &'static str;
+    /// Its tools.
+    fn tools(&self) -> Vec<ToolSpec>;
+    /// The resources its tools act on, for `resource.*` conditions.
+    fn resource_kinds(&self) -> &'static [&'static ResourceKind] {
+        &[]
+    }
+    /// The AWS services whose actions its tools need (`mq`, `iam` …, as IAM names them; a
+    /// permission such as `iam:PassRole` counts).
+    fn aws_services(&self) -> &'static [&'static str];
+    /// What it keeps for the server's life, added to `into` (state per MCP session implements
+    /// `catalogue::SessionState` and is dropped when the session ends).
+    fn extensions(
+        &self,
+        _config: &ToolsConfig,
+        into: Extensions,
+    ) -> Result<Extensions, ToolsConfigError> {
+        Ok(into)
+    }
+}
+
+/// The tool families of this build, in catalogue order. Adding a family is a folder and a line
+/// here.
+pub static FAMILIES: [&dyn Family; 4] = [
+    &mq::AmazonMq,
+    &iam::Iam,
+    &access_analyzer::PolicyGeneration,
+    &rabbitmq::RabbitMq,
+];
 
 /// What the families are configured with at start-up (the `serve` flags that belong to one).
 #[derive(Debug, Clone, Default)]
@@ -25,28 +61,18 @@ pub enum ToolsConfigError {
 
 /// The state every family keeps for the server's life, configured.
 pub fn extensions(config: &ToolsConfig) -> Result<Extensions, ToolsConfigError> {
-    let connections = rabbitmq::Connections::with_allowed_hosts(&config.rabbitmq_allowed_hosts)?;
-    Ok(Extensions::default().with_session_state(std::sync::Arc::new(connections)))
+    FAMILIES
+        .iter()
+        .try_fold(Extensions::default(), |x, f| f.extensions(config, x))
 }
-
-/// The tool families of this build, by name, in catalogue order.
-type ToolsFn = fn() -> Vec<ToolSpec>;
-const FAMILIES: [(&str, ToolsFn); 4] = [
-    ("Amazon MQ", mq::tools),
-    ("IAM", iam::tools),
-    (
-        "IAM policy generation (IAM Access Analyzer)",
-        access_analyzer::tools,
-    ),
-    ("RabbitMQ brokers (management API)", rabbitmq::tools),
-];
 
 /// Every tool of this build, each knowing its family.
 pub fn all() -> Vec<ToolSpec> {
     FAMILIES
         .iter()
-        .flat_map(|(family, tools)| {
-            tools().into_iter().map(move |mut t| {
+        .flat_map(|f| {
+            let family = f.name();
+            f.tools().into_iter().map(move |mut t| {
                 t.family = family;
                 t
             })
@@ -79,6 +105,31 @@ mod tests {
         assert!(matches!(e, CatalogueError::DuplicateName(_)), "{e}");
     }
 
+    /// A tool acts only on resources its own family declares, and every family's kinds have
+    /// distinct ids.
+    #[test]
+    fn every_target_is_a_kind_of_its_own_family() {
+        let mut ids = std::collections::HashSet::new();
+        for family in FAMILIES {
+            for k in family.resource_kinds() {
+                assert!(ids.insert(k.id), "two kinds are {}", k.id);
+            }
+            for t in family.tools() {
+                let Some(target) = t.target else { continue };
+                let at = target
+                    .locate(&serde_json::json!({ target.arg(): "x" }))
+                    .unwrap();
+                assert!(
+                    family.resource_kinds().contains(&at.kind),
+                    "{} acts on {:?}, which {} does not declare",
+                    t.name,
+                    at.kind,
+                    family.name()
+                );
+            }
+        }
+    }
+
     /// A tool whose arguments carry a policy document the guard does not check cannot be built.
     #[test]
     fn an_unguarded_policy_document_fails_the_catalogue() {
@@ -96,17 +147,29 @@ mod tests {
     }
 
     /// Per-tool session policies allow exactly a tool's actions: every tool that calls AWS
-    /// names at least one, each well formed; tools that call no AWS API name none.
+    /// names at least one, each well formed and of a service its family declares; tools that
+    /// call no AWS API name none.
     #[test]
     fn every_aws_tool_names_its_iam_actions() {
-        let well_formed =
-            regex::Regex::new(r"^(mq|iam|access-analyzer|sts):[A-Z][A-Za-z]+$").unwrap();
-        for t in Catalogue::builtin().iter() {
-            let actions = t.aws_actions();
-            let calls_aws = !t.name.starts_with("rabbitmq_broker_") || t.aws_api.contains("mq:");
-            assert_eq!(!actions.is_empty(), calls_aws, "{}: {:?}", t.name, actions);
-            for a in actions {
-                assert!(well_formed.is_match(a), "{}: {a}", t.name);
+        let well_formed = regex::Regex::new(r"^([a-z-]+):[A-Z][A-Za-z]+$").unwrap();
+        for family in FAMILIES {
+            for t in family.tools() {
+                let actions = t.aws_actions();
+                let calls_aws =
+                    !t.name.starts_with("rabbitmq_broker_") || t.aws_api.contains("mq:");
+                assert_eq!(!actions.is_empty(), calls_aws, "{}: {:?}", t.name, actions);
+                for a in actions {
+                    let service = well_formed
+                        .captures(a)
+                        .unwrap_or_else(|| panic!("{}: {a}", t.name))[1]
+                        .to_string();
+                    assert!(
+                        family.aws_services().contains(&service.as_str()),
+                        "{}: {a} is not a service of {}",
+                        t.name,
+                        family.name()
+                    );
+                }
             }
         }
         let catalogue = Catalogue::builtin();

@@ -64,6 +64,24 @@ pub use users_roles::*;
 // ---------------------------------------------------------------- catalogue entries
 
 /// The IAM tools.
+/// The IAM family.
+pub struct Iam;
+
+impl super::Family for Iam {
+    fn name(&self) -> &'static str {
+        "IAM"
+    }
+    fn tools(&self) -> Vec<ToolSpec> {
+        tools()
+    }
+    fn resource_kinds(&self) -> &'static [&'static crate::resource::ResourceKind] {
+        &resources::KINDS
+    }
+    fn aws_services(&self) -> &'static [&'static str] {
+        &["iam"]
+    }
+}
+
 pub fn tools() -> Vec<ToolSpec> {
     use DocKind::*;
     use RiskClass::*;

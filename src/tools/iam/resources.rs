@@ -47,6 +47,9 @@ pub static GROUP: ResourceKind = ResourceKind {
     fetch: group,
 };
 
+/// Every IAM resource kind.
+pub static KINDS: [&ResourceKind; 3] = [&USER, &ROLE, &GROUP];
+
 /// A user by name.
 pub const fn user_by(arg: &'static str) -> Target {
     Target::one(arg, &USER)

@@ -100,6 +100,24 @@ pub use types::*;
 // ---------------------------------------------------------------- catalogue entries
 
 /// The Amazon MQ tools.
+/// The Amazon MQ family.
+pub struct AmazonMq;
+
+impl super::Family for AmazonMq {
+    fn name(&self) -> &'static str {
+        "Amazon MQ"
+    }
+    fn tools(&self) -> Vec<ToolSpec> {
+        tools()
+    }
+    fn resource_kinds(&self) -> &'static [&'static crate::resource::ResourceKind] {
+        &resources::KINDS
+    }
+    fn aws_services(&self) -> &'static [&'static str] {
+        &["mq"]
+    }
+}
+
 pub fn tools() -> Vec<ToolSpec> {
     use RiskClass::*;
     vec![

@@ -55,6 +55,9 @@ pub static MQ_ARN: ResourceKind = ResourceKind {
     fetch: by_arn,
 };
 
+/// Every Amazon MQ resource kind.
+pub static KINDS: [&ResourceKind; 3] = [&BROKER, &CONFIGURATION, &MQ_ARN];
+
 /// A broker by id (`BrokerId`).
 pub const fn broker_by(arg: &'static str) -> Target {
     Target::one(arg, &BROKER)

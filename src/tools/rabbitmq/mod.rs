@@ -40,6 +40,30 @@ pub use read::*;
 // ---------------------------------------------------------------- catalogue entries
 
 /// The RabbitMQ broker tools.
+/// The RabbitMQ brokers family (the management HTTP API; Amazon MQ for broker ids).
+pub struct RabbitMq;
+
+impl super::Family for RabbitMq {
+    fn name(&self) -> &'static str {
+        "RabbitMQ brokers (management API)"
+    }
+    fn tools(&self) -> Vec<ToolSpec> {
+        tools()
+    }
+    fn aws_services(&self) -> &'static [&'static str] {
+        &["mq"]
+    }
+    /// Per-session connections and credentials, to the allowed management hosts only.
+    fn extensions(
+        &self,
+        config: &super::ToolsConfig,
+        into: crate::catalogue::Extensions,
+    ) -> Result<crate::catalogue::Extensions, super::ToolsConfigError> {
+        let connections = Connections::with_allowed_hosts(&config.rabbitmq_allowed_hosts)?;
+        Ok(into.with_session_state(std::sync::Arc::new(connections)))
+    }
+}
+
 pub fn tools() -> Vec<ToolSpec> {
     use RiskClass::*;
     vec![
