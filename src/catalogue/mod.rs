@@ -350,30 +350,14 @@ impl ToolSpec {
     }
 }
 
-/// Static facts about a tool, given to [`tool`].
+/// Static facts about a tool, given to [`tool`] by name: a catalogue entry reads
+/// `tool(ToolInfo { name, class, aws_api, idempotent, description }, handler)`.
 pub struct ToolInfo {
     pub name: &'static str,
     pub description: &'static str,
     pub class: RiskClass,
     pub aws_api: &'static str,
     pub idempotent: bool,
-}
-
-/// The facts of a tool, in the order catalogue entries are written.
-pub fn info(
-    name: &'static str,
-    class: RiskClass,
-    aws_api: &'static str,
-    idempotent: bool,
-    description: &'static str,
-) -> ToolInfo {
-    ToolInfo {
-        name,
-        description,
-        class,
-        aws_api,
-        idempotent,
-    }
 }
 
 /// Build a catalogue entry from typed arguments `A`, a typed result `O` and an async handler.
@@ -745,7 +729,13 @@ mod tests {
     #[test]
     fn a_tool_without_an_object_schema_is_refused() {
         let spec = tool::<Anything, Value, _, _>(
-            info("anything", RiskClass::Read, "mq:ListBrokers", true, "any"),
+            ToolInfo {
+                name: "anything",
+                class: RiskClass::Read,
+                aws_api: "mq:ListBrokers",
+                idempotent: true,
+                description: "any",
+            },
             |_ctx, _args| async { Ok(Value::Null) },
         );
         match Catalogue::new(vec![spec]) {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::common::{REGION_PATTERN, ts};
-use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
 use crate::error::{ArgError, ToolError};
 
 const PRINCIPAL_ARN: &str = r"^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/[!-~]+$";
@@ -461,13 +461,14 @@ pub fn tools() -> Vec<ToolSpec> {
     use RiskClass::*;
     vec![
         tool(
-            info(
-                "policy_generation_start",
-                Execute,
-                "access-analyzer:StartPolicyGeneration",
-                false,
-                "Start an IAM Access Analyzer job that drafts a least-privilege policy for a user or role from its CloudTrail activity. Returns the job id.",
-            ),
+            ToolInfo {
+                name: "policy_generation_start",
+                class: Execute,
+                aws_api: "access-analyzer:StartPolicyGeneration",
+                idempotent: false,
+                description: "Start an IAM Access Analyzer job that drafts a least-privilege \
+                policy for a user or role from its CloudTrail activity. Returns the job id.",
+            },
             policy_generation_start,
         )
         .also_calls(&[
@@ -476,33 +477,34 @@ pub fn tools() -> Vec<ToolSpec> {
             "access-analyzer:GetGeneratedPolicy",
         ]),
         tool(
-            info(
-                "policy_generation_get",
-                Read,
-                "access-analyzer:GetGeneratedPolicy",
-                true,
-                "Get a policy-generation job's status, error and generated policy documents.",
-            ),
+            ToolInfo {
+                name: "policy_generation_get",
+                class: Read,
+                aws_api: "access-analyzer:GetGeneratedPolicy",
+                idempotent: true,
+                description: "Get a policy-generation job's status, error and generated policy \
+                documents.",
+            },
             policy_generation_get,
         ),
         tool(
-            info(
-                "policy_generation_list",
-                Read,
-                "access-analyzer:ListPolicyGenerations",
-                true,
-                "List policy-generation jobs, one page at a time.",
-            ),
+            ToolInfo {
+                name: "policy_generation_list",
+                class: Read,
+                aws_api: "access-analyzer:ListPolicyGenerations",
+                idempotent: true,
+                description: "List policy-generation jobs, one page at a time.",
+            },
             policy_generation_list,
         ),
         tool(
-            info(
-                "policy_generation_cancel",
-                Write,
-                "access-analyzer:CancelPolicyGeneration",
-                true,
-                "Cancel a policy-generation job.",
-            ),
+            ToolInfo {
+                name: "policy_generation_cancel",
+                class: Write,
+                aws_api: "access-analyzer:CancelPolicyGeneration",
+                idempotent: true,
+                description: "Cancel a policy-generation job.",
+            },
             policy_generation_cancel,
         ),
     ]

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::common::ts;
 use crate::audit::REDACTED;
 use crate::aws::aws_error;
-use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
 use crate::error::{ArgError, ToolError};
 use crate::tools::iam::guard::DocKind;
 
@@ -86,48 +86,394 @@ pub fn tools() -> Vec<ToolSpec> {
     use DocKind::*;
     use RiskClass::*;
     vec![
-        tool(info("list_users", Read, "iam:ListUsers", true, "List IAM users, one page at a time (max_items, marker)."), list_users),
-        tool(info("get_user", Read, "iam:GetUser", true, "Get an IAM user with its groups, attached and inline policies and access keys (never secrets)."), get_user).targets(resources::user_by("user_name")).also_calls(&["iam:ListGroupsForUser", "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:ListAccessKeys"]),
-        tool(info("create_user", Write, "iam:CreateUser", false, "Create an IAM user."), create_user).tags_what_it_creates(),
-        tool(info("delete_user", Destructive, "iam:DeleteUser", true, "Delete an IAM user; with force, first remove its group memberships, policies, access keys and login profile."), delete_user).targets(resources::user_by("user_name")).also_calls(&["iam:ListGroupsForUser", "iam:RemoveUserFromGroup", "iam:ListAttachedUserPolicies", "iam:DetachUserPolicy", "iam:ListUserPolicies", "iam:DeleteUserPolicy", "iam:ListAccessKeys", "iam:DeleteAccessKey", "iam:DeleteLoginProfile"]),
-        tool(info("list_roles", Read, "iam:ListRoles", true, "List IAM roles, one page at a time."), list_roles),
-        tool(info("create_role", Write, "iam:CreateRole", false, "Create an IAM role with a trust policy (JSON object or string)."), create_role).tags_what_it_creates()
-            .with_documents(&[("assume_role_policy_document", Trust)]),
-        tool(info("list_policies", Read, "iam:ListPolicies", true, "List managed policies (scope Local, AWS or All), one page at a time."), list_policies),
-        tool(info("get_managed_policy_document", Read, "iam:GetPolicyVersion", true, "Get a managed policy's document (the default version unless version_id is given)."), get_managed_policy_document).also_calls(&["iam:GetPolicy"]),
-        tool(info("attach_user_policy", Write, "iam:AttachUserPolicy", true, "Attach a managed policy to a user."), attach_user_policy).targets(resources::user_by("user_name"))
-            .with_documents(&[("policy_arn", ManagedPolicyArn)]),
-        tool(info("detach_user_policy", Write, "iam:DetachUserPolicy", true, "Detach a managed policy from a user."), detach_user_policy).targets(resources::user_by("user_name")),
-        tool(info("attach_role_policy", Write, "iam:AttachRolePolicy", true, "Attach a managed policy to a role."), attach_role_policy).targets(resources::role_by("role_name"))
-            .with_documents(&[("policy_arn", ManagedPolicyArn)]),
-        tool(info("detach_role_policy", Write, "iam:DetachRolePolicy", true, "Detach a managed policy from a role."), detach_role_policy).targets(resources::role_by("role_name")),
-        tool(info("create_access_key", Write, "iam:CreateAccessKey", false, "Create an access key for a user. The secret is returned only when the policy allows it for the call (reveal_secrets)."), create_access_key).targets(resources::user_by("user_name")),
-        tool(info("delete_access_key", Destructive, "iam:DeleteAccessKey", true, "Delete a user's access key."), delete_access_key).targets(resources::user_by("user_name")),
-        tool(info("simulate_principal_policy", Read, "iam:SimulatePrincipalPolicy", true, "Simulate whether a user, group or role may perform actions on resources."), simulate_principal_policy),
-        tool(info("list_groups", Read, "iam:ListGroups", true, "List IAM groups, one page at a time."), list_groups),
-        tool(info("get_group", Read, "iam:GetGroup", true, "Get an IAM group with its members and policies."), get_group).targets(resources::group_by("group_name")).also_calls(&["iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies"]),
-        tool(info("create_group", Write, "iam:CreateGroup", false, "Create an IAM group."), create_group),
-        tool(info("delete_group", Destructive, "iam:DeleteGroup", true, "Delete an IAM group; with force, first remove its members and policies."), delete_group).targets(resources::group_by("group_name")).also_calls(&["iam:GetGroup", "iam:RemoveUserFromGroup", "iam:ListAttachedGroupPolicies", "iam:DetachGroupPolicy", "iam:ListGroupPolicies", "iam:DeleteGroupPolicy"]),
-        tool(info("add_user_to_group", Write, "iam:AddUserToGroup", true, "Add a user to a group."), add_user_to_group).targets(resources::user_by("user_name"))
-            .with_documents(&[("group_name", GroupMembership)]),
-        tool(info("remove_user_from_group", Write, "iam:RemoveUserFromGroup", true, "Remove a user from a group."), remove_user_from_group).targets(resources::user_by("user_name")),
-        tool(info("attach_group_policy", Write, "iam:AttachGroupPolicy", true, "Attach a managed policy to a group."), attach_group_policy).targets(resources::group_by("group_name"))
-            .with_documents(&[("policy_arn", ManagedPolicyArn)]),
-        tool(info("detach_group_policy", Write, "iam:DetachGroupPolicy", true, "Detach a managed policy from a group."), detach_group_policy).targets(resources::group_by("group_name")),
-        tool(info("put_user_policy", Write, "iam:PutUserPolicy", true, "Create or overwrite a user's inline policy."), put_user_policy).targets(resources::user_by("user_name"))
-            .with_documents(&[("policy_document", Identity)]),
-        tool(info("get_user_policy", Read, "iam:GetUserPolicy", true, "Get a user's inline policy document."), get_user_policy).targets(resources::user_by("user_name")),
-        tool(info("delete_user_policy", Destructive, "iam:DeleteUserPolicy", true, "Delete a user's inline policy."), delete_user_policy).targets(resources::user_by("user_name")),
-        tool(info("put_role_policy", Write, "iam:PutRolePolicy", true, "Create or overwrite a role's inline policy."), put_role_policy).targets(resources::role_by("role_name"))
-            .with_documents(&[("policy_document", Identity)]),
-        tool(info("get_role_policy", Read, "iam:GetRolePolicy", true, "Get a role's inline policy document."), get_role_policy).targets(resources::role_by("role_name")),
-        tool(info("delete_role_policy", Destructive, "iam:DeleteRolePolicy", true, "Delete a role's inline policy."), delete_role_policy).targets(resources::role_by("role_name")),
-        tool(info("list_user_policies", Read, "iam:ListUserPolicies", true, "List a user's inline policy names."), list_user_policies).targets(resources::user_by("user_name")),
-        tool(info("list_role_policies", Read, "iam:ListRolePolicies", true, "List a role's inline policy names."), list_role_policies).targets(resources::role_by("role_name")),
-        tool(info("add_inline_policy", Write, "iam:PutUserPolicy, iam:PutRolePolicy", false, "Add a new inline policy to a user or a role; refuses when one of that name exists (never overwrites)."), add_inline_policy)
-            .targets(resources::user_or_role_by("user_name", "role_name"))
-            .with_documents(&[("policy_document", Identity)])
-            .also_calls(&["iam:GetUserPolicy", "iam:GetRolePolicy"]),
+        tool(
+            ToolInfo {
+                name: "list_users",
+                class: Read,
+                aws_api: "iam:ListUsers",
+                idempotent: true,
+                description: "List IAM users, one page at a time (max_items, marker).",
+            },
+            list_users,
+        ),
+        tool(
+            ToolInfo {
+                name: "get_user",
+                class: Read,
+                aws_api: "iam:GetUser",
+                idempotent: true,
+                description: "Get an IAM user with its groups, attached and inline policies and \
+                access keys (never secrets).",
+            },
+            get_user,
+        )
+        .targets(resources::user_by("user_name"))
+        .also_calls(&[
+            "iam:ListGroupsForUser",
+            "iam:ListAttachedUserPolicies",
+            "iam:ListUserPolicies",
+            "iam:ListAccessKeys",
+        ]),
+        tool(
+            ToolInfo {
+                name: "create_user",
+                class: Write,
+                aws_api: "iam:CreateUser",
+                idempotent: false,
+                description: "Create an IAM user.",
+            },
+            create_user,
+        )
+        .tags_what_it_creates(),
+        tool(
+            ToolInfo {
+                name: "delete_user",
+                class: Destructive,
+                aws_api: "iam:DeleteUser",
+                idempotent: true,
+                description: "Delete an IAM user; with force, first remove its group memberships, \
+                policies, access keys and login profile.",
+            },
+            delete_user,
+        )
+        .targets(resources::user_by("user_name"))
+        .also_calls(&[
+            "iam:ListGroupsForUser",
+            "iam:RemoveUserFromGroup",
+            "iam:ListAttachedUserPolicies",
+            "iam:DetachUserPolicy",
+            "iam:ListUserPolicies",
+            "iam:DeleteUserPolicy",
+            "iam:ListAccessKeys",
+            "iam:DeleteAccessKey",
+            "iam:DeleteLoginProfile",
+        ]),
+        tool(
+            ToolInfo {
+                name: "list_roles",
+                class: Read,
+                aws_api: "iam:ListRoles",
+                idempotent: true,
+                description: "List IAM roles, one page at a time.",
+            },
+            list_roles,
+        ),
+        tool(
+            ToolInfo {
+                name: "create_role",
+                class: Write,
+                aws_api: "iam:CreateRole",
+                idempotent: false,
+                description: "Create an IAM role with a trust policy (JSON object or string).",
+            },
+            create_role,
+        )
+        .tags_what_it_creates()
+        .with_documents(&[("assume_role_policy_document", Trust)]),
+        tool(
+            ToolInfo {
+                name: "list_policies",
+                class: Read,
+                aws_api: "iam:ListPolicies",
+                idempotent: true,
+                description: "List managed policies (scope Local, AWS or All), one page at a time.",
+            },
+            list_policies,
+        ),
+        tool(
+            ToolInfo {
+                name: "get_managed_policy_document",
+                class: Read,
+                aws_api: "iam:GetPolicyVersion",
+                idempotent: true,
+                description: "Get a managed policy's document (the default version unless \
+                version_id is given).",
+            },
+            get_managed_policy_document,
+        )
+        .also_calls(&["iam:GetPolicy"]),
+        tool(
+            ToolInfo {
+                name: "attach_user_policy",
+                class: Write,
+                aws_api: "iam:AttachUserPolicy",
+                idempotent: true,
+                description: "Attach a managed policy to a user.",
+            },
+            attach_user_policy,
+        )
+        .targets(resources::user_by("user_name"))
+        .with_documents(&[("policy_arn", ManagedPolicyArn)]),
+        tool(
+            ToolInfo {
+                name: "detach_user_policy",
+                class: Write,
+                aws_api: "iam:DetachUserPolicy",
+                idempotent: true,
+                description: "Detach a managed policy from a user.",
+            },
+            detach_user_policy,
+        )
+        .targets(resources::user_by("user_name")),
+        tool(
+            ToolInfo {
+                name: "attach_role_policy",
+                class: Write,
+                aws_api: "iam:AttachRolePolicy",
+                idempotent: true,
+                description: "Attach a managed policy to a role.",
+            },
+            attach_role_policy,
+        )
+        .targets(resources::role_by("role_name"))
+        .with_documents(&[("policy_arn", ManagedPolicyArn)]),
+        tool(
+            ToolInfo {
+                name: "detach_role_policy",
+                class: Write,
+                aws_api: "iam:DetachRolePolicy",
+                idempotent: true,
+                description: "Detach a managed policy from a role.",
+            },
+            detach_role_policy,
+        )
+        .targets(resources::role_by("role_name")),
+        tool(
+            ToolInfo {
+                name: "create_access_key",
+                class: Write,
+                aws_api: "iam:CreateAccessKey",
+                idempotent: false,
+                description: "Create an access key for a user. The secret is returned only when \
+                the policy allows it for the call (reveal_secrets).",
+            },
+            create_access_key,
+        )
+        .targets(resources::user_by("user_name")),
+        tool(
+            ToolInfo {
+                name: "delete_access_key",
+                class: Destructive,
+                aws_api: "iam:DeleteAccessKey",
+                idempotent: true,
+                description: "Delete a user's access key.",
+            },
+            delete_access_key,
+        )
+        .targets(resources::user_by("user_name")),
+        tool(
+            ToolInfo {
+                name: "simulate_principal_policy",
+                class: Read,
+                aws_api: "iam:SimulatePrincipalPolicy",
+                idempotent: true,
+                description: "Simulate whether a user, group or role may perform actions on \
+                resources.",
+            },
+            simulate_principal_policy,
+        ),
+        tool(
+            ToolInfo {
+                name: "list_groups",
+                class: Read,
+                aws_api: "iam:ListGroups",
+                idempotent: true,
+                description: "List IAM groups, one page at a time.",
+            },
+            list_groups,
+        ),
+        tool(
+            ToolInfo {
+                name: "get_group",
+                class: Read,
+                aws_api: "iam:GetGroup",
+                idempotent: true,
+                description: "Get an IAM group with its members and policies.",
+            },
+            get_group,
+        )
+        .targets(resources::group_by("group_name"))
+        .also_calls(&["iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies"]),
+        tool(
+            ToolInfo {
+                name: "create_group",
+                class: Write,
+                aws_api: "iam:CreateGroup",
+                idempotent: false,
+                description: "Create an IAM group.",
+            },
+            create_group,
+        ),
+        tool(
+            ToolInfo {
+                name: "delete_group",
+                class: Destructive,
+                aws_api: "iam:DeleteGroup",
+                idempotent: true,
+                description: "Delete an IAM group; with force, first remove its members and \
+                policies.",
+            },
+            delete_group,
+        )
+        .targets(resources::group_by("group_name"))
+        .also_calls(&[
+            "iam:GetGroup",
+            "iam:RemoveUserFromGroup",
+            "iam:ListAttachedGroupPolicies",
+            "iam:DetachGroupPolicy",
+            "iam:ListGroupPolicies",
+            "iam:DeleteGroupPolicy",
+        ]),
+        tool(
+            ToolInfo {
+                name: "add_user_to_group",
+                class: Write,
+                aws_api: "iam:AddUserToGroup",
+                idempotent: true,
+                description: "Add a user to a group.",
+            },
+            add_user_to_group,
+        )
+        .targets(resources::user_by("user_name"))
+        .with_documents(&[("group_name", GroupMembership)]),
+        tool(
+            ToolInfo {
+                name: "remove_user_from_group",
+                class: Write,
+                aws_api: "iam:RemoveUserFromGroup",
+                idempotent: true,
+                description: "Remove a user from a group.",
+            },
+            remove_user_from_group,
+        )
+        .targets(resources::user_by("user_name")),
+        tool(
+            ToolInfo {
+                name: "attach_group_policy",
+                class: Write,
+                aws_api: "iam:AttachGroupPolicy",
+                idempotent: true,
+                description: "Attach a managed policy to a group.",
+            },
+            attach_group_policy,
+        )
+        .targets(resources::group_by("group_name"))
+        .with_documents(&[("policy_arn", ManagedPolicyArn)]),
+        tool(
+            ToolInfo {
+                name: "detach_group_policy",
+                class: Write,
+                aws_api: "iam:DetachGroupPolicy",
+                idempotent: true,
+                description: "Detach a managed policy from a group.",
+            },
+            detach_group_policy,
+        )
+        .targets(resources::group_by("group_name")),
+        tool(
+            ToolInfo {
+                name: "put_user_policy",
+                class: Write,
+                aws_api: "iam:PutUserPolicy",
+                idempotent: true,
+                description: "Create or overwrite a user's inline policy.",
+            },
+            put_user_policy,
+        )
+        .targets(resources::user_by("user_name"))
+        .with_documents(&[("policy_document", Identity)]),
+        tool(
+            ToolInfo {
+                name: "get_user_policy",
+                class: Read,
+                aws_api: "iam:GetUserPolicy",
+                idempotent: true,
+                description: "Get a user's inline policy document.",
+            },
+            get_user_policy,
+        )
+        .targets(resources::user_by("user_name")),
+        tool(
+            ToolInfo {
+                name: "delete_user_policy",
+                class: Destructive,
+                aws_api: "iam:DeleteUserPolicy",
+                idempotent: true,
+                description: "Delete a user's inline policy.",
+            },
+            delete_user_policy,
+        )
+        .targets(resources::user_by("user_name")),
+        tool(
+            ToolInfo {
+                name: "put_role_policy",
+                class: Write,
+                aws_api: "iam:PutRolePolicy",
+                idempotent: true,
+                description: "Create or overwrite a role's inline policy.",
+            },
+            put_role_policy,
+        )
+        .targets(resources::role_by("role_name"))
+        .with_documents(&[("policy_document", Identity)]),
+        tool(
+            ToolInfo {
+                name: "get_role_policy",
+                class: Read,
+                aws_api: "iam:GetRolePolicy",
+                idempotent: true,
+                description: "Get a role's inline policy document.",
+            },
+            get_role_policy,
+        )
+        .targets(resources::role_by("role_name")),
+        tool(
+            ToolInfo {
+                name: "delete_role_policy",
+                class: Destructive,
+                aws_api: "iam:DeleteRolePolicy",
+                idempotent: true,
+                description: "Delete a role's inline policy.",
+            },
+            delete_role_policy,
+        )
+        .targets(resources::role_by("role_name")),
+        tool(
+            ToolInfo {
+                name: "list_user_policies",
+                class: Read,
+                aws_api: "iam:ListUserPolicies",
+                idempotent: true,
+                description: "List a user's inline policy names.",
+            },
+            list_user_policies,
+        )
+        .targets(resources::user_by("user_name")),
+        tool(
+            ToolInfo {
+                name: "list_role_policies",
+                class: Read,
+                aws_api: "iam:ListRolePolicies",
+                idempotent: true,
+                description: "List a role's inline policy names.",
+            },
+            list_role_policies,
+        )
+        .targets(resources::role_by("role_name")),
+        tool(
+            ToolInfo {
+                name: "add_inline_policy",
+                class: Write,
+                aws_api: "iam:PutUserPolicy, iam:PutRolePolicy",
+                idempotent: false,
+                description: "Add a new inline policy to a user or a role; refuses when one of \
+                that name exists (never overwrites).",
+            },
+            add_inline_policy,
+        )
+        .targets(resources::user_or_role_by("user_name", "role_name"))
+        .with_documents(&[("policy_document", Identity)])
+        .also_calls(&["iam:GetUserPolicy", "iam:GetRolePolicy"]),
     ]
 }
 

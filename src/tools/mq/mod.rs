@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Waited, check_tags, ts, wait_for};
-use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
 use crate::error::{ArgError, ToolError};
 
 // AWS generates `b-<uuid>` / `c-<uuid>`; local fakes generate shorter IDs. Both are letters,
@@ -121,56 +121,301 @@ impl super::Family for AmazonMq {
 pub fn tools() -> Vec<ToolSpec> {
     use RiskClass::*;
     vec![
-        tool(info("create_broker", Write, "mq:CreateBroker", false,
-            "Create an Amazon MQ broker (ActiveMQ or RabbitMQ) with one administrative user. Billable. Returns BrokerId and BrokerArn; with `wait`, waits (with progress) until the broker is RUNNING."), create_broker).also_calls(&["mq:DescribeBroker"]).tags_what_it_creates(),
-        tool(info("create_configuration", Write, "mq:CreateConfiguration", false,
-            "Create a broker configuration (revision 1) for an engine and version."), create_configuration).tags_what_it_creates(),
-        tool(info("delete_broker", Destructive, "mq:DeleteBroker", true,
-            "Delete a broker and all its messages. Irreversible."), delete_broker).targets(resources::broker_by("BrokerId")),
-        tool(info("delete_configuration", Destructive, "mq:DeleteConfiguration", true,
-            "Delete a configuration that no broker uses. Irreversible."), delete_configuration).targets(resources::configuration_by("ConfigurationId")),
-        tool(info("describe_broker", Read, "mq:DescribeBroker", true,
-            "Describe a broker: state, engine, instance type, endpoints, configurations, users, network settings."), describe_broker).targets(resources::broker_by("BrokerId")),
-        tool(info("describe_broker_engine_types", Read, "mq:DescribeBrokerEngineTypes", true,
-            "List the broker engines and engine versions available in a region."), describe_broker_engine_types),
-        tool(info("describe_broker_instance_options", Read, "mq:DescribeBrokerInstanceOptions", true,
-            "List the broker instance types, storage types, deployment modes and zones available in a region."), describe_broker_instance_options),
-        tool(info("describe_configuration", Read, "mq:DescribeConfiguration", true,
-            "Describe a configuration and its latest revision."), describe_configuration).targets(resources::configuration_by("ConfigurationId")),
-        tool(info("describe_configuration_revision", Read, "mq:DescribeConfigurationRevision", true,
-            "Get one revision of a configuration, with its data (base64, and decoded)."), describe_configuration_revision).targets(resources::configuration_by("ConfigurationId")),
-        tool(info("describe_shared_resources", Read, "mq:DescribeSharedResources", true,
-            "List the resources shared with a broker through AWS RAM, with their status and DNS names."), describe_shared_resources).targets(resources::broker_by("BrokerId")),
-        tool(info("describe_broker_user", Read, "mq:DescribeUser", true,
-            "Describe a broker user: console access, groups, pending changes. (The AWS Labs server calls this describe_user.)"), describe_broker_user).targets(resources::broker_by("BrokerId")),
-        tool(info("list_brokers", Read, "mq:ListBrokers", true,
-            "List the brokers in a region, one page at a time (MaxResults, NextToken)."), list_brokers),
-        tool(info("list_configuration_revisions", Read, "mq:ListConfigurationRevisions", true,
-            "List the revisions of a configuration, one page at a time."), list_configuration_revisions).targets(resources::configuration_by("ConfigurationId")),
-        tool(info("list_configurations", Read, "mq:ListConfigurations", true,
-            "List the configurations in a region, one page at a time."), list_configurations),
-        tool(info("list_tags", Read, "mq:ListTags", true,
-            "List the tags of a broker or configuration."), list_tags).targets(resources::arn_by("ResourceArn")),
-        tool(info("list_broker_users", Read, "mq:ListUsers", true,
-            "List the users of a broker, one page at a time. (The AWS Labs server calls this list_users.)"), list_broker_users).targets(resources::broker_by("BrokerId")),
-        tool(info("promote", Execute, "mq:Promote", false,
-            "Promote a cross-region replica broker to primary (SWITCHOVER or FAILOVER). Disrupts clients. With `wait`, waits (with progress) until it is the RUNNING primary."), promote).also_calls(&["mq:DescribeBroker"]).targets(resources::broker_by("BrokerId")).disruptive(),
-        tool(info("reboot_broker", Execute, "mq:RebootBroker", false,
-            "Reboot a broker; pending changes take effect. Disconnects clients."), reboot_broker).also_calls(&["mq:DescribeBroker"]).targets(resources::broker_by("BrokerId")).disruptive(),
-        tool(info("update_broker", Write, "mq:UpdateBroker", false,
-            "Change a broker's settings; only the fields given are changed. Most changes apply at the next reboot: the result lists PendingChanges; `reboot: true` reboots the broker now (disconnects clients) and `wait` waits (with progress) until nothing is pending."), update_broker).also_calls(&["mq:DescribeBroker", "mq:RebootBroker"]).targets(resources::broker_by("BrokerId")),
-        tool(info("update_configuration", Write, "mq:UpdateConfiguration", false,
-            "Write a new revision of a configuration. Data is the configuration text; the server base64-encodes it."), update_configuration).targets(resources::configuration_by("ConfigurationId")),
-        tool(info("create_broker_user", Write, "mq:CreateUser", false,
-            "Create a broker user (ActiveMQ, or RabbitMQ replication user). Applied at the next reboot."), create_broker_user).targets(resources::broker_by("BrokerId")),
-        tool(info("update_broker_user", Write, "mq:UpdateUser", true,
-            "Change a broker user's password, console access or groups; only the fields given are changed."), update_broker_user).targets(resources::broker_by("BrokerId")),
-        tool(info("delete_broker_user", Destructive, "mq:DeleteUser", true,
-            "Delete a broker user. Applied at the next reboot."), delete_broker_user).targets(resources::broker_by("BrokerId")),
-        tool(info("create_tags", Write, "mq:CreateTags", true,
-            "Add or overwrite tags on a broker or configuration."), create_tags).targets(resources::arn_by("ResourceArn")),
-        tool(info("delete_tags", Write, "mq:DeleteTags", true,
-            "Remove tags from a broker or configuration."), delete_tags).targets(resources::arn_by("ResourceArn")),
+        tool(
+            ToolInfo {
+                name: "create_broker",
+                class: Write,
+                aws_api: "mq:CreateBroker",
+                idempotent: false,
+                description: "Create an Amazon MQ broker (ActiveMQ or RabbitMQ) with one \
+                administrative user. Billable. Returns BrokerId and BrokerArn; with `wait`, waits \
+                (with progress) until the broker is RUNNING.",
+            },
+            create_broker,
+        )
+        .also_calls(&["mq:DescribeBroker"])
+        .tags_what_it_creates(),
+        tool(
+            ToolInfo {
+                name: "create_configuration",
+                class: Write,
+                aws_api: "mq:CreateConfiguration",
+                idempotent: false,
+                description: "Create a broker configuration (revision 1) for an engine and \
+                version.",
+            },
+            create_configuration,
+        )
+        .tags_what_it_creates(),
+        tool(
+            ToolInfo {
+                name: "delete_broker",
+                class: Destructive,
+                aws_api: "mq:DeleteBroker",
+                idempotent: true,
+                description: "Delete a broker and all its messages. Irreversible.",
+            },
+            delete_broker,
+        )
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "delete_configuration",
+                class: Destructive,
+                aws_api: "mq:DeleteConfiguration",
+                idempotent: true,
+                description: "Delete a configuration that no broker uses. Irreversible.",
+            },
+            delete_configuration,
+        )
+        .targets(resources::configuration_by("ConfigurationId")),
+        tool(
+            ToolInfo {
+                name: "describe_broker",
+                class: Read,
+                aws_api: "mq:DescribeBroker",
+                idempotent: true,
+                description: "Describe a broker: state, engine, instance type, endpoints, \
+                configurations, users, network settings.",
+            },
+            describe_broker,
+        )
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "describe_broker_engine_types",
+                class: Read,
+                aws_api: "mq:DescribeBrokerEngineTypes",
+                idempotent: true,
+                description: "List the broker engines and engine versions available in a region.",
+            },
+            describe_broker_engine_types,
+        ),
+        tool(
+            ToolInfo {
+                name: "describe_broker_instance_options",
+                class: Read,
+                aws_api: "mq:DescribeBrokerInstanceOptions",
+                idempotent: true,
+                description: "List the broker instance types, storage types, deployment modes and \
+                zones available in a region.",
+            },
+            describe_broker_instance_options,
+        ),
+        tool(
+            ToolInfo {
+                name: "describe_configuration",
+                class: Read,
+                aws_api: "mq:DescribeConfiguration",
+                idempotent: true,
+                description: "Describe a configuration and its latest revision.",
+            },
+            describe_configuration,
+        )
+        .targets(resources::configuration_by("ConfigurationId")),
+        tool(
+            ToolInfo {
+                name: "describe_configuration_revision",
+                class: Read,
+                aws_api: "mq:DescribeConfigurationRevision",
+                idempotent: true,
+                description: "Get one revision of a configuration, with its data (base64, and \
+                decoded).",
+            },
+            describe_configuration_revision,
+        )
+        .targets(resources::configuration_by("ConfigurationId")),
+        tool(
+            ToolInfo {
+                name: "describe_shared_resources",
+                class: Read,
+                aws_api: "mq:DescribeSharedResources",
+                idempotent: true,
+                description: "List the resources shared with a broker through AWS RAM, with their \
+                status and DNS names.",
+            },
+            describe_shared_resources,
+        )
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "describe_broker_user",
+                class: Read,
+                aws_api: "mq:DescribeUser",
+                idempotent: true,
+                description: "Describe a broker user: console access, groups, pending changes. \
+                (The AWS Labs server calls this describe_user.)",
+            },
+            describe_broker_user,
+        )
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "list_brokers",
+                class: Read,
+                aws_api: "mq:ListBrokers",
+                idempotent: true,
+                description: "List the brokers in a region, one page at a time (MaxResults, \
+                NextToken).",
+            },
+            list_brokers,
+        ),
+        tool(
+            ToolInfo {
+                name: "list_configuration_revisions",
+                class: Read,
+                aws_api: "mq:ListConfigurationRevisions",
+                idempotent: true,
+                description: "List the revisions of a configuration, one page at a time.",
+            },
+            list_configuration_revisions,
+        )
+        .targets(resources::configuration_by("ConfigurationId")),
+        tool(
+            ToolInfo {
+                name: "list_configurations",
+                class: Read,
+                aws_api: "mq:ListConfigurations",
+                idempotent: true,
+                description: "List the configurations in a region, one page at a time.",
+            },
+            list_configurations,
+        ),
+        tool(
+            ToolInfo {
+                name: "list_tags",
+                class: Read,
+                aws_api: "mq:ListTags",
+                idempotent: true,
+                description: "List the tags of a broker or configuration.",
+            },
+            list_tags,
+        )
+        .targets(resources::arn_by("ResourceArn")),
+        tool(
+            ToolInfo {
+                name: "list_broker_users",
+                class: Read,
+                aws_api: "mq:ListUsers",
+                idempotent: true,
+                description: "List the users of a broker, one page at a time. (The AWS Labs server \
+                calls this list_users.)",
+            },
+            list_broker_users,
+        )
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "promote",
+                class: Execute,
+                aws_api: "mq:Promote",
+                idempotent: false,
+                description: "Promote a cross-region replica broker to primary (SWITCHOVER or \
+                FAILOVER). Disrupts clients. With `wait`, waits (with progress) until it is the \
+                RUNNING primary.",
+            },
+            promote,
+        )
+        .also_calls(&["mq:DescribeBroker"])
+        .targets(resources::broker_by("BrokerId"))
+        .disruptive(),
+        tool(
+            ToolInfo {
+                name: "reboot_broker",
+                class: Execute,
+                aws_api: "mq:RebootBroker",
+                idempotent: false,
+                description: "Reboot a broker; pending changes take effect. Disconnects clients.",
+            },
+            reboot_broker,
+        )
+        .also_calls(&["mq:DescribeBroker"])
+        .targets(resources::broker_by("BrokerId"))
+        .disruptive(),
+        tool(
+            ToolInfo {
+                name: "update_broker",
+                class: Write,
+                aws_api: "mq:UpdateBroker",
+                idempotent: false,
+                description: "Change a broker's settings; only the fields given are changed. Most \
+                changes apply at the next reboot: the result lists PendingChanges; `reboot: true` \
+                reboots the broker now (disconnects clients) and `wait` waits (with progress) \
+                until nothing is pending.",
+            },
+            update_broker,
+        )
+        .also_calls(&["mq:DescribeBroker", "mq:RebootBroker"])
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "update_configuration",
+                class: Write,
+                aws_api: "mq:UpdateConfiguration",
+                idempotent: false,
+                description: "Write a new revision of a configuration. Data is the configuration \
+                text; the server base64-encodes it.",
+            },
+            update_configuration,
+        )
+        .targets(resources::configuration_by("ConfigurationId")),
+        tool(
+            ToolInfo {
+                name: "create_broker_user",
+                class: Write,
+                aws_api: "mq:CreateUser",
+                idempotent: false,
+                description: "Create a broker user (ActiveMQ, or RabbitMQ replication user). \
+                Applied at the next reboot.",
+            },
+            create_broker_user,
+        )
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "update_broker_user",
+                class: Write,
+                aws_api: "mq:UpdateUser",
+                idempotent: true,
+                description: "Change a broker user's password, console access or groups; only the \
+                fields given are changed.",
+            },
+            update_broker_user,
+        )
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "delete_broker_user",
+                class: Destructive,
+                aws_api: "mq:DeleteUser",
+                idempotent: true,
+                description: "Delete a broker user. Applied at the next reboot.",
+            },
+            delete_broker_user,
+        )
+        .targets(resources::broker_by("BrokerId")),
+        tool(
+            ToolInfo {
+                name: "create_tags",
+                class: Write,
+                aws_api: "mq:CreateTags",
+                idempotent: true,
+                description: "Add or overwrite tags on a broker or configuration.",
+            },
+            create_tags,
+        )
+        .targets(resources::arn_by("ResourceArn")),
+        tool(
+            ToolInfo {
+                name: "delete_tags",
+                class: Write,
+                aws_api: "mq:DeleteTags",
+                idempotent: true,
+                description: "Remove tags from a broker or configuration.",
+            },
+            delete_tags,
+        )
+        .targets(resources::arn_by("ResourceArn")),
     ]
 }
 

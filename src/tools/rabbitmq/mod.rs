@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::common::REGION_PATTERN;
 use crate::aws::aws_error;
-use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolSpec, info, tool};
+use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
 use crate::error::{ArgError, Reached, ToolError};
 
 pub(super) const BROKER_ID: &str = r"^[A-Za-z0-9-]{1,100}$";
@@ -68,203 +68,210 @@ pub fn tools() -> Vec<ToolSpec> {
     use RiskClass::*;
     vec![
         tool(
-            info(
-                "rabbitmq_broker_initialize_connection",
-                Read,
-                "mq:DescribeBroker + GET /api/overview",
-                true,
-                "Connect this session to a RabbitMQ broker's management API: an Amazon MQ broker by broker_id (and region), or any broker by management_url; with username and password. (AWS Labs: rabbimq_broker_initialize_connection.)",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_initialize_connection",
+                class: Read,
+                aws_api: "mq:DescribeBroker + GET /api/overview",
+                idempotent: true,
+                description: "Connect this session to a RabbitMQ broker's management API: an \
+                Amazon MQ broker by broker_id (and region), or any broker by management_url; with \
+                username and password. (AWS Labs: rabbimq_broker_initialize_connection.)",
+            },
             initialize_connection,
         ),
         tool(
-            info(
-                "rabbitmq_broker_initialize_connection_with_oauth",
-                Read,
-                "mq:DescribeBroker + GET /api/overview",
-                true,
-                "Connect this session to a RabbitMQ broker's management API with an OAuth 2 access token. (AWS Labs: rabbimq_broker_initialize_connection_with_oauth.)",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_initialize_connection_with_oauth",
+                class: Read,
+                aws_api: "mq:DescribeBroker + GET /api/overview",
+                idempotent: true,
+                description: "Connect this session to a RabbitMQ broker's management API with an \
+                OAuth 2 access token. (AWS Labs: rabbimq_broker_initialize_connection_with_oauth.)",
+            },
             initialize_connection_with_oauth,
         ),
         tool(
-            info(
-                "rabbitmq_broker_get_guideline",
-                Read,
-                "none (built-in text)",
-                true,
-                "Get a RabbitMQ operations guideline: production_readiness, queue_types, sizing or troubleshooting.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_get_guideline",
+                class: Read,
+                aws_api: "none (built-in text)",
+                idempotent: true,
+                description: "Get a RabbitMQ operations guideline: production_readiness, \
+                queue_types, sizing or troubleshooting.",
+            },
             get_guideline,
         ),
         tool(
-            info(
-                "rabbitmq_broker_list_queues",
-                Read,
-                "GET /api/queues",
-                true,
-                "List queues with their type, state, message and consumer counts.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_list_queues",
+                class: Read,
+                aws_api: "GET /api/queues",
+                idempotent: true,
+                description: "List queues with their type, state, message and consumer counts.",
+            },
             list_queues,
         ),
         tool(
-            info(
-                "rabbitmq_broker_list_exchanges",
-                Read,
-                "GET /api/exchanges",
-                true,
-                "List exchanges.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_list_exchanges",
+                class: Read,
+                aws_api: "GET /api/exchanges",
+                idempotent: true,
+                description: "List exchanges.",
+            },
             list_exchanges,
         ),
         tool(
-            info(
-                "rabbitmq_broker_list_vhosts",
-                Read,
-                "GET /api/vhosts",
-                true,
-                "List virtual hosts.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_list_vhosts",
+                class: Read,
+                aws_api: "GET /api/vhosts",
+                idempotent: true,
+                description: "List virtual hosts.",
+            },
             list_vhosts,
         ),
         tool(
-            info(
-                "rabbitmq_broker_get_queue_info",
-                Read,
-                "GET /api/queues/{vhost}/{name}",
-                true,
-                "Get one queue's details.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_get_queue_info",
+                class: Read,
+                aws_api: "GET /api/queues/{vhost}/{name}",
+                idempotent: true,
+                description: "Get one queue's details.",
+            },
             get_queue_info,
         ),
         tool(
-            info(
-                "rabbitmq_broker_get_exchange_info",
-                Read,
-                "GET /api/exchanges/{vhost}/{name}",
-                true,
-                "Get one exchange and its bindings.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_get_exchange_info",
+                class: Read,
+                aws_api: "GET /api/exchanges/{vhost}/{name}",
+                idempotent: true,
+                description: "Get one exchange and its bindings.",
+            },
             get_exchange_info,
         ),
         tool(
-            info(
-                "rabbitmq_broker_list_shovels",
-                Read,
-                "GET /api/shovels",
-                true,
-                "List shovels and their state (URIs without credentials).",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_list_shovels",
+                class: Read,
+                aws_api: "GET /api/shovels",
+                idempotent: true,
+                description: "List shovels and their state (URIs without credentials).",
+            },
             list_shovels,
         ),
         tool(
-            info(
-                "rabbitmq_broker_get_shovel_info",
-                Read,
-                "GET /api/parameters/shovel/{vhost}/{name}",
-                true,
-                "Get one shovel's definition and state.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_get_shovel_info",
+                class: Read,
+                aws_api: "GET /api/parameters/shovel/{vhost}/{name}",
+                idempotent: true,
+                description: "Get one shovel's definition and state.",
+            },
             get_shovel_info,
         ),
         tool(
-            info(
-                "rabbitmq_broker_get_cluster_nodes_info",
-                Read,
-                "GET /api/nodes",
-                true,
-                "Get the cluster nodes: memory, disk, file descriptors, alarms.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_get_cluster_nodes_info",
+                class: Read,
+                aws_api: "GET /api/nodes",
+                idempotent: true,
+                description: "Get the cluster nodes: memory, disk, file descriptors, alarms.",
+            },
             get_cluster_nodes_info,
         ),
         tool(
-            info(
-                "rabbitmq_broker_list_connections",
-                Read,
-                "GET /api/connections",
-                true,
-                "List client connections.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_list_connections",
+                class: Read,
+                aws_api: "GET /api/connections",
+                idempotent: true,
+                description: "List client connections.",
+            },
             list_connections,
         ),
         tool(
-            info(
-                "rabbitmq_broker_list_consumers",
-                Read,
-                "GET /api/consumers",
-                true,
-                "List consumers.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_list_consumers",
+                class: Read,
+                aws_api: "GET /api/consumers",
+                idempotent: true,
+                description: "List consumers.",
+            },
             list_consumers,
         ),
         tool(
-            info(
-                "rabbitmq_broker_list_users",
-                Read,
-                "GET /api/users",
-                true,
-                "List broker users (names and tags; never password hashes).",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_list_users",
+                class: Read,
+                aws_api: "GET /api/users",
+                idempotent: true,
+                description: "List broker users (names and tags; never password hashes).",
+            },
             list_users,
         ),
         tool(
-            info(
-                "rabbitmq_broker_is_in_alarm",
-                Read,
-                "GET /api/health/checks/alarms",
-                true,
-                "Whether a memory or disk alarm is in effect (true when the broker says so).",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_is_in_alarm",
+                class: Read,
+                aws_api: "GET /api/health/checks/alarms",
+                idempotent: true,
+                description: "Whether a memory or disk alarm is in effect (true when the broker \
+                says so).",
+            },
             is_in_alarm,
         ),
         tool(
-            info(
-                "rabbitmq_broker_is_quorum_critical",
-                Read,
-                "GET /api/health/checks/node-is-quorum-critical",
-                true,
-                "Whether stopping this node would cost a quorum queue its quorum (true when the broker says so).",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_is_quorum_critical",
+                class: Read,
+                aws_api: "GET /api/health/checks/node-is-quorum-critical",
+                idempotent: true,
+                description: "Whether stopping this node would cost a quorum queue its quorum \
+                (true when the broker says so).",
+            },
             is_quorum_critical,
         ),
         tool(
-            info(
-                "rabbitmq_broker_get_broker_definition",
-                Read,
-                "GET /api/definitions",
-                true,
-                "Get the broker's definitions (vhosts, queues, exchanges, bindings, policies, users without password hashes).",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_get_broker_definition",
+                class: Read,
+                aws_api: "GET /api/definitions",
+                idempotent: true,
+                description: "Get the broker's definitions (vhosts, queues, exchanges, bindings, \
+                policies, users without password hashes).",
+            },
             get_broker_definition,
         ),
         tool(
-            info(
-                "rabbitmq_broker_delete_queue",
-                Destructive,
-                "DELETE /api/queues/{vhost}/{name}",
-                true,
-                "Delete a queue and its messages. Irreversible.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_delete_queue",
+                class: Destructive,
+                aws_api: "DELETE /api/queues/{vhost}/{name}",
+                idempotent: true,
+                description: "Delete a queue and its messages. Irreversible.",
+            },
             delete_queue,
         ),
         tool(
-            info(
-                "rabbitmq_broker_purge_queue",
-                Destructive,
-                "DELETE /api/queues/{vhost}/{name}/contents",
-                false,
-                "Delete every message of a queue. Irreversible.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_purge_queue",
+                class: Destructive,
+                aws_api: "DELETE /api/queues/{vhost}/{name}/contents",
+                idempotent: false,
+                description: "Delete every message of a queue. Irreversible.",
+            },
             purge_queue,
         ),
         tool(
-            info(
-                "rabbitmq_broker_delete_exchange",
-                Destructive,
-                "DELETE /api/exchanges/{vhost}/{name}",
-                true,
-                "Delete an exchange and its bindings. Irreversible.",
-            ),
+            ToolInfo {
+                name: "rabbitmq_broker_delete_exchange",
+                class: Destructive,
+                aws_api: "DELETE /api/exchanges/{vhost}/{name}",
+                idempotent: true,
+                description: "Delete an exchange and its bindings. Irreversible.",
+            },
             delete_exchange,
         ),
     ]
