@@ -464,8 +464,8 @@ impl ToolSpec {
 }
 
 /// The first request an `aws_api` text names: an AWS operation (`mq:CreateBroker` → system
-/// `aws-api`, service `mq`, method `CreateBroker`) or a RabbitMQ management API request
-/// (`GET /api/overview` → service `rabbitmq`).
+/// `aws-api`, service `mq`, method `CreateBroker`) or an HTTP request (`GET /api/overview` →
+/// system and service `http`, which the tool's family names: `tools::Family::http_api`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApiCall {
     pub system: &'static str,
@@ -483,8 +483,8 @@ impl ApiCall {
                 method,
             },
             _ => ApiCall {
-                system: "rabbitmq-management",
-                service: "rabbitmq",
+                system: "http",
+                service: "http",
                 method: first,
             },
         }
@@ -760,10 +760,10 @@ mod tests {
             ApiCall::of("access-analyzer:StartPolicyGeneration").service,
             "access-analyzer"
         );
-        let rabbit = ApiCall::of("GET /api/overview");
+        let http = ApiCall::of("GET /api/overview");
         assert_eq!(
-            (rabbit.system, rabbit.service, rabbit.method),
-            ("rabbitmq-management", "rabbitmq", "GET /api/overview")
+            (http.system, http.service, http.method),
+            ("http", "http", "GET /api/overview")
         );
         assert_eq!(
             ApiCall::of("mq:DescribeBroker + GET /api/overview").service,

@@ -21,6 +21,11 @@ pub trait Family: Sync {
     fn resource_kinds(&self) -> &'static [&'static ResourceKind] {
         &[]
     }
+    /// The system and service its HTTP requests (`GET /api/overview`) are named by in spans
+    /// and metrics, if its tools make any.
+    fn http_api(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
     /// The AWS services whose actions its tools need (`mq`, `iam` …, as IAM names them; a
     /// permission such as `iam:PassRole` counts).
     fn aws_services(&self) -> &'static [&'static str];
@@ -72,8 +77,13 @@ pub fn all() -> Vec<ToolSpec> {
         .iter()
         .flat_map(|f| {
             let family = f.name();
+            let http = f.http_api();
             f.tools().into_iter().map(move |mut t| {
                 t.family = family;
+                if let (Some((system, service)), "http") = (http, t.api.system) {
+                    t.api.system = system;
+                    t.api.service = service;
+                }
                 t
             })
         })
@@ -103,6 +113,19 @@ mod tests {
         twice.extend(mq::tools());
         let e = Catalogue::new(twice).err().expect("refused");
         assert!(matches!(e, CatalogueError::DuplicateName(_)), "{e}");
+    }
+
+    /// A family's HTTP requests are named by the family in spans and metrics.
+    #[test]
+    fn http_requests_are_named_by_their_family() {
+        let c = Catalogue::builtin();
+        let list = c.get("rabbitmq_broker_list_queues").unwrap();
+        assert_eq!(
+            (list.api.system, list.api.service, list.api.method),
+            ("rabbitmq-management", "rabbitmq", "GET /api/queues")
+        );
+        let connect = c.get("rabbitmq_broker_initialize_connection").unwrap();
+        assert_eq!((connect.api.system, connect.api.service), ("aws-api", "mq"));
     }
 
     /// A tool acts only on resources its own family declares, and every family's kinds have

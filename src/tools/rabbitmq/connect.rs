@@ -123,13 +123,8 @@ pub(super) async fn connect(
 ) -> Result<Connected, ToolError> {
     let rabbit = connections(ctx)?;
     let conn = Connection::build(&url, auth, &rabbit)?;
-    let overview = conn
-        .call("rabbitmq:GetOverview", Method::GET, &["overview"])
-        .await?;
-    let whoami = conn
-        .call("rabbitmq:WhoAmI", Method::GET, &["whoami"])
-        .await
-        .ok();
+    let overview = conn.call(&ops::OVERVIEW, &[]).await?;
+    let whoami = conn.call(&ops::WHOAMI, &[]).await.ok();
     rabbit.set(&ctx.session, conn.clone());
     Ok(Connected {
         management_url: conn.base.to_string(),

@@ -239,13 +239,10 @@ impl Connection {
     }
 
     /// A request that must succeed (2xx).
-    pub(super) async fn call(
-        &self,
-        operation: &'static str,
-        method: Method,
-        path: &[&str],
-    ) -> Result<Value, ToolError> {
-        let (status, value) = self.send(operation, method, path).await?;
+    pub(super) async fn call(&self, op: &'static Op, values: &[&str]) -> Result<Value, ToolError> {
+        let operation = op.label;
+        let path = op.segments(values)?;
+        let (status, value) = self.send(operation, op.method.clone(), &path).await?;
         if status.is_success() {
             return Ok(value);
         }
@@ -273,14 +270,10 @@ pub(super) fn connections(ctx: &ToolContext) -> Result<std::sync::Arc<Connection
 /// A management API request on the session's connection that must succeed (2xx).
 pub(super) async fn api(
     ctx: &ToolContext,
-    operation: &'static str,
-    method: Method,
-    path: &[&str],
+    op: &'static Op,
+    values: &[&str],
 ) -> Result<Value, ToolError> {
-    connections(ctx)?
-        .get(&ctx.session)?
-        .call(operation, method, path)
-        .await
+    connections(ctx)?.get(&ctx.session)?.call(op, values).await
 }
 
 /// Decode a list answer into typed items. An answer that is not a list, or an item that is not

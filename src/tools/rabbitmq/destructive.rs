@@ -13,8 +13,7 @@ pub struct Done {
 }
 
 pub(super) async fn delete_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, ToolError> {
-    let path = ["queues", &a.vhost, &a.queue];
-    api(&ctx, "rabbitmq:DeleteQueue", Method::DELETE, &path).await?;
+    api(&ctx, &ops::DELETE_QUEUE, &[&a.vhost, &a.queue]).await?;
     Ok(Done {
         action: "deleted queue".into(),
         vhost: a.vhost,
@@ -23,8 +22,7 @@ pub(super) async fn delete_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done,
 }
 
 pub(super) async fn purge_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, ToolError> {
-    let path = ["queues", &a.vhost, &a.queue, "contents"];
-    api(&ctx, "rabbitmq:PurgeQueue", Method::DELETE, &path).await?;
+    api(&ctx, &ops::PURGE_QUEUE, &[&a.vhost, &a.queue]).await?;
     Ok(Done {
         action: "purged queue".into(),
         vhost: a.vhost,
@@ -33,8 +31,7 @@ pub(super) async fn purge_queue(ctx: ToolContext, a: QueueArgs) -> Result<Done, 
 }
 
 pub(super) async fn delete_exchange(ctx: ToolContext, a: ExchangeArgs) -> Result<Done, ToolError> {
-    let path = ["exchanges", &a.vhost, &a.exchange];
-    api(&ctx, "rabbitmq:DeleteExchange", Method::DELETE, &path).await?;
+    api(&ctx, &ops::DELETE_EXCHANGE, &[&a.vhost, &a.exchange]).await?;
     Ok(Done {
         action: "deleted exchange".into(),
         vhost: a.vhost,

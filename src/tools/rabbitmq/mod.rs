@@ -18,6 +18,7 @@ use super::common::REGION_PATTERN;
 use crate::aws::aws_error;
 use crate::catalogue::{CheckArgs, RiskClass, ToolContext, ToolInfo, ToolSpec, tool};
 use crate::error::{ArgError, Reached, ToolError};
+use ops::Op;
 
 pub(super) const BROKER_ID: &str = r"^[A-Za-z0-9-]{1,100}$";
 /// Queue, exchange, vhost and shovel names: 1–255 characters, no control characters.
@@ -29,6 +30,8 @@ pub mod connection;
 pub mod destructive;
 /// Allowed management hosts, compared by what they denote.
 pub mod hosts;
+/// Every management-API operation, written once.
+pub mod ops;
 pub mod read;
 
 pub use connect::*;
@@ -53,6 +56,9 @@ impl super::Family for RabbitMq {
     fn aws_services(&self) -> &'static [&'static str] {
         &["mq"]
     }
+    fn http_api(&self) -> Option<(&'static str, &'static str)> {
+        Some(("rabbitmq-management", "rabbitmq"))
+    }
     /// Per-session connections and credentials, to the allowed management hosts only.
     fn extensions(
         &self,
@@ -71,7 +77,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_initialize_connection",
                 class: Read,
-                aws_api: "mq:DescribeBroker + GET /api/overview",
+                aws_api: ops::CONNECT_API,
                 idempotent: true,
                 description: "Connect this session to a RabbitMQ broker's management API: an \
                 Amazon MQ broker by broker_id (and region), or any broker by management_url; with \
@@ -83,7 +89,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_initialize_connection_with_oauth",
                 class: Read,
-                aws_api: "mq:DescribeBroker + GET /api/overview",
+                aws_api: ops::CONNECT_API,
                 idempotent: true,
                 description: "Connect this session to a RabbitMQ broker's management API with an \
                 OAuth 2 access token. (AWS Labs: rabbimq_broker_initialize_connection_with_oauth.)",
@@ -105,7 +111,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_list_queues",
                 class: Read,
-                aws_api: "GET /api/queues",
+                aws_api: ops::LIST_QUEUES.api,
                 idempotent: true,
                 description: "List queues with their type, state, message and consumer counts.",
             },
@@ -115,7 +121,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_list_exchanges",
                 class: Read,
-                aws_api: "GET /api/exchanges",
+                aws_api: ops::LIST_EXCHANGES.api,
                 idempotent: true,
                 description: "List exchanges.",
             },
@@ -125,7 +131,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_list_vhosts",
                 class: Read,
-                aws_api: "GET /api/vhosts",
+                aws_api: ops::LIST_VHOSTS.api,
                 idempotent: true,
                 description: "List virtual hosts.",
             },
@@ -135,7 +141,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_get_queue_info",
                 class: Read,
-                aws_api: "GET /api/queues/{vhost}/{name}",
+                aws_api: ops::GET_QUEUE.api,
                 idempotent: true,
                 description: "Get one queue's details.",
             },
@@ -145,7 +151,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_get_exchange_info",
                 class: Read,
-                aws_api: "GET /api/exchanges/{vhost}/{name}",
+                aws_api: ops::GET_EXCHANGE.api,
                 idempotent: true,
                 description: "Get one exchange and its bindings.",
             },
@@ -155,7 +161,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_list_shovels",
                 class: Read,
-                aws_api: "GET /api/shovels",
+                aws_api: ops::LIST_SHOVELS.api,
                 idempotent: true,
                 description: "List shovels and their state (URIs without credentials).",
             },
@@ -165,7 +171,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_get_shovel_info",
                 class: Read,
-                aws_api: "GET /api/parameters/shovel/{vhost}/{name}",
+                aws_api: ops::GET_SHOVEL.api,
                 idempotent: true,
                 description: "Get one shovel's definition and state.",
             },
@@ -175,7 +181,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_get_cluster_nodes_info",
                 class: Read,
-                aws_api: "GET /api/nodes",
+                aws_api: ops::LIST_NODES.api,
                 idempotent: true,
                 description: "Get the cluster nodes: memory, disk, file descriptors, alarms.",
             },
@@ -185,7 +191,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_list_connections",
                 class: Read,
-                aws_api: "GET /api/connections",
+                aws_api: ops::LIST_CONNECTIONS.api,
                 idempotent: true,
                 description: "List client connections.",
             },
@@ -195,7 +201,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_list_consumers",
                 class: Read,
-                aws_api: "GET /api/consumers",
+                aws_api: ops::LIST_CONSUMERS.api,
                 idempotent: true,
                 description: "List consumers.",
             },
@@ -205,7 +211,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_list_users",
                 class: Read,
-                aws_api: "GET /api/users",
+                aws_api: ops::LIST_USERS.api,
                 idempotent: true,
                 description: "List broker users (names and tags; never password hashes).",
             },
@@ -215,7 +221,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_is_in_alarm",
                 class: Read,
-                aws_api: "GET /api/health/checks/alarms",
+                aws_api: ops::HEALTH_ALARMS.api,
                 idempotent: true,
                 description: "Whether a memory or disk alarm is in effect (true when the broker \
                 says so).",
@@ -226,7 +232,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_is_quorum_critical",
                 class: Read,
-                aws_api: "GET /api/health/checks/node-is-quorum-critical",
+                aws_api: ops::HEALTH_QUORUM_CRITICAL.api,
                 idempotent: true,
                 description: "Whether stopping this node would cost a quorum queue its quorum \
                 (true when the broker says so).",
@@ -237,7 +243,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_get_broker_definition",
                 class: Read,
-                aws_api: "GET /api/definitions",
+                aws_api: ops::GET_DEFINITIONS.api,
                 idempotent: true,
                 description: "Get the broker's definitions (vhosts, queues, exchanges, bindings, \
                 policies, users without password hashes).",
@@ -248,7 +254,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_delete_queue",
                 class: Destructive,
-                aws_api: "DELETE /api/queues/{vhost}/{name}",
+                aws_api: ops::DELETE_QUEUE.api,
                 idempotent: true,
                 description: "Delete a queue and its messages. Irreversible.",
             },
@@ -258,7 +264,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_purge_queue",
                 class: Destructive,
-                aws_api: "DELETE /api/queues/{vhost}/{name}/contents",
+                aws_api: ops::PURGE_QUEUE.api,
                 idempotent: false,
                 description: "Delete every message of a queue. Irreversible.",
             },
@@ -268,7 +274,7 @@ pub fn tools() -> Vec<ToolSpec> {
             ToolInfo {
                 name: "rabbitmq_broker_delete_exchange",
                 class: Destructive,
-                aws_api: "DELETE /api/exchanges/{vhost}/{name}",
+                aws_api: ops::DELETE_EXCHANGE.api,
                 idempotent: true,
                 description: "Delete an exchange and its bindings. Irreversible.",
             },

@@ -138,16 +138,15 @@ pub struct QueuesOut {
 }
 
 pub(super) async fn list_queues(ctx: ToolContext, _a: NoArgs) -> Result<QueuesOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListQueues", Method::GET, &["queues"]).await?;
+    let v = api(&ctx, &ops::LIST_QUEUES, &[]).await?;
     Ok(QueuesOut {
-        queues: items("rabbitmq:ListQueues", v)?,
+        queues: items(ops::LIST_QUEUES.label, v)?,
     })
 }
 
 pub(super) async fn get_queue_info(ctx: ToolContext, a: QueueArgs) -> Result<Queue, ToolError> {
-    let path = ["queues", &a.vhost, &a.queue];
-    let v = api(&ctx, "rabbitmq:GetQueue", Method::GET, &path).await?;
-    one("rabbitmq:GetQueue", v)
+    let v = api(&ctx, &ops::GET_QUEUE, &[&a.vhost, &a.queue]).await?;
+    one(ops::GET_QUEUE.label, v)
 }
 
 /// An exchange.
@@ -177,9 +176,9 @@ pub(super) async fn list_exchanges(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<ExchangesOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListExchanges", Method::GET, &["exchanges"]).await?;
+    let v = api(&ctx, &ops::LIST_EXCHANGES, &[]).await?;
     Ok(ExchangesOut {
-        exchanges: items("rabbitmq:ListExchanges", v)?,
+        exchanges: items(ops::LIST_EXCHANGES.label, v)?,
     })
 }
 
@@ -210,22 +209,14 @@ pub(super) async fn get_exchange_info(
 ) -> Result<ExchangeInfo, ToolError> {
     let conn = connections(&ctx)?.get(&ctx.session)?;
     let v = conn
-        .call(
-            "rabbitmq:GetExchange",
-            Method::GET,
-            &["exchanges", &a.vhost, &a.exchange],
-        )
+        .call(&ops::GET_EXCHANGE, &[&a.vhost, &a.exchange])
         .await?;
     let b = conn
-        .call(
-            "rabbitmq:GetExchangeBindings",
-            Method::GET,
-            &["exchanges", &a.vhost, &a.exchange, "bindings", "source"],
-        )
+        .call(&ops::EXCHANGE_BINDINGS, &[&a.vhost, &a.exchange])
         .await?;
     Ok(ExchangeInfo {
-        exchange: one("rabbitmq:GetExchange", v)?,
-        bindings: items("rabbitmq:GetExchangeBindings", b)?,
+        exchange: one(ops::GET_EXCHANGE.label, v)?,
+        bindings: items(ops::EXCHANGE_BINDINGS.label, b)?,
     })
 }
 
@@ -248,9 +239,9 @@ pub struct VhostsOut {
 }
 
 pub(super) async fn list_vhosts(ctx: ToolContext, _a: NoArgs) -> Result<VhostsOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListVhosts", Method::GET, &["vhosts"]).await?;
+    let v = api(&ctx, &ops::LIST_VHOSTS, &[]).await?;
     Ok(VhostsOut {
-        vhosts: items("rabbitmq:ListVhosts", v)?,
+        vhosts: items(ops::LIST_VHOSTS.label, v)?,
     })
 }
 
@@ -295,10 +286,10 @@ pub(super) fn strip_uri_credentials(v: &mut Value) {
 }
 
 pub(super) async fn list_shovels(ctx: ToolContext, _a: NoArgs) -> Result<ShovelsOut, ToolError> {
-    let mut v = api(&ctx, "rabbitmq:ListShovels", Method::GET, &["shovels"]).await?;
+    let mut v = api(&ctx, &ops::LIST_SHOVELS, &[]).await?;
     strip_uri_credentials(&mut v);
     Ok(ShovelsOut {
-        shovels: items("rabbitmq:ListShovels", v)?,
+        shovels: items(ops::LIST_SHOVELS.label, v)?,
     })
 }
 
@@ -317,19 +308,11 @@ pub(super) async fn get_shovel_info(
     a: ShovelArgs,
 ) -> Result<ShovelInfo, ToolError> {
     let conn = connections(&ctx)?.get(&ctx.session)?;
-    let mut def = conn
-        .call(
-            "rabbitmq:GetShovel",
-            Method::GET,
-            &["parameters", "shovel", &a.vhost, &a.name],
-        )
-        .await?;
+    let mut def = conn.call(&ops::GET_SHOVEL, &[&a.vhost, &a.name]).await?;
     strip_uri_credentials(&mut def);
-    let mut statuses = conn
-        .call("rabbitmq:ListShovels", Method::GET, &["shovels", &a.vhost])
-        .await?;
+    let mut statuses = conn.call(&ops::VHOST_SHOVELS, &[&a.vhost]).await?;
     strip_uri_credentials(&mut statuses);
-    let status = items::<ShovelStatus>("rabbitmq:ListShovels", statuses)?
+    let status = items::<ShovelStatus>(ops::VHOST_SHOVELS.label, statuses)?
         .into_iter()
         .find(|s| s.name == a.name);
     Ok(ShovelInfo {
@@ -378,9 +361,9 @@ pub(super) async fn get_cluster_nodes_info(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<NodesOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListNodes", Method::GET, &["nodes"]).await?;
+    let v = api(&ctx, &ops::LIST_NODES, &[]).await?;
     Ok(NodesOut {
-        nodes: items("rabbitmq:ListNodes", v)?,
+        nodes: items(ops::LIST_NODES.label, v)?,
     })
 }
 
@@ -412,15 +395,9 @@ pub(super) async fn list_connections(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<ConnectionsOut, ToolError> {
-    let v = api(
-        &ctx,
-        "rabbitmq:ListConnections",
-        Method::GET,
-        &["connections"],
-    )
-    .await?;
+    let v = api(&ctx, &ops::LIST_CONNECTIONS, &[]).await?;
     Ok(ConnectionsOut {
-        connections: items("rabbitmq:ListConnections", v)?,
+        connections: items(ops::LIST_CONNECTIONS.label, v)?,
     })
 }
 
@@ -445,7 +422,7 @@ pub(super) async fn list_consumers(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<ConsumersOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListConsumers", Method::GET, &["consumers"]).await?;
+    let v = api(&ctx, &ops::LIST_CONSUMERS, &[]).await?;
     let list = v.as_array().cloned().unwrap_or_default();
     Ok(ConsumersOut {
         consumers: list
@@ -490,9 +467,9 @@ pub struct UsersOut {
 }
 
 pub(super) async fn list_users(ctx: ToolContext, _a: NoArgs) -> Result<UsersOut, ToolError> {
-    let v = api(&ctx, "rabbitmq:ListUsers", Method::GET, &["users"]).await?;
+    let v = api(&ctx, &ops::LIST_USERS, &[]).await?;
     Ok(UsersOut {
-        users: items("rabbitmq:ListUsers", v)?,
+        users: items(ops::LIST_USERS.label, v)?,
     })
 }
 
@@ -509,13 +486,14 @@ pub struct HealthOut {
 
 pub(super) async fn health(
     ctx: &ToolContext,
-    operation: &'static str,
-    path: &[&str],
+    op: &'static Op,
     detail: &str,
 ) -> Result<HealthOut, ToolError> {
+    let operation = op.label;
+    let path = op.segments(&[])?;
     let (status, v) = connections(ctx)?
         .get(&ctx.session)?
-        .send(operation, Method::GET, path)
+        .send(operation, op.method.clone(), &path)
         .await?;
     let flagged = match status {
         s if s.is_success() => false,
@@ -541,26 +519,14 @@ pub(super) async fn health(
 }
 
 pub(super) async fn is_in_alarm(ctx: ToolContext, _a: NoArgs) -> Result<HealthOut, ToolError> {
-    health(
-        &ctx,
-        "rabbitmq:HealthAlarms",
-        &["health", "checks", "alarms"],
-        "alarms",
-    )
-    .await
+    health(&ctx, &ops::HEALTH_ALARMS, "alarms").await
 }
 
 pub(super) async fn is_quorum_critical(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<HealthOut, ToolError> {
-    health(
-        &ctx,
-        "rabbitmq:HealthQuorumCritical",
-        &["health", "checks", "node-is-quorum-critical"],
-        "queues",
-    )
-    .await
+    health(&ctx, &ops::HEALTH_QUORUM_CRITICAL, "queues").await
 }
 
 /// The broker's definitions (topology, users without password hashes, policies).
@@ -582,13 +548,7 @@ pub(super) async fn get_broker_definition(
     ctx: ToolContext,
     _a: NoArgs,
 ) -> Result<DefinitionsOut, ToolError> {
-    let mut v = api(
-        &ctx,
-        "rabbitmq:GetDefinitions",
-        Method::GET,
-        &["definitions"],
-    )
-    .await?;
+    let mut v = api(&ctx, &ops::GET_DEFINITIONS, &[]).await?;
     if let Some(Value::Array(users)) = v.get_mut("users") {
         for u in users.iter_mut() {
             if let Value::Object(map) = u {
