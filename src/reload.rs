@@ -27,12 +27,15 @@ pub fn watch(gate: Arc<Gate>, path: PathBuf) -> notify::Result<notify::Recommend
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(e) = event
-            && finished_write(&e.kind)
             && e.paths
                 .iter()
                 .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
         {
-            let _ = tx.send(());
+            if finished_write(&e.kind) {
+                let _ = tx.send(());
+            } else {
+                tracing::trace!(kind = ?e.kind, "policy file touched, not a finished write: nothing reloaded");
+            }
         }
     })?;
     watcher.watch(&folder, RecursiveMode::NonRecursive)?;

@@ -74,9 +74,23 @@ impl Lookups {
         self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Drop what is known of a resource (a call has just changed or deleted it).
+    /// Drop what is known of a resource (a call has just changed or deleted it), under every
+    /// name it is cached by: a broker changed through its ARN (`create_tags`) is also forgotten
+    /// as the broker its id names, and the other way round (entries of one `arn` fact).
     pub fn forget(&self, at: &Located) {
-        self.lock().remove(at);
+        let mut cache = self.lock();
+        let arn = cache
+            .get(at)
+            .and_then(|(_, facts)| facts.get("arn"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| at.name.starts_with("arn:").then(|| at.name.clone()));
+        cache.remove(at);
+        if let Some(arn) = arn {
+            cache.retain(|_, (_, facts)| {
+                facts.get("arn").and_then(Value::as_str) != Some(arn.as_str())
+            });
+        }
     }
 
     /// The facts of a resource: cached when fetched less than `ttl` ago.
@@ -109,4 +123,65 @@ pub fn tags_object<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Value 
         tags.map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
             .collect::<Map<_, _>>(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::{ResourceKind, Target};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static FETCHES: AtomicUsize = AtomicUsize::new(0);
+
+    fn counted<'a>(
+        _: &'a AwsClients,
+        at: &'a Located,
+    ) -> futures::future::BoxFuture<'a, Result<Value, ToolError>> {
+        let n = FETCHES.fetch_add(1, Ordering::SeqCst);
+        let arn = format!(
+            "arn:aws:test:::thing/{}",
+            at.name.trim_start_matches("arn:aws:test:::thing/")
+        );
+        Box::pin(async move { Ok(serde_json::json!({"arn": arn, "fetch": n})) })
+    }
+
+    static THING: ResourceKind = ResourceKind {
+        id: "test:thing",
+        name: "a thing",
+        facts: &[("arn", "string")],
+        fetch: counted,
+    };
+
+    /// Facts are fetched once per TTL, by the cache's clock (stepped, never slept); a change
+    /// through the resource's ARN forgets it under its id too.
+    #[tokio::test]
+    async fn facts_are_cached_for_the_ttl_and_forgotten_on_change() {
+        let (clock, hand) = crate::clock::Clock::manual();
+        let mut lookups = Lookups::new(
+            Arc::new(AwsClients::new(Default::default())),
+            Duration::from_secs(30),
+        );
+        lookups.set_clock(clock);
+        let by_id = Target::one("Id", &THING)
+            .locate(&serde_json::json!({"Id": "t-1"}))
+            .unwrap();
+        let first = lookups.facts(&by_id).await.unwrap();
+        hand.advance(Duration::from_secs(29));
+        assert_eq!(lookups.facts(&by_id).await.unwrap(), first, "cached");
+        assert_eq!(lookups.made(), 1);
+        hand.advance(Duration::from_secs(1));
+        assert_ne!(
+            lookups.facts(&by_id).await.unwrap(),
+            first,
+            "fetched again at the TTL"
+        );
+        assert_eq!(lookups.made(), 2);
+
+        let by_arn = Target::one("Arn", &THING)
+            .locate(&serde_json::json!({"Arn": "arn:aws:test:::thing/t-1"}))
+            .unwrap();
+        lookups.forget(&by_arn);
+        lookups.facts(&by_id).await.unwrap();
+        assert_eq!(lookups.made(), 3, "a change by ARN forgot the entry by id");
+    }
 }

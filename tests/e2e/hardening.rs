@@ -367,7 +367,18 @@ async fn a_policy_is_loaded_only_when_its_write_is_finished() {
     let mut f = std::fs::File::create(&path).unwrap();
     f.write_all(b"version: 1\ndefault: allow\n").unwrap();
     f.flush().unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    // The watcher has seen the write (and reloaded nothing, the writer still has the file).
+    let stderr = s.stderr.clone();
+    crate::support::eventually(
+        std::time::Duration::from_secs(10),
+        "the watcher seeing the half-written policy",
+        || {
+            std::fs::read_to_string(&stderr)
+                .unwrap_or_default()
+                .contains("not a finished write: nothing reloaded")
+        },
+    )
+    .await;
     for _ in 0..3 {
         let t = s.err("list_brokers", json!({})).await;
         assert!(

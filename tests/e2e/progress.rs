@@ -15,7 +15,7 @@ use rmcp::model::{
 use rmcp::service::NotificationContext;
 use serde_json::{Value, json};
 
-use crate::support::{FakeAws, Needs, Options, Request, Server, text, trial};
+use crate::support::{FakeAws, Needs, Options, Request, Server, eventually, text, trial};
 
 /// A client that keeps the progress notifications it receives.
 #[derive(Clone, Default)]
@@ -129,8 +129,14 @@ async fn waits_report_progress_until_the_work_is_done() {
     assert_eq!(out["Waited"]["State"], "RUNNING", "{out}");
     assert_eq!(out["Waited"]["Finished"], true);
     assert_eq!(describes.load(Ordering::SeqCst), 3);
-    // Progress notifications arrive before the result; give the last a moment.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Progress notifications are sent before the result; the client may handle the last one
+    // after it.
+    eventually(
+        Duration::from_secs(5),
+        "three progress notifications",
+        || watcher.seen.lock().unwrap().len() >= 3,
+    )
+    .await;
     let seen = watcher.seen.lock().unwrap().clone();
     let messages: Vec<String> = seen.iter().filter_map(|p| p.message.clone()).collect();
     assert_eq!(messages.len(), 3, "{messages:?}");
@@ -158,7 +164,13 @@ async fn waits_report_progress_until_the_work_is_done() {
         .unwrap();
     let out: Value = serde_json::from_str(&text(&r)).unwrap();
     assert_eq!(out["Waited"]["State"], "SUCCEEDED", "{out}");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually(Duration::from_secs(5), "the SUCCEEDED notification", || {
+        watcher
+            .messages()
+            .last()
+            .is_some_and(|m| m.contains("SUCCEEDED"))
+    })
+    .await;
     let statuses = watcher.messages();
     assert!(
         statuses.last().unwrap().contains("SUCCEEDED"),
@@ -189,20 +201,38 @@ async fn a_cancelled_wait_stops_polling() {
             )
             .await
             .unwrap();
-    // Polls at about 0, 0.5, 1.25 and 2.4 s.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    eventually(Duration::from_secs(10), "two polls", || {
+        describes.load(Ordering::SeqCst) >= 2
+    })
+    .await;
     let before = describes.load(Ordering::SeqCst);
-    assert!(before >= 2, "polling had started: {before}");
     handle
         .cancel(Some("the agent gave up".into()))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The wait ends at the cancellation, and the call's record is written after it ends: once
+    // the record is there, no poll can follow.
+    eventually(
+        Duration::from_secs(10),
+        "the cancelled call's record",
+        || {
+            s.audit_records()
+                .iter()
+                .any(|r| r["tool"] == "create_broker")
+        },
+    )
+    .await;
     let after = describes.load(Ordering::SeqCst);
     assert!(
         after <= before + 1,
         "polling stopped: {before} then {after}"
     );
+    let record = s
+        .audit_records()
+        .into_iter()
+        .find(|r| r["tool"] == "create_broker")
+        .unwrap();
+    assert_eq!(record["outcome"]["status"], "ok", "{record}");
     // The server goes on serving (the fake answers ListBrokers with a 404).
     let r = s.call("list_brokers", json!({})).await;
     assert_eq!(r.is_error, Some(true), "{}", text(&r));
@@ -302,7 +332,12 @@ async fn updates_and_promotions_wait_until_applied() {
     assert_eq!(out["RebootRequested"], true, "{out}");
     assert_eq!(out["Waited"]["State"], "RUNNING", "{out}");
     assert_eq!(out["Waited"]["Finished"], true);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually(
+        Duration::from_secs(5),
+        "three progress notifications",
+        || watcher.messages().len() >= 3,
+    )
+    .await;
     let messages = watcher.messages();
     assert_eq!(messages.len(), 3, "{messages:?}");
     assert!(
@@ -337,7 +372,12 @@ async fn updates_and_promotions_wait_until_applied() {
         .unwrap();
     let out: Value = serde_json::from_str(&text(&r)).unwrap();
     assert_eq!(out["Waited"]["State"], "PRIMARY", "{out}");
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    eventually(
+        Duration::from_secs(5),
+        "three progress notifications",
+        || watcher.messages().len() >= 3,
+    )
+    .await;
     let messages = watcher.messages();
     assert_eq!(
         messages

@@ -120,6 +120,20 @@ pub fn trial_sync(name: &str, needs: Needs, f: fn()) -> Trial {
 }
 
 /// A unique name for this test's AWS resources.
+/// Wait for an event: `check` is asked every 20 ms until it holds; the test fails, naming
+/// `what`, when it has not after `within`. Tests wait on what they expect to happen, never for
+/// an amount of time to pass.
+pub async fn eventually(within: std::time::Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix}-{}",

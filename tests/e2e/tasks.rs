@@ -16,7 +16,7 @@ use rmcp::service::{RoleClient, RunningService};
 use serde_json::{Value, json};
 
 use crate::progress::{allowing_all, create_args, slow_broker};
-use crate::support::{HttpOptions, HttpServer, Needs, Options, Server, trial};
+use crate::support::{HttpOptions, HttpServer, Needs, Options, Server, eventually, trial};
 
 /// A client that declares the tasks extension (and, with `elicits`, form elicitation).
 #[derive(Clone, Default)]
@@ -125,7 +125,10 @@ async fn a_cancelled_task_stops_polling() {
     let (fake, describes) = slow_broker(usize::MAX).await;
     let s = allowing_all(&fake, TaskClient::default()).await;
     let id = start_task(&s.client, 600).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    eventually(Duration::from_secs(10), "two polls", || {
+        describes.load(Ordering::SeqCst) >= 2
+    })
+    .await;
     s.client
         .cancel_task(CancelTaskParams::new(id.clone()))
         .await
@@ -135,8 +138,13 @@ async fn a_cancelled_task_stops_polling() {
     let out = result_of(&done);
     assert_eq!(out["BrokerId"], "b-slow", "{out}");
     assert_eq!(out["Waited"]["Cancelled"], true, "{out}");
+    // The result is made when the wait has ended: no poll follows it.
     let after = describes.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let records = s.audit_records();
+    assert!(
+        records.iter().any(|r| r["tool"] == "create_broker"),
+        "the task's call is audited once it ends: {records:?}"
+    );
     assert_eq!(describes.load(Ordering::SeqCst), after, "polling stopped");
 }
 

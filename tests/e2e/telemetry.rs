@@ -377,7 +377,6 @@ async fn nothing_is_exported_unless_asked_and_grpc_is_refused() {
     .await;
     s.ok("list_brokers", json!({})).await;
     s.stop().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(otlp.spans().is_empty());
 
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_guarded-aws-mcp"))
