@@ -156,6 +156,11 @@ pub struct SealedState {
     /// Single use: a retry with an answer is accepted once per nonce.
     pub nonce: String,
     pub rule: String,
+    /// Unix seconds, by the gate's clock, after which the answer is refused (the sealing's own
+    /// time limit, by the system clock, stays as a second line; a state sealed by an older
+    /// replica has none and is bound by that limit alone).
+    #[serde(default)]
+    pub expires_at: Option<i64>,
 }
 
 /// The text shown to the human: tool, arguments (redacted), rule and reason.

@@ -143,6 +143,7 @@ impl Gate {
             session: ask.cx.session.to_string(),
             nonce: uuid::Uuid::new_v4().simple().to_string(),
             rule: ask.basis.clone(),
+            expires_at: Some(ask.now + ask.decision.approval_timeout.as_secs() as i64),
         };
         let options = SealOptions::new()
             .associated_data(ask.key.as_bytes())
@@ -184,6 +185,9 @@ impl Gate {
                         "the approval state does not belong to this call (other tool, arguments or caller) or was altered; call again without it to be asked".into(),
                     ),
                 })?;
+        if state.expires_at.is_some_and(|at| ask.now > at) {
+            return Err(ask.timed_out());
+        }
         let answer = responses
             .and_then(|r| r.get(approval::INPUT_KEY))
             .and_then(|v| serde_json::from_value::<ElicitResult>(v.clone()).ok())

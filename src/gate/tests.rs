@@ -588,3 +588,92 @@ fn every_refusal_around_the_decision() {
         "labels are distinct"
     );
 }
+
+/// An approval asked by input-required (MRTR) expires by the gate's clock: the test steps it to
+/// the rule's `approval_timeout` and past it instead of sleeping.
+#[test]
+fn an_mrtr_approval_expires_by_the_gate_clock() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (clock, hand) = crate::clock::Clock::manual();
+    let aws = Arc::new(crate::aws::AwsClients::new(crate::aws::AwsOptions {
+        // An approved call's AWS request fails at once here; the test reads the refusals.
+        endpoint_url: Some("http://127.0.0.1:9".into()),
+        region: Some("us-east-1".into()),
+        ..crate::aws::AwsOptions::default()
+    }));
+    let store = crate::state::Store::open_with_clock(
+        &crate::state::StateSpec::Memory {
+            approvals_dir: dir.path().join("approvals"),
+        },
+        clock.clone(),
+    )
+    .expect("store");
+    let gate = super::Gate::new(
+        Arc::new(Catalogue::builtin()),
+        policy(
+            "version: 1\ndefault: deny\ntools:\n  reboot_broker:\n    - {action: require_approval, approval_timeout: 60s}\n",
+        ),
+        crate::audit::AuditLog::open(&dir.path().join("audit.jsonl")).expect("audit log"),
+        aws,
+        GateOptions::default(),
+    )
+    .expect("gate")
+    .with_store(Arc::new(store))
+    .with_clock(clock);
+    let caller = Caller::new("alice", Vec::new());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let call = |state: Option<String>| {
+        let responses: Option<rmcp::model::InputResponses> = state.as_ref().map(|_| {
+            [(
+                "approval".to_string(),
+                json!({"action": "accept", "content": {"approve": true}}),
+            )]
+            .into()
+        });
+        let cx = super::CallCtx {
+            session: "session-1",
+            caller: &caller,
+            asker: super::Asker::Mrtr { responses, state },
+            progress: Default::default(),
+            trace: Default::default(),
+        };
+        let Value::Object(args) = json!({"BrokerId": "b-1"}) else {
+            unreachable!()
+        };
+        rt.block_on(gate.call(cx, "reboot_broker", Some(args)))
+    };
+    let ask = || match call(None) {
+        rmcp::model::CallToolResponse::InputRequired(input) => {
+            input.request_state.expect("sealed state")
+        }
+        other => panic!("expected a request for input: {other:?}"),
+    };
+    let answered = |state: String| match call(Some(state)) {
+        rmcp::model::CallToolResponse::Complete(r) => r
+            .content
+            .first()
+            .and_then(|c| c.as_text())
+            .map(|t| t.text.clone())
+            .unwrap_or_default(),
+        other => panic!("expected an answer: {other:?}"),
+    };
+    // Answered at the last second of the timeout: approved (the AWS call then fails).
+    let state = ask();
+    hand.advance(Duration::from_secs(60));
+    let t = answered(state);
+    assert!(!t.contains("approval timeout"), "{t}");
+    assert!(t.starts_with(prefix::AWS), "approved and run: {t}");
+    // A second later: refused, nothing run.
+    let state = ask();
+    hand.advance(Duration::from_secs(61));
+    let t = answered(state);
+    assert!(
+        t.starts_with(prefix::APPROVAL)
+            && t.contains("no answer within the approval timeout of 60s"),
+        "{t}"
+    );
+}
