@@ -198,6 +198,43 @@ pub struct AuditRecord {
     pub prev: String,
 }
 
+impl AuditRecord {
+    /// A record of something that is not a call through the gate (a policy reload, an
+    /// operator's decision, a refusal before the gate): the time now, no caller facts beyond
+    /// what the fields set afterwards say, no latency.
+    pub fn event(
+        session: impl Into<String>,
+        tool: impl Into<String>,
+        args: Value,
+        decision: impl Into<String>,
+        outcome: Outcome,
+        policy: String,
+    ) -> AuditRecord {
+        AuditRecord {
+            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            session: session.into(),
+            principal: None,
+            roles: Vec::new(),
+            token: None,
+            claims: None,
+            aws_identity: None,
+            resource: None,
+            iam_grants: None,
+            tool: tool.into(),
+            args,
+            decision: decision.into(),
+            rule: None,
+            conditions: Vec::new(),
+            reason: None,
+            latency_us: 0,
+            outcome,
+            policy,
+            mode: None,
+            prev: String::new(),
+        }
+    }
+}
+
 /// Which identity-provider token authenticated a call (never the token).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenRecord {

@@ -181,29 +181,20 @@ impl Approval {
         policy: String,
     ) -> crate::audit::AuditRecord {
         crate::audit::AuditRecord {
-            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            session: self.session.clone(),
             principal: Some(self.principal.clone()),
-            roles: Vec::new(),
-            token: None,
-            claims: None,
-            aws_identity: None,
-            resource: None,
-            iam_grants: None,
-            tool: self.tool.clone(),
-            args: self.args.clone(),
-            decision: if approve { "approved" } else { "denied" }.into(),
             rule: Some(self.rule.clone()),
-            conditions: Vec::new(),
             reason: Some(self.reason.clone()),
-            latency_us: 0,
-            outcome: crate::audit::Outcome::ApprovalDecided {
-                approval_id: self.id.clone(),
-                by: by.to_string(),
-            },
-            policy,
-            mode: None,
-            prev: String::new(),
+            ..crate::audit::AuditRecord::event(
+                self.session.clone(),
+                self.tool.clone(),
+                self.args.clone(),
+                if approve { "approved" } else { "denied" },
+                crate::audit::Outcome::ApprovalDecided {
+                    approval_id: self.id.clone(),
+                    by: by.to_string(),
+                },
+                policy,
+            )
         }
     }
 }

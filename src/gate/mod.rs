@@ -20,7 +20,7 @@ use rmcp::{Peer, RoleServer};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::audit::{AuditLog, AuditRecord, Outcome};
+use crate::audit::{AuditLog, Outcome};
 use crate::aws::AwsClients;
 use crate::catalogue::{Catalogue, Extensions, Prepared, RiskClass, ToolContext, ToolSpec};
 use crate::clock::Clock;
@@ -99,6 +99,7 @@ mod explain;
 
 pub use explain::Explanation;
 pub mod offline;
+mod outside;
 mod refusal;
 mod refusals;
 #[cfg(test)]
@@ -356,77 +357,6 @@ impl Gate {
     /// Changes whenever a reload changes the tools an agent may see.
     pub fn listing_changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.listing.subscribe()
-    }
-
-    /// Refuse something that is not a call through the gate (a request without an
-    /// authenticated caller, an operator deciding its own call's approval): audited, counted,
-    /// and its text returned for the answer.
-    pub fn refuse_outside(
-        &self,
-        refusal: &Refusal,
-        session: &str,
-        principal: Option<&str>,
-        what: &str,
-        args: Value,
-    ) -> String {
-        tracing::warn!(kind = refusal.kind().as_str(), what = what, "refused");
-        self.metrics.refused(refusal.kind().as_str());
-        let policy = self.policy();
-        let _ = self.audit.write(AuditRecord {
-            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            session: session.to_string(),
-            principal: principal.map(str::to_string),
-            roles: Vec::new(),
-            token: None,
-            claims: None,
-            aws_identity: None,
-            resource: None,
-            iam_grants: None,
-            tool: call::bounded_name(what),
-            args,
-            decision: refusal.decision().into(),
-            rule: refusal.basis(),
-            conditions: Vec::new(),
-            reason: refusal.reason(),
-            latency_us: 0,
-            outcome: refusal.outcome(),
-            policy: policy.hash.clone(),
-            mode: None,
-            prev: String::new(),
-        });
-        refusal.text()
-    }
-
-    /// Record a policy reload (or its refusal) in the audit log.
-    pub fn audit_reload(&self, file: &str, accepted: bool, detail: String) {
-        self.metrics.reload(accepted);
-        let policy = self.policy();
-        let _ = self.audit.write(AuditRecord {
-            ts: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            session: "server".into(),
-            principal: None,
-            roles: Vec::new(),
-            token: None,
-            claims: None,
-            aws_identity: None,
-            resource: None,
-            iam_grants: None,
-            tool: "policy_reload".into(),
-            args: serde_json::json!({ "file": file }),
-            decision: if accepted { "reloaded" } else { "refused" }.into(),
-            rule: None,
-            conditions: Vec::new(),
-            reason: Some(detail.clone()),
-            latency_us: 0,
-            outcome: if accepted {
-                Outcome::Ok
-            } else {
-                Outcome::Invalid { message: detail }
-            },
-            policy: policy.hash.clone(),
-            mode: None,
-            prev: String::new(),
-        });
     }
 
     pub fn catalogue(&self) -> &Catalogue {
