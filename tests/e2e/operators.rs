@@ -239,8 +239,32 @@ async fn operators_decide_over_http_and_hear_through_the_webhook() {
     assert_eq!(status, 200);
     let t = text(&call_on(&alice, "delete_broker", json!({"BrokerId": "b-3"})).await);
     assert!(t.contains("denied by ops"), "{t}");
-    // The decisions are in the server's audit log.
+    // An approver cannot decide its own call's approval; the attempt is refused and audited.
+    let ops = s.client(OPS).await;
+    let asked = text(&call_on(&ops, "delete_broker", json!({"BrokerId": "b-4"})).await);
+    let own = approval_id(&asked);
+    let (status, body) = admin(
+        &s,
+        OPS,
+        reqwest::Method::POST,
+        &format!("/admin/approvals/{own}/approve"),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cannot decide an approval of its own call")),
+        "{body}"
+    );
+    // The decisions are in the server's audit log, and so is the refused attempt.
     let records = s.all_audit_records();
+    assert!(
+        records.iter().any(|r| r["rule"] == "admin.self_approval"
+            && r["principal"] == "ops"
+            && r["args"]["approval_id"] == own.as_str()),
+        "{records:?}"
+    );
     assert!(
         records
             .iter()
