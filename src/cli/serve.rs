@@ -74,15 +74,9 @@ pub struct ServeArgs {
     /// Extra Host names accepted over HTTP (loopback names always are).
     #[arg(long = "allowed-host")]
     pub allowed_hosts: Vec<String>,
-    /// More RabbitMQ management hosts the connect tools may send credentials to (repeat the
-    /// flag), besides loopback and Amazon MQ brokers (`*.mq.*.amazonaws.com`): a host name
-    /// whose `*` is one DNS label, an IP address, a CIDR block, or an IPv4 pattern `10.0.0.*`.
-    #[arg(
-        long = "rabbitmq-allowed-host",
-        env = "GUARDED_AWS_MCP_RABBITMQ_ALLOWED_HOSTS",
-        value_delimiter = ','
-    )]
-    pub rabbitmq_allowed_hosts: Vec<String>,
+    /// The tool families' own flags.
+    #[command(flatten)]
+    pub tools: crate::tools::ToolsConfig,
     /// Regions newer than this build's list, accepted in `region` arguments (repeat the flag).
     #[arg(
         long = "extra-region",
@@ -347,10 +341,7 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
             return ExitCode::FAILURE;
         }
     };
-    let tools = crate::tools::ToolsConfig {
-        rabbitmq_allowed_hosts: args.rabbitmq_allowed_hosts.clone(),
-    };
-    let gate = match crate::tools::extensions(&tools) {
+    let gate = match crate::tools::extensions(&args.tools) {
         Ok(x) => Arc::new(gate.with_extensions(x)),
         Err(e) => {
             eprintln!("guarded-aws-mcp: {e}");

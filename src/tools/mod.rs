@@ -49,12 +49,12 @@ pub static FAMILIES: [&dyn Family; 4] = [
     &rabbitmq::RabbitMq,
 ];
 
-/// What the families are configured with at start-up (the `serve` flags that belong to one).
-#[derive(Debug, Clone, Default)]
+/// What the families are configured with at start-up: each family's own `serve` flags,
+/// flattened into `serve`'s.
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct ToolsConfig {
-    /// Management hosts the RabbitMQ connect tools may send credentials to, besides the
-    /// defaults (`--rabbitmq-allowed-host`).
-    pub rabbitmq_allowed_hosts: Vec<String>,
+    #[command(flatten)]
+    pub rabbitmq: rabbitmq::Config,
 }
 
 /// A family's configuration it cannot run with.

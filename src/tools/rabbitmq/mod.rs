@@ -43,6 +43,20 @@ pub use read::*;
 // ---------------------------------------------------------------- catalogue entries
 
 /// The RabbitMQ broker tools.
+/// The family's `serve` flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Config {
+    /// More RabbitMQ management hosts the connect tools may send credentials to (repeat the
+    /// flag), besides loopback and Amazon MQ brokers (`*.mq.*.amazonaws.com`): a host name
+    /// whose `*` is one DNS label, an IP address, a CIDR block, or an IPv4 pattern `10.0.0.*`.
+    #[arg(
+        long = "rabbitmq-allowed-host",
+        env = "GUARDED_AWS_MCP_RABBITMQ_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub rabbitmq_allowed_hosts: Vec<String>,
+}
+
 /// The RabbitMQ brokers family (the management HTTP API; Amazon MQ for broker ids).
 pub struct RabbitMq;
 
@@ -65,7 +79,7 @@ impl super::Family for RabbitMq {
         config: &super::ToolsConfig,
         into: crate::catalogue::Extensions,
     ) -> Result<crate::catalogue::Extensions, super::ToolsConfigError> {
-        let connections = Connections::with_allowed_hosts(&config.rabbitmq_allowed_hosts)?;
+        let connections = Connections::with_allowed_hosts(&config.rabbitmq.rabbitmq_allowed_hosts)?;
         Ok(into.with_session_state(std::sync::Arc::new(connections)))
     }
 }
