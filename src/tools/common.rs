@@ -209,7 +209,8 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<String, crate::error::ToolError>>,
 {
-    let started = std::time::Instant::now();
+    // Tokio's clock, which tests pause and advance instead of waiting.
+    let started = tokio::time::Instant::now();
     let total = wait.as_secs_f64();
     let mut delay = POLL_FIRST;
     loop {
@@ -244,5 +245,90 @@ where
             }
         }
         delay = (delay.mul_f64(1.5)).min(POLL_MAX);
+    }
+}
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    fn ctx() -> crate::catalogue::ToolContext {
+        crate::catalogue::ToolContext {
+            aws: Arc::new(crate::aws::AwsClients::new(Default::default())),
+            extensions: Default::default(),
+            operation: "mq:DescribeBroker",
+            session: "s".into(),
+            reveal_secrets: false,
+            acting_as: None,
+            add_tags: Default::default(),
+            progress: Default::default(),
+        }
+    }
+
+    /// The wait polls at 0, 0.5, 1.25, 2.375 … s (1.5 times longer each time, at most 15 s) and
+    /// gives up at `wait`: time is tokio's clock, which the test runs paused (it advances only
+    /// when every task waits), so nothing sleeps for real.
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_polls_with_backoff_until_it_runs_out() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let p = polls.clone();
+        let started = tokio::time::Instant::now();
+        let waited = wait_for(
+            &ctx(),
+            "broker b-1",
+            Duration::from_secs(60),
+            move || {
+                p.fetch_add(1, Ordering::SeqCst);
+                async { Ok("CREATION_IN_PROGRESS".to_string()) }
+            },
+            |s| s == "RUNNING",
+        )
+        .await
+        .unwrap();
+        assert!(!waited.finished);
+        assert_eq!(waited.waited_seconds, 60);
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(60),
+            "it ends at the wait, not after"
+        );
+        // 0, 0.5, 1.25, 2.375, 4.06, 6.59, 10.39, 16.08, 24.62, 37.44 (then 15 s apart: 52.44),
+        // and the last at 60 s.
+        assert_eq!(polls.load(Ordering::SeqCst), 12);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_ends_at_the_end_state() {
+        let polls = Arc::new(AtomicUsize::new(0));
+        let p = polls.clone();
+        let waited = wait_for(
+            &ctx(),
+            "broker b-1",
+            Duration::from_secs(600),
+            move || {
+                let n = p.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    Ok(if n < 3 {
+                        "CREATION_IN_PROGRESS"
+                    } else {
+                        "RUNNING"
+                    }
+                    .to_string())
+                }
+            },
+            |s| s == "RUNNING",
+        )
+        .await
+        .unwrap();
+        assert!(waited.finished);
+        assert_eq!(waited.state, "RUNNING");
+        assert_eq!(polls.load(Ordering::SeqCst), 4);
+        assert_eq!(
+            waited.waited_seconds, 2,
+            "polled at 0, 0.5, 1.25 and 2.375 s"
+        );
     }
 }
