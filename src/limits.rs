@@ -34,6 +34,20 @@ pub fn counted<'a>(
         .collect()
 }
 
+/// The first limit that blocks every call it counts (`max: 0`: a caller or a tool switched
+/// off by policy), if any: such a call is refused without asking a store.
+pub fn blocking<'a>(limits: &[&'a CompiledLimit]) -> Option<&'a CompiledLimit> {
+    limits.iter().copied().find(|l| l.max == 0)
+}
+
+/// Why a blocking limit refused the call: no wait makes a retry run.
+pub fn blocked_reason(l: &CompiledLimit) -> String {
+    format!(
+        "limit {} blocks these calls (max: 0); no retry runs until the policy changes",
+        l.id
+    )
+}
+
 /// The in-process counter store.
 #[derive(Debug, Default)]
 pub struct Limiter {

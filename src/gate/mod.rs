@@ -575,25 +575,33 @@ impl Gate {
         };
         let counters = counted(limits, call.cx.session, &call.cx.caller.principal);
         let basis = decision.basis.to_string();
-        let refusal = match self.store.try_acquire(&counters).await {
-            Ok(Ok(r)) => return Ok(r),
-            Ok(Err(e)) => Refusal::RateLimited {
+        let refusal = if let Some(l) = crate::limits::blocking(limits) {
+            Refusal::RateLimited {
                 basis,
-                limit: e.limit_id.clone(),
-                reason: format!(
-                    "limit {} allows {} calls per {}s ({}); retry in {}s",
-                    e.limit_id,
-                    e.max,
-                    e.window.as_secs(),
-                    match e.scope {
-                        Scope::Session => "per session",
-                        Scope::Principal => "per principal",
-                        Scope::Global => "across all sessions",
-                    },
-                    e.retry_after.as_secs().max(1)
-                ),
-            },
-            Err(e) => Refusal::store_down(&e, decision.action.as_str(), &basis),
+                limit: l.id.clone(),
+                reason: crate::limits::blocked_reason(l),
+            }
+        } else {
+            match self.store.try_acquire(&counters).await {
+                Ok(Ok(r)) => return Ok(r),
+                Ok(Err(e)) => Refusal::RateLimited {
+                    basis,
+                    limit: e.limit_id.clone(),
+                    reason: format!(
+                        "limit {} allows {} calls per {}s ({}); retry in {}s",
+                        e.limit_id,
+                        e.max,
+                        e.window.as_secs(),
+                        match e.scope {
+                            Scope::Session => "per session",
+                            Scope::Principal => "per principal",
+                            Scope::Global => "across all sessions",
+                        },
+                        e.retry_after.as_secs().max(1)
+                    ),
+                },
+                Err(e) => Refusal::store_down(&e, decision.action.as_str(), &basis),
+            }
         };
         if !self.shadow(&call.policy) {
             return Err(refusal);

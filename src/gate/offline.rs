@@ -166,6 +166,13 @@ impl<'a> Decider<'a> {
             },
             Verdict::Allow { decision, shadowed } => {
                 let rule = Some(decision.basis.to_string());
+                if let Some(l) = crate::limits::blocking(&decision.limits) {
+                    return Offline {
+                        kind: DecisionKind::RateLimited,
+                        rule: Some(l.id.clone()),
+                        reason: crate::limits::blocked_reason(l),
+                    };
+                }
                 let counters = counted(&decision.limits, "offline", &caller.principal);
                 match self
                     .limiter

@@ -677,3 +677,74 @@ fn an_mrtr_approval_expires_by_the_gate_clock() {
         "{t}"
     );
 }
+
+/// `max: 0` blocks every call the limit counts, with its own text (no retry time: none would
+/// help), offline and through the gate, without asking the state store; calls it does not
+/// count run.
+#[test]
+fn a_limit_of_zero_blocks_with_its_own_text() {
+    use std::sync::Arc;
+    const YAML: &str = "version: 1\ndefault: allow\nlimits:\n  - {max: 0, window: 1m, per: principal, tool: reboot_broker}\n";
+    let p = policy(YAML);
+    let caller = Caller::new("alice", Vec::new());
+    let decider =
+        super::offline::Decider::new(catalogue(), validator(), &p, GateOptions::default());
+    let got = decider.decide(
+        "reboot_broker",
+        json!({"BrokerId": "b-1"}),
+        (&caller, None),
+        true,
+    );
+    assert_eq!(got.kind, super::offline::DecisionKind::RateLimited);
+    assert_eq!(got.rule.as_deref(), Some("limits[0]"));
+    assert!(
+        got.reason.contains("blocks these calls (max: 0)"),
+        "{}",
+        got.reason
+    );
+    let other = decider.decide("list_brokers", json!({}), (&caller, None), true);
+    assert_eq!(other.kind, super::offline::DecisionKind::Allow);
+
+    // Through the gate, with a state store that cannot be reached: the block needs none.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = {
+        let _in = rt.enter();
+        crate::state::Store::open(&crate::state::StateSpec::Redis {
+            url: "redis://127.0.0.1:9/0".into(),
+        })
+        .expect("a client (it connects lazily)")
+    };
+    let gate = super::Gate::new(
+        Arc::new(Catalogue::builtin()),
+        policy(YAML),
+        crate::audit::AuditLog::open(&dir.path().join("audit.jsonl")).expect("audit log"),
+        Arc::new(crate::aws::AwsClients::new(crate::aws::AwsOptions {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            region: Some("us-east-1".into()),
+            ..crate::aws::AwsOptions::default()
+        })),
+        GateOptions::default(),
+    )
+    .expect("gate")
+    .with_store(Arc::new(store));
+    let Value::Object(args) = json!({"BrokerId": "b-1"}) else {
+        unreachable!()
+    };
+    let cx = super::CallCtx::out_of_band("session-1", &caller);
+    let r = match rt.block_on(gate.call(cx, "reboot_broker", Some(args))) {
+        rmcp::model::CallToolResponse::Complete(r) => r,
+        other => panic!("{other:?}"),
+    };
+    let text = r.content[0]
+        .as_text()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        text,
+        "Rate limited: limit limits[0] blocks these calls (max: 0); no retry runs until the policy changes"
+    );
+}

@@ -292,12 +292,6 @@ fn compile_limit(
     filters_allowed: bool,
 ) -> Result<CompiledLimit, Vec<PolicyError>> {
     let mut errors = Vec::new();
-    if spec.max == 0 {
-        errors.push(PolicyError::new(
-            format!("{location}.max"),
-            "must be at least 1",
-        ));
-    }
     let window = match parse_window(&spec.window) {
         Ok(w) => Some(w),
         Err(e) => {

@@ -282,8 +282,8 @@ impl Op {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSpec {
-    /// Calls allowed in one window (at least 1).
-    #[schemars(range(min = 1))]
+    /// Calls allowed in one window; `0` blocks every call the limit counts (refused with its
+    /// own text, without asking the state store).
     pub max: u32,
     /// Window length: seconds as a number, or a number with a unit s, m, h or d (`30s`, `1h`).
     pub window: Window,
