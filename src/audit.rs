@@ -473,25 +473,15 @@ mod tests {
     fn record(i: usize) -> AuditRecord {
         AuditRecord {
             ts: "t".into(),
-            session: "s".into(),
-            principal: None,
-            roles: Vec::new(),
-            token: None,
-            claims: None,
-            aws_identity: None,
-            resource: None,
-            iam_grants: None,
-            tool: format!("t{i}"),
-            args: json!({}),
-            decision: "allow".into(),
-            rule: None,
-            conditions: Vec::new(),
-            reason: None,
             latency_us: 1,
-            outcome: Outcome::Ok,
-            policy: "h".into(),
-            mode: None,
-            prev: String::new(),
+            ..AuditRecord::event(
+                "s",
+                format!("t{i}"),
+                json!({}),
+                "allow",
+                Outcome::Ok,
+                "h".into(),
+            )
         }
     }
 

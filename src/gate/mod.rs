@@ -470,17 +470,18 @@ impl Gate {
             resource: resource.as_ref(),
             grants: grants.as_ref(),
         };
-        let verdict = crate::step_span!("decide")
+        let mut verdict = crate::step_span!("decide")
             .in_scope(|| authorize(&call.policy, &self.options, &request));
-        let held = match &verdict {
-            Verdict::Deny(Denial::Rule { conditions, .. }) => conditions,
+        // The conditions that held go to the audit record (nothing after this reads them).
+        let held = match &mut verdict {
+            Verdict::Deny(Denial::Rule { conditions, .. }) => std::mem::take(conditions),
             Verdict::Allow { decision, .. } | Verdict::RequireApproval(decision) => {
-                &decision.conditions
+                std::mem::take(&mut decision.conditions)
             }
-            Verdict::Deny(_) => &Vec::new(),
+            Verdict::Deny(_) => Vec::new(),
         };
         if !held.is_empty() {
-            let _ = call.conditions.set(held.clone());
+            let _ = call.conditions.set(held);
         }
         let (decision, shadowed, approved) = match verdict {
             Verdict::Deny(d) => return call.refuse(Refusal::Denied(d)),

@@ -429,35 +429,22 @@ mod tests {
         let interval = Duration::from_secs(10);
         let cache = KeyCache::new(KeySource::Url(server.url.clone()), interval, clock).unwrap();
         let hits = || server.hits.load(Ordering::SeqCst);
+        let found = |kid: &'static str| cache.keys_for(Some(kid), Algorithm::EdDSA);
 
-        assert_eq!(
-            cache
-                .keys_for(Some("k1"), Algorithm::EdDSA)
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(found("k1").await.unwrap().len(), 1);
         assert_eq!(hits(), 1);
         *server.keys.lock().unwrap() =
             format!(r#"{{"keys": [{}, {}]}}"#, ed25519("k1"), ed25519("k2"));
         assert_eq!(
-            cache.keys_for(Some("k2"), Algorithm::EdDSA).await.err(),
+            found("k2").await.err(),
             Some(KeysError::UnknownKey),
             "within the interval the rotated key is not fetched"
         );
         assert_eq!(hits(), 1);
         hand.advance(interval);
-        assert_eq!(
-            cache
-                .keys_for(Some("k2"), Algorithm::EdDSA)
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        assert_eq!(found("k2").await.unwrap().len(), 1);
         assert_eq!(hits(), 2, "one fetch once the interval passed");
-        assert!(cache.keys_for(Some("k9"), Algorithm::EdDSA).await.is_err());
+        assert!(found("k9").await.is_err());
         assert_eq!(
             hits(),
             2,
@@ -468,18 +455,14 @@ mod tests {
         hand.advance(interval);
         assert!(
             matches!(
-                cache.keys_for(Some("k9"), Algorithm::EdDSA).await,
+                found("k9").await,
                 Err(KeysError::Unavailable(FetchError::Status { .. }))
             ),
             "an unknown key with the provider down"
         );
         assert_eq!(hits(), 3);
         assert_eq!(
-            cache
-                .keys_for(Some("k2"), Algorithm::EdDSA)
-                .await
-                .unwrap()
-                .len(),
+            found("k2").await.unwrap().len(),
             1,
             "held keys verify while the provider is down"
         );
