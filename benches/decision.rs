@@ -153,6 +153,7 @@ fn benches(c: &mut Criterion) {
                     caller: &caller,
                     resource: None,
                     grants: None,
+                    history: None,
                 };
                 black_box(matches!(
                     authorize(&policy, &options, &request),
@@ -190,6 +191,7 @@ fn benches(c: &mut Criterion) {
         caller: &caller,
         resource: None,
         grants: Some(&grants),
+        history: None,
     };
     c.bench_function("authorize/attach_role_policy_with_granted_document", |b| {
         b.iter(|| {
@@ -213,6 +215,87 @@ fn benches(c: &mut Criterion) {
         samples[(samples.len() as f64 * 0.99) as usize]
     );
 
+    // History and keyed limits (policies/history.yaml): the counts looked up are given; the
+    // decision reads them, and the keys the gate computes per call.
+    let history = load_str(
+        include_str!("../policies/history.yaml"),
+        "bench",
+        &catalogue,
+    )
+    .expect("policy");
+    let reboot = catalogue.get("reboot_broker").expect("tool").clone();
+    let reboot_args = json!({"BrokerId": "b-1234567890"});
+    let counted: guarded_aws_mcp::policy::HistoryFacts = history
+        .history_reads("reboot_broker")
+        .map(|(i, _, _)| (i, 1))
+        .collect();
+    c.bench_function("decide/reboot_broker_with_history", |b| {
+        b.iter(|| {
+            black_box(history.decide_on(
+                &reboot,
+                black_box(&reboot_args),
+                &caller,
+                None,
+                Some(black_box(&counted)),
+            ))
+        })
+    });
+    let facts = guarded_aws_mcp::policy::CallFacts {
+        session: "bench-session",
+        caller: &caller,
+        args: &reboot_args,
+        resource: None,
+    };
+    c.bench_function("keys/history_and_limit_keys_of_a_call", |b| {
+        b.iter(|| {
+            let d = history.decide_on(&reboot, &reboot_args, &caller, None, Some(&counted));
+            let keys: Vec<String> = history
+                .history_reads("reboot_broker")
+                .map(|(_, _, s)| s.key(black_box(&facts)))
+                .collect();
+            black_box((keys, guarded_aws_mcp::limits::counted(&d.limits, &facts)))
+        })
+    });
+    // Counting in memory: a budget keyed by principal against a per-session count (the floor).
+    let budget = load_str(
+        "version: 1
+default: allow
+limits:
+  - {max: 4000000000, window: 30d, per: [principal, claims.team], tool: create_broker, cost: {of: args.host_instance_type, table: {mq.m5.large: 8}, default: 32}}
+",
+        "bench",
+        &catalogue,
+    )
+    .expect("policy");
+    let plain = load_str(
+        "version: 1
+default: allow
+limits:
+  - {max: 4000000000, window: 30d, per: session}
+",
+        "bench",
+        &catalogue,
+    )
+    .expect("policy");
+    let create = catalogue.get("create_broker").expect("tool").clone();
+    let create_args = json!({"host_instance_type": "mq.m5.large"});
+    let create_facts = guarded_aws_mcp::policy::CallFacts {
+        args: &create_args,
+        ..facts
+    };
+    for (name, p) in [("session_count", &plain), ("keyed_budget", &budget)] {
+        let limiter = guarded_aws_mcp::limits::Limiter::new();
+        let limits = p.decide(&create, &create_args, &caller).limits;
+        c.bench_function(&format!("limits/{name}_reserve_and_release"), |b| {
+            b.iter(|| {
+                let counted =
+                    guarded_aws_mcp::limits::counted(&limits, black_box(&create_facts)).unwrap();
+                let r = limiter.try_acquire(&counted, Instant::now()).unwrap();
+                limiter.release(r);
+            })
+        });
+    }
+
     // A whole call refused by the policy: validation, decision, audit record (to /dev/null).
     let aws = Arc::new(AwsClients::new(AwsOptions::default()));
     let audit = AuditLog::open(std::path::Path::new("/dev/null")).expect("open /dev/null");
@@ -234,6 +317,30 @@ fn benches(c: &mut Criterion) {
                 CallCtx::out_of_band("bench", &caller),
                 "create_broker",
                 black_box(refused.clone()),
+            ))
+        })
+    });
+    // The same, refused by a history rule: the history is looked up in the memory store first.
+    let history_gate = Gate::new(
+        catalogue.clone(),
+        load_str(
+            include_str!("../policies/history.yaml"),
+            "bench",
+            &catalogue,
+        )
+        .expect("policy"),
+        AuditLog::open(std::path::Path::new("/dev/null")).expect("open /dev/null"),
+        Arc::new(AwsClients::new(AwsOptions::default())),
+        GateOptions::default(),
+    )
+    .expect("gate");
+    let reboot = json!({"BrokerId": "b-1234567890"}).as_object().cloned();
+    c.bench_function("gate/refused_call_by_history", |b| {
+        b.iter(|| {
+            runtime.block_on(history_gate.call(
+                CallCtx::out_of_band("bench", &caller),
+                "reboot_broker",
+                black_box(reboot.clone()),
             ))
         })
     });

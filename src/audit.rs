@@ -173,6 +173,10 @@ pub struct AuditRecord {
     /// version ids, a group's policies) and the server's account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_grants: Option<Value>,
+    /// What the history conditions the policy read found: each query, and the calls it
+    /// counted (`{"history(describe_broker within 15m per session same BrokerId)": 1}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<std::collections::BTreeMap<String, u64>>,
     pub tool: String,
     /// Arguments with secrets redacted.
     pub args: Value,
@@ -220,6 +224,7 @@ impl AuditRecord {
             aws_identity: None,
             resource: None,
             iam_grants: None,
+            history: None,
             tool: tool.into(),
             args,
             decision: decision.into(),

@@ -2,7 +2,7 @@
 //! Intercept policy (the proxy people put in front of the AWS Labs servers) converted to this
 //! server's format. What cannot be said exactly is converted as closely as it can be and
 //! named in a warning: Intercept's calendar-aligned UTC windows become sliding windows,
-//! `increment_from` sums cannot be counted, `regex` / `contains` conditions cannot be negated.
+//! `increment_from` sums become budgets (`cost`), `regex` / `contains` conditions cannot be negated.
 
 use std::collections::BTreeMap;
 
@@ -177,7 +177,14 @@ pub fn convert(
         for r in &tool.rules {
             let at = format!("tools.{name}.rules[{:?}]", r.name);
             let reason = r.on_deny.clone().unwrap_or_else(|| r.name.clone());
-            let limit = rule_limit(r, &at, &mut warnings);
+            let numeric = |arg: &str| {
+                catalogue.get(&ours).is_some_and(|spec| {
+                    spec.params
+                        .get(arg)
+                        .is_some_and(|t| t.iter().any(|t| t == "integer" || t == "number"))
+                })
+            };
+            let limit = rule_limit(r, &at, &numeric, &mut warnings);
             match r.action.as_deref().unwrap_or("evaluate") {
                 "deny" => rules.push(json!({"action": "deny", "reason": reason})),
                 "require_approval" => {
@@ -250,7 +257,12 @@ pub fn convert(
 }
 
 /// A rule's rate limit (`rate_limit: N/window`, or a counter condition), if it has one.
-fn rule_limit(r: &InterceptRule, at: &str, warnings: &mut Vec<String>) -> Option<Value> {
+fn rule_limit(
+    r: &InterceptRule,
+    at: &str,
+    numeric: &dyn Fn(&str) -> bool,
+    warnings: &mut Vec<String>,
+) -> Option<Value> {
     let sliding = |w: &str| {
         format!(
             "{at}: Intercept's {w} window is calendar-aligned (UTC); here it is a sliding window of one {w}"
@@ -275,18 +287,41 @@ fn rule_limit(r: &InterceptRule, at: &str, warnings: &mut Vec<String>) -> Option
         ));
         return None;
     };
-    if state.increment_from.is_some() {
-        warnings.push(format!(
-            "{at}: counter {:?} sums `increment_from`, which limits here cannot (they count calls); dropped",
-            state.counter
-        ));
-        return None;
-    }
     let bound = r
         .conditions
         .iter()
         .find(|c| c.path.ends_with(&format!(".{}", state.counter)))?;
     let v = bound.value.as_f64()?;
+    // A counter that adds an argument's value is a budget charged by that argument.
+    if let Some(from) = &state.increment_from {
+        let arg = from.strip_prefix("args.").unwrap_or(from);
+        if !numeric(arg) {
+            warnings.push(format!(
+                "{at}: counter {:?} adds `{from}`, which is not a numeric argument of the tool; dropped",
+                state.counter
+            ));
+            return None;
+        }
+        let max = match bound.op.as_str() {
+            "lte" => v.floor(),
+            "lt" => (v - 1.0).ceil(),
+            _ => {
+                warnings.push(format!(
+                    "{at}: counter condition {:?} is not lt/lte; dropped",
+                    bound.op
+                ));
+                return None;
+            }
+        };
+        warnings.push(format!(
+            "{at}: counter {:?} becomes a budget of {max} charged by args.{arg}; a call without it is refused (a budget never guesses low)",
+            state.counter
+        ));
+        warnings.push(sliding(&state.window));
+        return Some(
+            json!({"max": max.max(0.0) as u64, "window": win, "per": "global", "cost": format!("args.{arg}")}),
+        );
+    }
     let step = state.increment.unwrap_or(1.0).max(1.0);
     let max = match bound.op.as_str() {
         "lte" => (v / step).floor(),
@@ -412,6 +447,11 @@ tools:
       - name: "spend"
         conditions: [{path: "state.put_user_policy.total", op: "lte", value: 100}]
         state: {counter: "total", window: "day", increment_from: "args.size"}
+  create_role:
+    rules:
+      - name: "session hours"
+        conditions: [{path: "state.create_role.seconds", op: "lt", value: 86400}]
+        state: {counter: "seconds", window: "day", increment_from: "args.max_session_duration"}
 "#;
         let c = Catalogue::builtin();
         let (yaml, warnings) = convert(iam, Server::Iam, &c).expect("converts");
@@ -422,14 +462,31 @@ tools:
             &crate::policy::Caller::default(),
         );
         assert_eq!(d.action, crate::policy::Action::Allow);
-        assert_eq!((d.limits[0].max, d.limits[0].window.as_secs()), (10, 60));
+        assert_eq!(
+            (d.limits[0].max, d.limits[0].window()),
+            (10, Some(std::time::Duration::from_secs(60)))
+        );
         assert!(
             warnings.iter().any(|w| w.contains("cannot be negated")),
             "{warnings:?}"
         );
         assert!(
-            warnings.iter().any(|w| w.contains("increment_from")),
+            warnings
+                .iter()
+                .any(|w| w.contains("adds `args.size`, which is not a numeric argument")),
             "{warnings:?}"
+        );
+        // A counter that adds a numeric argument is a budget charged by it.
+        let role = p.decide(
+            c.get("create_role").unwrap(),
+            &json!({}),
+            &crate::policy::Caller::default(),
+        );
+        let budget = role.limits[0];
+        assert_eq!(budget.max, 86_399);
+        assert_eq!(
+            budget.cost_of(&json!({"max_session_duration": 43_200})),
+            Ok(43_200)
         );
         // default deny: an unlisted tool stays denied, a listed one is allowed.
         let none = p.decide(

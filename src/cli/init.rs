@@ -40,7 +40,18 @@ pub fn policy(profile: Profile, catalogue: &Catalogue) -> String {
          default: deny\n\n\
          # The decision for every tool of a class that no rule below decides.\n\
          classes:\n  read: {read}\n  write: {write}\n  execute: {execute}\n  destructive: {destructive}\n\n\
-         limits:\n  # Every call of a session, whatever its class.\n  - {{max: 120, window: 1m, per: session}}\n\n\
+         limits:\n  # Every call of a session, whatever its class.\n  - {{max: 120, window: 1m, per: session}}\n\
+         \x20 # More kinds, by example (docs/policies.md; policies/history.yaml uses each):\n\
+         \x20 # - {{max: 1, window: 1h, per: [args.BrokerId], tool: reboot_broker}}   # per broker\n\
+         \x20 # - {{max_in_flight: 2, per: [principal], class: write}}                # changes at once\n\
+         \x20 # - {{max: 20, window: 30d, per: [principal], tool: create_broker,      # a budget\n\
+         \x20 #    cost: {{of: args.host_instance_type, table: {{mq.t3.micro: 1, mq.m5.large: 8}}, default: 32}}}}\n\
+         # Rules can read what ran before, e.g. describe a broker before rebooting it:\n\
+         #   tools:\n\
+         #     reboot_broker:\n\
+         #       - action: deny\n\
+         #         reason: describe the broker in this session first\n\
+         #         when: [{{history: {{tool: describe_broker, within: 15m, same: [BrokerId]}}, op: absent}}]\n\n\
          # Refuse IAM policy documents that widen an agent's power (admin wildcards, privilege\n\
          # escalation on broad resources, open trust, AdministratorAccess and the like).\n\
          iam_guard: {{}}\n"

@@ -193,6 +193,11 @@ pub enum PolicyCommand {
         /// without it nothing read from AWS is judged.
         #[arg(long)]
         iam: Option<String>,
+        /// Calls made before, for `history` conditions, as a JSON list (`[{"tool":
+        /// "describe_broker", "args": {"BrokerId": "b-1"}, "ago": "5m"}]`); without it
+        /// history conditions count none.
+        #[arg(long)]
+        history: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -370,11 +375,17 @@ pub fn main() -> ExitCode {
             roles,
             resource,
             iam,
+            history,
             json,
         }) => explain(
             policy.as_deref(),
             &tool,
-            (&args, resource.as_deref(), iam.as_deref()),
+            (
+                &args,
+                resource.as_deref(),
+                iam.as_deref(),
+                history.as_deref(),
+            ),
             read_only,
             &crate::policy::Caller::new(principal, roles),
             json,
@@ -517,7 +528,7 @@ pub fn main() -> ExitCode {
 fn explain(
     policy: Option<&Path>,
     tool: &str,
-    (args, resource, iam): (&str, Option<&str>, Option<&str>),
+    (args, resource, iam, history): (&str, Option<&str>, Option<&str>, Option<&str>),
     read_only: bool,
     caller: &crate::policy::Caller,
     json: bool,
@@ -552,6 +563,14 @@ fn explain(
                 return ExitCode::FAILURE;
             }
         };
+    let earlier: Vec<crate::gate::offline::EarlierCall> =
+        match history.map(serde_json::from_str).transpose() {
+            Ok(h) => h.unwrap_or_default(),
+            Err(e) => {
+                eprintln!("--history is not a list of calls: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let aws = Arc::new(AwsClients::new(AwsOptions::default()));
     let gate = match Gate::new(
         catalogue,
@@ -569,7 +588,14 @@ fn explain(
             return ExitCode::FAILURE;
         }
     };
-    let x = gate.explain_with(tool, args, caller, resource.as_ref(), iam.as_ref());
+    let x = gate.explain_with(
+        tool,
+        args,
+        caller,
+        resource.as_ref(),
+        iam.as_ref(),
+        &earlier,
+    );
     if json {
         println!("{}", serde_json::to_string_pretty(&x).unwrap_or_default());
     } else {
@@ -585,6 +611,9 @@ fn explain(
         for f in &x.resource_facts {
             println!("resource fact read: {f}");
         }
+        for h in &x.history_facts {
+            println!("history read: {h}");
+        }
         for c in &x.conditions {
             println!("condition held: {c}");
         }
@@ -592,7 +621,7 @@ fn explain(
             println!("considered: {c}");
         }
         for l in &x.limits {
-            println!("rate limit: {l}");
+            println!("limit: {l}");
         }
     }
     ExitCode::SUCCESS

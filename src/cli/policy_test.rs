@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::catalogue::Catalogue;
 use crate::gate::GateOptions;
-use crate::gate::offline::Decider;
+use crate::gate::offline::{Decider, Fixtures};
 use crate::policy::Caller;
 use crate::validate::ArgValidator;
 
@@ -61,6 +61,13 @@ pub struct Case {
     /// The reason must contain this text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Calls made before this one (that ran and succeeded), for `history` conditions:
+    /// `[{tool: describe_broker, args: {BrokerId: b-1}, ago: 5m}]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<crate::gate::offline::EarlierCall>,
+    /// Calls of this caller already running, for `max_in_flight` limits.
+    #[serde(default)]
+    pub in_flight: u32,
     /// Make this many identical calls first (each must be allowed): with `expect:
     /// rate_limited`, the call after them must find its limit full.
     #[serde(default)]
@@ -180,13 +187,14 @@ fn run_file(
 fn check(decider: &Decider<'_>, case: &Case, file: &str) -> Outcome {
     let caller = Caller::new(case.principal.clone(), case.roles.clone());
     let decide = || {
-        decider.decide_with(
-            &case.tool,
-            case.args.clone(),
-            (&caller, case.resource.as_ref()),
-            case.iam.as_ref(),
-            true,
-        )
+        let fixtures = Fixtures {
+            resource: case.resource.as_ref(),
+            iam: case.iam.as_ref(),
+            history: &case.history,
+            in_flight: case.in_flight,
+            session: None,
+        };
+        decider.decide_with(&case.tool, case.args.clone(), &caller, &fixtures, true)
     };
     let mut problem = None;
     for i in 0..case.after {

@@ -11,15 +11,18 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use chrono::DateTime;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::audit::{AuditRecord, Outcome};
 use crate::catalogue::Catalogue;
+use crate::clock::Clock;
 use crate::gate::GateOptions;
-use crate::gate::offline::{Decider, DecisionKind};
+use crate::gate::offline::{Decider, DecisionKind, Fixtures};
 use crate::policy::Caller;
 use crate::validate::ArgValidator;
 
@@ -105,6 +108,9 @@ fn old_decision(r: &AuditRecord) -> Option<DecisionKind> {
     if r.rule.as_deref() == Some("hide") {
         return Some(DecisionKind::Hidden);
     }
+    if matches!(r.outcome, Outcome::RateLimited { .. }) {
+        return Some(DecisionKind::RateLimited);
+    }
     match r.decision.as_str() {
         "allow" => Some(DecisionKind::Allow),
         "approved" | "require_approval" => Some(DecisionKind::RequireApproval),
@@ -136,10 +142,15 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Replay ignores rate limits: they count calls in time, which a replay does not repeat.
-    let mut limitless = policy;
-    limitless.limits.clear();
-    let decider = Decider::new(&catalogue, &validator, &limitless, GateOptions::default());
+    // Limits, budgets and history are rebuilt from the records in order: time follows the
+    // records' timestamps; a call the candidate would run is counted, and logged in the
+    // history when the record says it succeeded.
+    let (clock, hand) = Clock::manual();
+    let decider = Decider::new(&catalogue, &validator, &policy, GateOptions::default())
+        .with_clock(clock)
+        .logging_only_told();
+    let mut first_at: Option<DateTime<chrono::FixedOffset>> = None;
+    let mut moved = Duration::ZERO;
     let start = Instant::now();
     let mut totals = Totals::default();
     let mut changes: BTreeMap<(String, DecisionKind, DecisionKind), Change> = BTreeMap::new();
@@ -161,7 +172,7 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
         totals.replayed += 1;
         let tool = r.tool.as_str();
         let first = format!("{} by {}", r.ts, r.principal.as_deref().unwrap_or("?"));
-        if let Some(why) = unknown_to_record(&limitless, tool, &r) {
+        if let Some(why) = unknown_to_record(&policy, tool, &r) {
             totals.undecidable += 1;
             undecidable
                 .entry(why.clone())
@@ -194,11 +205,66 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
         }
         // The facts the recorded call's policy read, as they were then.
         let resource = r.resource.as_ref().map(crate::resource::nested_facts);
-        let got = decider.decide(tool, r.args.clone(), (&caller, resource.as_ref()), false);
-        let new = match got.kind {
-            DecisionKind::RateLimited => DecisionKind::Allow,
-            k => k,
+        // The replay's clock moves to the record's time (never back: a log is in order).
+        let at = DateTime::parse_from_rfc3339(&r.ts).ok();
+        let since_start = match (at, first_at) {
+            (Some(at), Some(first)) => (at - first).to_std().unwrap_or_default(),
+            (Some(at), None) => {
+                first_at = Some(at);
+                Duration::ZERO
+            }
+            (None, _) => moved,
         };
+        if since_start > moved {
+            hand.advance(since_start - moved);
+            moved = since_start;
+        }
+        if let Some(back) = catalogue
+            .get(tool)
+            .and_then(|spec| policy.lookback(spec))
+            .filter(|back| *back > moved)
+        {
+            // It ran as recorded: later calls' history counts it.
+            if r.outcome == Outcome::Ok {
+                let facts = crate::policy::CallFacts {
+                    session: &r.session,
+                    caller: &caller,
+                    args: &r.args,
+                    resource: resource.as_ref(),
+                };
+                decider.log_success(tool, &facts);
+            }
+            let why = format!(
+                "the candidate counts {tool}'s calls of the {} before each call (history or a budget), and the log does not reach back that far",
+                crate::policy::limit::wait_text(back)
+            );
+            totals.undecidable += 1;
+            undecidable
+                .entry(why.clone())
+                .or_insert_with(|| Undecidable {
+                    reason: why,
+                    count: 0,
+                    first,
+                })
+                .count += 1;
+            continue;
+        }
+        let fixtures = Fixtures {
+            resource: resource.as_ref(),
+            session: Some(&r.session),
+            ..Fixtures::default()
+        };
+        let got = decider.decide_with(tool, r.args.clone(), &caller, &fixtures, false);
+        if got.kind == DecisionKind::Allow && r.outcome == Outcome::Ok {
+            let facts = crate::policy::CallFacts {
+                session: &r.session,
+                caller: &caller,
+                args: &r.args,
+                resource: resource.as_ref(),
+            };
+            decider.log_success(tool, &facts);
+        }
+        let new = got.kind;
         if new == old {
             totals.unchanged += 1;
             continue;

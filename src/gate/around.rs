@@ -12,8 +12,9 @@ use crate::audit::Outcome;
 use crate::catalogue::ToolSpec;
 use crate::error::{Reached, ToolError};
 use crate::identity::assume::IdentityError;
-use crate::policy::Decision;
+use crate::policy::{CallFacts, Decision, HistoryFacts};
 use crate::resource::lookup::{LookupError, Lookups};
+use crate::state::{Counting, Logged};
 
 impl Gate {
     /// The AWS identity the call will run as: the caller's own role under `--aws-roles`
@@ -200,6 +201,73 @@ impl Gate {
             }
         }
     }
+}
+
+impl Gate {
+    /// The counts of the history queries the call's rules read, from the state store (none
+    /// read: no lookup). A store that cannot be reached refuses the call: the policy cannot
+    /// be asked without them.
+    pub(super) async fn history_facts(
+        &self,
+        call: &Call<'_>,
+        facts: Option<&CallFacts<'_>>,
+    ) -> Result<Option<HistoryFacts>, CallToolResponse> {
+        let Some(facts) = facts else {
+            return Ok(None);
+        };
+        let reads: Vec<_> = call.policy.history_reads(call.name).collect();
+        if reads.is_empty() {
+            return Ok(None);
+        }
+        let queries: Vec<Counting> = reads
+            .iter()
+            .map(|(_, q, series)| Counting {
+                key: series.key(facts),
+                within: q.within,
+                cap: series.cap,
+            })
+            .collect();
+        match self
+            .store
+            .count_history(&queries)
+            .instrument(crate::step_span!("history_lookup"))
+            .await
+        {
+            Ok(counts) => {
+                let _ = call.history.set(
+                    reads
+                        .iter()
+                        .zip(&counts)
+                        .map(|((_, q, _), n)| (q.text.clone(), *n))
+                        .collect(),
+                );
+                Ok(Some(
+                    reads
+                        .iter()
+                        .zip(counts)
+                        .map(|((i, _, _), n)| (*i, n))
+                        .collect(),
+                ))
+            }
+            Err(e) => Err(call.refuse(Refusal::store_down(&e, "none", "history"))),
+        }
+    }
+}
+
+/// What a call that succeeds is logged as in the history series it belongs to.
+pub(super) fn history_entries(
+    policy: &crate::policy::CompiledPolicy,
+    tool: &str,
+    facts: &CallFacts<'_>,
+) -> Vec<Logged> {
+    policy
+        .history_logged(tool)
+        .map(|s| Logged {
+            key: s.key(facts),
+            keep: s.keep,
+            cap: s.cap,
+        })
+        .collect()
 }
 
 /// Forgets a resource's cached facts when the call that changes it ends (however it ends).

@@ -31,6 +31,8 @@ pub(super) struct Call<'a> {
     pub(super) resource: std::sync::OnceLock<Value>,
     /// What the IAM guard read of an IAM change (documents' origins, the account).
     pub(super) grants: std::sync::OnceLock<Value>,
+    /// What the history conditions read counted, once looked up.
+    pub(super) history: std::sync::OnceLock<std::collections::BTreeMap<String, u64>>,
     /// The deciding rule's conditions, which held (from the answer of `authorize`).
     pub(super) conditions: std::sync::OnceLock<Vec<String>>,
     /// When the handler started: the gate's part of the call ends there.
@@ -61,6 +63,7 @@ impl<'a> Call<'a> {
             acting: std::sync::OnceLock::new(),
             resource: std::sync::OnceLock::new(),
             grants: std::sync::OnceLock::new(),
+            history: std::sync::OnceLock::new(),
             conditions: std::sync::OnceLock::new(),
             handler_at: std::sync::OnceLock::new(),
             span,
@@ -130,6 +133,7 @@ impl<'a> Call<'a> {
             },
             resource: self.resource.get().cloned(),
             iam_grants: self.grants.get().cloned(),
+            history: self.history.get().cloned(),
             tool: bounded_name(self.name),
             args: self.oversized.as_ref().unwrap_or(&self.redacted).clone(),
             decision: decision.to_string(),

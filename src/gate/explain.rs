@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::verdict::{Denial, Request, Verdict, authorize};
 use super::{Gate, args_of};
 use crate::catalogue::RiskClass;
-use crate::policy::{Caller, CompiledLimit, Scope};
+use crate::policy::Caller;
 
 /// What the gate would do with a call, without calling AWS (`policy explain`).
 #[derive(Debug, Clone, Serialize)]
@@ -27,6 +27,10 @@ pub struct Explanation {
     /// `policy explain --resource` supplies them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub resource_facts: Vec<String>,
+    /// The history queries the tool's rules read and what each counted
+    /// (`policy explain --history` supplies the earlier calls).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history_facts: Vec<String>,
 }
 
 impl Gate {
@@ -40,7 +44,7 @@ impl Gate {
         caller: &Caller,
         resource: Option<&Value>,
     ) -> Explanation {
-        self.explain_with(name, args, caller, resource, None)
+        self.explain_with(name, args, caller, resource, None, &[])
     }
 
     /// [`Gate::explain`], with what the IAM guard would read from AWS given as a fixture.
@@ -51,6 +55,7 @@ impl Gate {
         caller: &Caller,
         resource: Option<&Value>,
         iam: Option<&crate::tools::iam::guard::IamFixture>,
+        earlier: &[super::offline::EarlierCall],
     ) -> Explanation {
         let policy = self.policy();
         let spec = self.catalogue.get(name).cloned();
@@ -60,7 +65,22 @@ impl Gate {
             .map(|(s, f)| f.grants(&s.documents, &args));
         let class = spec.as_ref().map(|s| s.class);
         let validated = spec.as_deref().map(|s| self.validate(s, args));
+        let history = match args_of(&validated) {
+            Some(Ok(a)) => super::offline::fixture_history(
+                &policy,
+                name,
+                &crate::policy::CallFacts {
+                    session: "offline",
+                    caller,
+                    args: a,
+                    resource,
+                },
+                earlier,
+            ),
+            _ => Default::default(),
+        };
         let request = Request {
+            history: Some(&history),
             name,
             tool: spec.as_deref().zip(args_of(&validated)),
             caller,
@@ -82,9 +102,12 @@ impl Gate {
             limits: Vec::new(),
             considered: Vec::new(),
             resource_facts: Vec::new(),
+            history_facts: Vec::new(),
         };
         let considered = || match request.tool {
-            Some((_, Ok(args))) => policy.considered(name, args, caller, resource),
+            Some((_, Ok(args))) => {
+                policy.considered(name, args, caller, (resource, Some(&history)))
+            }
             _ => Vec::new(),
         };
         let resource_facts = || {
@@ -92,6 +115,15 @@ impl Gate {
                 .resource_paths(name)
                 .iter()
                 .map(|p| format!("resource.{}", p.join(".")))
+                .collect()
+        };
+        let history_facts = || {
+            policy
+                .history_reads(name)
+                .map(|(i, q, _)| {
+                    let n = history.get(&i).copied().unwrap_or(0);
+                    format!("{}: {n} call{}", q.text, if n == 1 { "" } else { "s" })
+                })
                 .collect()
         };
         let decision = match authorize(&policy, &self.options, &request) {
@@ -111,6 +143,7 @@ impl Gate {
                     limits: Vec::new(),
                     considered: considered(),
                     resource_facts: resource_facts(),
+                    history_facts: history_facts(),
                 };
             }
             Verdict::Deny(d) => return refused(&d, d.text()),
@@ -128,24 +161,10 @@ impl Gate {
             basis: Some(decision.basis.to_string()),
             reason: decision.reason,
             conditions: decision.conditions,
-            limits: decision.limits.iter().map(|l| describe_limit(l)).collect(),
+            limits: decision.limits.iter().map(|l| l.describe()).collect(),
             considered: considered(),
             resource_facts: resource_facts(),
+            history_facts: history_facts(),
         }
     }
-}
-
-/// `limits[0]: 10 calls per 60s per session`.
-fn describe_limit(l: &CompiledLimit) -> String {
-    format!(
-        "{}: {} calls per {}s per {}",
-        l.id,
-        l.max,
-        l.window.as_secs(),
-        match l.scope {
-            Scope::Session => "session",
-            Scope::Principal => "principal",
-            Scope::Global => "server (global)",
-        }
-    )
 }

@@ -32,7 +32,7 @@ use call::Call;
 
 /// How long looked-up resource facts are used before they are fetched again.
 pub const DEFAULT_RESOURCE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
-use crate::policy::{Caller, CompiledLimit, CompiledPolicy, Decision, Scope};
+use crate::policy::{CallFacts, Caller, CompiledLimit, CompiledPolicy, Decision};
 use crate::state::{Reservation, StateSpec, Store, counted};
 use crate::validate::ArgValidator;
 
@@ -463,12 +463,32 @@ impl Gate {
         if let Some(at) = &changes {
             self.grants.resource_changed(at);
         }
+        let valid_args = validated
+            .as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .map(|(v, _)| v);
+        let facts = valid_args.map(|args| CallFacts {
+            session: cx.session,
+            caller: cx.caller,
+            args,
+            resource: resource.as_ref(),
+        });
+        let history = match self.history_facts(&call, facts.as_ref()).await {
+            Ok(h) => h,
+            Err(stop) => return stop,
+        };
+        // What this call is logged as in the history, should it succeed.
+        let logged = facts
+            .as_ref()
+            .map(|f| around::history_entries(&call.policy, name, f))
+            .unwrap_or_default();
         let request = Request {
             name,
             tool: spec.as_deref().zip(args_of(&validated)),
             caller: cx.caller,
             resource: resource.as_ref(),
             grants: grants.as_ref(),
+            history: history.as_ref(),
         };
         let mut verdict = crate::step_span!("decide")
             .in_scope(|| authorize(&call.policy, &self.options, &request));
@@ -502,12 +522,18 @@ impl Gate {
             }
         };
         // authorize refuses unknown tools and invalid arguments, so both are here.
-        let (Some(spec), Some(Ok((_, prepared)))) = (spec, validated) else {
+        let (Some(spec), Some(Ok((args, prepared)))) = (spec, validated) else {
             return call.fail("an allowed call without a tool or arguments");
         };
         let mut shadowed = shadowed.map(Refusal::Denied);
+        let facts = CallFacts {
+            session: cx.session,
+            caller: cx.caller,
+            args: &args,
+            resource: resource.as_ref(),
+        };
         let reservation = match self
-            .reserve(&call, &decision, &mut shadowed)
+            .reserve(&call, &decision, &facts, &mut shadowed)
             .instrument(crate::step_span!("rate_limit"))
             .await
         {
@@ -527,8 +553,15 @@ impl Gate {
         }
         let audit = audit_basis(shadowed.as_ref(), approved, &decision);
         let _forget = changes.map(|at| ForgetOnDrop(&self.lookups, at));
-        self.run(&call, &spec, prepared, &decision, reservation, audit)
-            .await
+        self.run(
+            &call,
+            &spec,
+            prepared,
+            &decision,
+            (reservation, logged),
+            audit,
+        )
+        .await
     }
 
     /// What metrics and spans call a tool: its name when the catalogue has it, else `unknown`
@@ -566,6 +599,7 @@ impl Gate {
         &self,
         call: &Call<'_>,
         decision: &Decision<'_>,
+        facts: &CallFacts<'_>,
         shadowed: &mut Option<Refusal>,
     ) -> Result<Reservation, Refusal> {
         // A call the policy would refuse (shadow mode) takes no slot.
@@ -574,35 +608,23 @@ impl Gate {
         } else {
             &decision.limits
         };
-        let counters = counted(limits, call.cx.session, &call.cx.caller.principal);
         let basis = decision.basis.to_string();
-        let refusal = if let Some(l) = crate::limits::blocking(limits) {
-            Refusal::RateLimited {
-                basis,
-                limit: l.id.clone(),
-                reason: crate::limits::blocked_reason(l),
-            }
-        } else {
-            match self.store.try_acquire(&counters).await {
-                Ok(Ok(r)) => return Ok(r),
-                Ok(Err(e)) => Refusal::RateLimited {
-                    basis,
-                    limit: e.limit_id.clone(),
-                    reason: format!(
-                        "limit {} allows {} calls per {}s ({}); retry in {}s",
-                        e.limit_id,
-                        e.max,
-                        e.window.as_secs(),
-                        match e.scope {
-                            Scope::Session => "per session",
-                            Scope::Principal => "per principal",
-                            Scope::Global => "across all sessions",
-                        },
-                        e.retry_after.as_secs().max(1)
-                    ),
+        let limited = |limit: &str, reason: String| Refusal::RateLimited {
+            basis: basis.clone(),
+            limit: limit.into(),
+            reason,
+        };
+        let refusal = match (crate::limits::blocking(limits), counted(limits, facts)) {
+            (Some(l), _) => limited(&l.id, crate::limits::blocked_reason(l)),
+            (None, Err(e)) => limited(e.limit(), e.to_string()),
+            (None, Ok(counters)) => match crate::limits::never_fits(&counters) {
+                Some(c) => limited(&c.limit.id, crate::limits::over_budget_reason(c)),
+                None => match self.store.try_acquire(&counters).await {
+                    Ok(Ok(r)) => return Ok(r),
+                    Ok(Err(e)) => limited(&e.limit_id, e.reason()),
+                    Err(e) => Refusal::store_down(&e, decision.action.as_str(), &basis),
                 },
-                Err(e) => Refusal::store_down(&e, decision.action.as_str(), &basis),
-            }
+            },
         };
         if !self.shadow(&call.policy) {
             return Err(refusal);
@@ -652,7 +674,7 @@ impl Gate {
         spec: &ToolSpec,
         prepared: Prepared,
         decision: &Decision<'_>,
-        reservation: Reservation,
+        (reservation, logged): (Reservation, Vec<crate::state::Logged>),
         (decided, basis, why): (&'static str, Option<String>, Option<String>),
     ) -> CallToolResponse {
         // A mutation that is not idempotent is sent once: a retry after a lost answer could
@@ -694,6 +716,11 @@ impl Gate {
         match result {
             Ok(value) => {
                 drop(reservation);
+                // History counts calls that succeeded. One the store cannot log is missing
+                // from it: `absent` conditions then refuse (the safe side), counts read low.
+                if let Err(e) = self.store.record_history(&logged).await {
+                    tracing::warn!(tool = call.name, error = %e, "could not log the call in the history");
+                }
                 // A read whose record cannot be written does not hand out what it read.
                 let written = call.record(decided, basis, why, Outcome::Ok);
                 if let (Err(e), RiskClass::Read) = (written, spec.class) {

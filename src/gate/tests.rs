@@ -43,6 +43,7 @@ fn outcome(
         caller: who,
         resource: None,
         grants: None,
+        history: None,
     };
     match authorize(p, options, &request) {
         Verdict::Deny(d) => Refusal::Denied(d).text(),
@@ -364,7 +365,7 @@ proptest! {
         let spec = catalogue().get(tool).expect("tool");
         let args = args_for(tool);
         let args = validator().validate(spec, args).expect("valid arguments");
-        let request = Request { name: tool, tool: Some((spec, Ok(&args))), caller: &who, resource: None, grants: None };
+        let request = Request { name: tool, tool: Some((spec, Ok(&args))), caller: &who, resource: None, grants: None, history: None };
         let verdict = authorize(&p, &options, &request);
         let decision = p.decide(spec, &args, &who);
         if p.is_hidden(tool) {
@@ -402,7 +403,7 @@ proptest! {
         ));
         let spec = catalogue().get("list_brokers").expect("tool");
         let d = p.decide(spec, &json!({}), &Caller::default());
-        let counters = crate::state::counted(&d.limits, "s", "p");
+        let counters = crate::limits::counted_plain(&d.limits, "s", &Caller::new("p", vec![]));
         let limiter = crate::limits::Limiter::new();
         let t0 = Instant::now();
         let mut now = Duration::ZERO;

@@ -38,6 +38,9 @@ pub struct Request<'a> {
     /// What an IAM change puts in force beyond its arguments (attached or group policies, the
     /// server's account), read by the gate when the IAM guard is on.
     pub grants: Option<&'a Grants>,
+    /// The counts of the history queries the tool's rules read, looked up by the gate before
+    /// it asks (a query not given counts 0).
+    pub history: Option<&'a crate::policy::HistoryFacts>,
 }
 
 /// Validated arguments, or why they are invalid.
@@ -216,7 +219,7 @@ pub fn authorize<'p>(
     if let Some(f) = guard_finding(policy, spec, args, req.grants) {
         refuse!(Denial::IamGuard(f));
     }
-    let mut decision = policy.decide_with(spec, args, req.caller, req.resource);
+    let mut decision = policy.decide_on(spec, args, req.caller, req.resource, req.history);
     // A replacement policy that grants new access waits for an operator, unless the rules
     // refuse the call anyway (`iam_guard.access_analyzer.no_new_access: require_approval`).
     if decision.action != Action::Deny

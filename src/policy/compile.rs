@@ -9,7 +9,9 @@ use globset::{Glob, GlobMatcher};
 use regex::Regex;
 use serde_json::Value;
 
-use super::model::{Action, Approver, Condition, LimitSpec, Op, PolicyFile, Rule, Scope, Window};
+use super::history::{HistoryBook, Needs};
+use super::limit::{CompiledLimit, compile_limit};
+use super::model::{Action, Approver, Condition, Op, PolicyFile, Rule, Window};
 use super::template::{Template, TemplateText};
 use crate::catalogue::{Catalogue, RiskClass, ToolSpec};
 use crate::error::{PolicyError, PolicyErrors};
@@ -24,6 +26,10 @@ pub struct CompiledPolicy {
     /// Per tool name: the rules of every key that matches it, in file order.
     pub(crate) rules: HashMap<String, Vec<Arc<CompiledRule>>>,
     pub(crate) limits: Vec<CompiledLimit>,
+    /// The history queries conditions read, and the series the store logs for them.
+    pub(crate) history: HistoryBook,
+    /// Per tool name: the history queries its rules read (a tool absent reads none).
+    pub(crate) history_reads: HashMap<String, Vec<usize>>,
     pub(crate) guard: Option<GuardSpec>,
     /// Per tool name: the `resource.*` paths its rules read (a tool absent needs no lookup).
     pub(crate) resource_paths: HashMap<String, Vec<Vec<String>>>,
@@ -57,11 +63,15 @@ pub(crate) enum Subject {
     Args,
     Principal,
     Roles,
+    /// A claim of the caller's token.
+    Claim,
     /// A fact of the resource the call touches.
     Resource,
+    /// Earlier calls: the policy's history query of this index.
+    History(usize),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct CompiledCondition {
     /// The path as written (`args.a.b`), for explanations.
     pub text: String,
@@ -72,7 +82,7 @@ pub(crate) struct CompiledCondition {
     pub operand: Operand,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Operand {
     Value(Value),
     List(Vec<Value>),
@@ -82,25 +92,8 @@ pub(crate) enum Operand {
     Exists(bool),
     /// A caller template (eq and ne).
     Template(Template),
-}
-
-/// A limit: `max` calls per `window`, counted per `scope`.
-#[derive(Debug, Clone)]
-pub struct CompiledLimit {
-    /// Where the limit is written in the policy; also its counter's name.
-    pub id: String,
-    pub max: u32,
-    pub window: Duration,
-    pub scope: Scope,
-    pub(crate) class: Option<RiskClass>,
-    pub(crate) tools: Option<HashSet<String>>,
-}
-
-impl CompiledLimit {
-    pub(crate) fn selects(&self, tool: &ToolSpec) -> bool {
-        self.class.is_none_or(|c| c == tool.class)
-            && self.tools.as_ref().is_none_or(|t| t.contains(tool.name))
-    }
+    /// The count a history condition needs.
+    History(Needs),
 }
 
 /// Parse and check a policy text. `source_name` names the file in errors.
@@ -158,13 +151,14 @@ pub fn compile(
 
     let mut limits = Vec::new();
     for (i, spec) in file.limits.iter().enumerate() {
-        match compile_limit(spec, &format!("limits[{i}]"), catalogue, true) {
+        match compile_limit(spec, &format!("limits[{i}]"), catalogue, None) {
             Ok(l) => limits.push(l),
             Err(e) => errors.extend(e),
         }
     }
 
     let mut rules: HashMap<String, Vec<Arc<CompiledRule>>> = HashMap::new();
+    let mut history = HistoryBook::default();
     // Precedence among rules of one action: the tool's exact name first, then globs, each in
     // file order. Evaluation keeps this order.
     let (exact, globs): (Vec<_>, Vec<_>) = file.tools.iter().partition(|(k, _)| !is_glob(k));
@@ -192,7 +186,7 @@ pub fn compile(
             .collect();
         for (j, rule) in key_rules.iter().enumerate() {
             let location = format!("{loc_key}[{j}]");
-            match compile_rule(rule, &location, &specs, catalogue) {
+            match compile_rule(rule, &location, &specs, catalogue, &mut history) {
                 Ok(compiled) => {
                     // Each matching tool gets the rule, so evaluation is a single lookup.
                     let compiled = Arc::new(compiled);
@@ -223,13 +217,35 @@ pub fn compile(
         }
     }
     let mut resource_paths: HashMap<String, Vec<Vec<String>>> = HashMap::new();
+    let mut read = |tool: &str, path: &Vec<String>| {
+        let paths = resource_paths.entry(tool.to_string()).or_default();
+        if !paths.contains(path) {
+            paths.push(path.clone());
+        }
+    };
     for (tool, tool_rules) in &rules {
         for c in tool_rules.iter().flat_map(|r| r.when.iter()) {
             if c.subject == Subject::Resource {
-                let paths = resource_paths.entry(tool.clone()).or_default();
-                if !paths.contains(&c.path) {
-                    paths.push(c.path.clone());
-                }
+                read(tool, &c.path);
+            }
+        }
+    }
+    // A limit counted per a resource fact reads it for the tools it selects that have it.
+    for name in catalogue.names() {
+        let Some(spec) = catalogue.get(name) else {
+            continue;
+        };
+        let Some(target) = spec.target else { continue };
+        let rule_limits = rules
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.limit.as_ref());
+        let selecting = limits.iter().filter(|l| l.selects(spec)).chain(rule_limits);
+        for path in super::limit::resource_keys(selecting) {
+            let segs: Vec<&str> = path.iter().map(String::as_str).collect();
+            if target.fact_types(&segs).is_some() {
+                read(name, &path);
             }
         }
     }
@@ -237,6 +253,25 @@ pub fn compile(
     if errors.is_empty() {
         let mut claims_read: std::collections::BTreeSet<String> =
             tag_on_create.iter().flat_map(|(_, t)| t.claims()).collect();
+        claims_read.extend(super::limit::claims_read(
+            limits
+                .iter()
+                .chain(rules.values().flatten().filter_map(|r| r.limit.as_ref())),
+        ));
+        let limit_conditions = limits
+            .iter()
+            .chain(rules.values().flatten().filter_map(|r| r.limit.as_ref()))
+            .flat_map(|l| l.when.iter());
+        for c in rules
+            .values()
+            .flatten()
+            .flat_map(|r| r.when.iter())
+            .chain(limit_conditions)
+        {
+            if c.subject == Subject::Claim {
+                claims_read.insert(c.path.join("."));
+            }
+        }
         for rule in rules.values().flatten() {
             for c in &rule.when {
                 if let Operand::Template(Template::Claim(path)) = &c.operand {
@@ -244,7 +279,20 @@ pub fn compile(
                 }
             }
         }
+        let mut history_reads: HashMap<String, Vec<usize>> = HashMap::new();
+        for (tool, tool_rules) in &rules {
+            for c in tool_rules.iter().flat_map(|r| r.when.iter()) {
+                if let Subject::History(i) = c.subject {
+                    let reads = history_reads.entry(tool.clone()).or_default();
+                    if !reads.contains(&i) {
+                        reads.push(i);
+                    }
+                }
+            }
+        }
         Ok(CompiledPolicy {
+            history,
+            history_reads,
             resource_paths,
             claims_read: claims_read.into_iter().collect(),
             tag_on_create,
@@ -268,7 +316,7 @@ fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?', '[', '{'])
 }
 
-fn matching_tools(pattern: &str, catalogue: &Catalogue) -> Result<Vec<String>, String> {
+pub(crate) fn matching_tools(pattern: &str, catalogue: &Catalogue) -> Result<Vec<String>, String> {
     if !is_glob(pattern) {
         return Ok(catalogue
             .get(pattern)
@@ -283,50 +331,6 @@ fn matching_tools(pattern: &str, catalogue: &Catalogue) -> Result<Vec<String>, S
         .filter(|n| glob.is_match(n))
         .map(str::to_string)
         .collect())
-}
-
-fn compile_limit(
-    spec: &LimitSpec,
-    location: &str,
-    catalogue: &Catalogue,
-    filters_allowed: bool,
-) -> Result<CompiledLimit, Vec<PolicyError>> {
-    let mut errors = Vec::new();
-    let window = match parse_window(&spec.window) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            errors.push(PolicyError::new(format!("{location}.window"), e));
-            None
-        }
-    };
-    let mut tools = None;
-    if !filters_allowed && (spec.class.is_some() || spec.tool.is_some()) {
-        errors.push(PolicyError::new(
-            location,
-            "`class` and `tool` select tools only in the top-level `limits`; a rule's limit applies to the calls its rule matches",
-        ));
-    }
-    if let Some(pattern) = &spec.tool {
-        match matching_tools(pattern, catalogue) {
-            Ok(n) if n.is_empty() => errors.push(PolicyError::new(
-                format!("{location}.tool"),
-                format!("`{pattern}` matches no tool of the catalogue"),
-            )),
-            Ok(n) => tools = Some(n.into_iter().collect()),
-            Err(e) => errors.push(PolicyError::new(format!("{location}.tool"), e)),
-        }
-    }
-    match window {
-        Some(window) if errors.is_empty() => Ok(CompiledLimit {
-            id: location.to_string(),
-            max: spec.max,
-            window,
-            scope: spec.per,
-            class: spec.class,
-            tools,
-        }),
-        _ => Err(errors),
-    }
 }
 
 /// A window a policy cannot count over.
@@ -375,11 +379,33 @@ fn compile_rule(
     location: &str,
     specs: &[&ToolSpec],
     catalogue: &Catalogue,
+    history: &mut HistoryBook,
 ) -> Result<CompiledRule, Vec<PolicyError>> {
     let mut errors = Vec::new();
     let mut when = Vec::new();
     for (k, cond) in rule.when.iter().enumerate() {
-        match compile_condition(cond, &format!("{location}.when[{k}]"), specs) {
+        let at = format!("{location}.when[{k}]");
+        let compiled = match (&cond.path, &cond.history) {
+            (Some(_), None) => compile_condition(cond, &at, specs),
+            (None, Some(h)) => history
+                .add(h, cond.op, cond.value.as_ref(), &at, specs, catalogue)
+                .map(|(i, needs)| CompiledCondition {
+                    text: history.queries[i].text.clone(),
+                    subject: Subject::History(i),
+                    path: Vec::new(),
+                    op: cond.op,
+                    operand: Operand::History(needs),
+                }),
+            (Some(_), Some(_)) => Err(PolicyError::new(
+                &at,
+                "a condition has a `path` or a `history`, not both",
+            )),
+            (None, None) => Err(PolicyError::new(
+                &at,
+                "a condition needs a `path` (`args.BrokerId`, `principal` …) or a `history`",
+            )),
+        };
+        match compiled {
             Ok(c) => when.push(c),
             Err(e) => errors.push(e),
         }
@@ -398,7 +424,7 @@ fn compile_rule(
                 "a limit counts calls that run; put it on an `allow` or `require_approval` rule",
             ));
         }
-        match compile_limit(spec, &format!("{location}.limit"), catalogue, false) {
+        match compile_limit(spec, &format!("{location}.limit"), catalogue, Some(specs)) {
             Ok(l) => limit = Some(l),
             Err(e) => errors.extend(e),
         }
@@ -473,26 +499,39 @@ fn fits(v: &Value, types: &[&str]) -> bool {
             && v.as_f64().is_some_and(|f| f.fract() == 0.0))
 }
 
-fn compile_condition(
+pub(crate) fn compile_condition(
     cond: &Condition,
     location: &str,
     specs: &[&ToolSpec],
 ) -> Result<CompiledCondition, PolicyError> {
-    let (subject, param) = match cond.path.as_str() {
+    let text = cond.path.as_deref().unwrap_or_default();
+    if matches!(cond.op, Op::Absent | Op::CountGte | Op::CountLt) {
+        return Err(PolicyError::new(
+            format!("{location}.op"),
+            format!(
+                "op `{}` counts earlier calls: it tests a `history`, not a path",
+                cond.op.as_str()
+            ),
+        ));
+    }
+    let (subject, param) = match text {
         "principal" => (Subject::Principal, None),
         "roles" => (Subject::Roles, None),
         path => match (
             path.strip_prefix("args.").filter(|p| !p.is_empty()),
             path.strip_prefix("resource.").filter(|p| !p.is_empty()),
+            path.strip_prefix("claims.")
+                .filter(|p| !p.split('.').any(str::is_empty)),
         ) {
-            (Some(param), _) => (Subject::Args, Some(param)),
-            (_, Some(fact)) => (Subject::Resource, Some(fact)),
+            (Some(param), _, _) => (Subject::Args, Some(param)),
+            (_, Some(fact), _) => (Subject::Resource, Some(fact)),
+            (_, _, Some(claim)) => (Subject::Claim, Some(claim)),
             _ => {
                 return Err(PolicyError::new(
                     format!("{location}.path"),
                     format!(
-                        "`{}`: a path is `args.` followed by a parameter name, `resource.` followed by a fact, `principal` or `roles`",
-                        cond.path
+                        "`{}`: a path is `args.` followed by a parameter name, `resource.` followed by a fact, `claims.` followed by a token claim, `principal` or `roles`",
+                        text
                     ),
                 ));
             }
@@ -500,12 +539,17 @@ fn compile_condition(
     };
     let types = match subject {
         Subject::Principal => Some(vec!["string"]),
+        // A token's claims are whatever the identity provider puts there.
+        Subject::Claim => Some(vec![
+            "string", "number", "integer", "boolean", "array", "object",
+        ]),
         Subject::Roles => Some(vec!["array", "string"]),
         Subject::Args => param.and_then(|p| param_types(specs, p)),
+        Subject::History(_) => None,
         Subject::Resource => Some(resource_types(
             specs,
             param.unwrap_or_default(),
-            &cond.path,
+            text,
             location,
         )?),
     };
@@ -520,7 +564,7 @@ fn compile_condition(
             format!("{location}.path"),
             format!(
                 "`{}` is not a parameter of {}; parameters: {}",
-                cond.path,
+                text,
                 specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
                 known.join(", ")
             ),
@@ -542,7 +586,7 @@ fn compile_condition(
             ));
         }
         return Ok(CompiledCondition {
-            text: cond.path.clone(),
+            text: text.to_string(),
             subject,
             path: split_path(subject, param),
             op: cond.op,
@@ -578,7 +622,7 @@ fn compile_condition(
                     format!(
                         "op `{}` compares numbers, but `{}` is {}",
                         cond.op.as_str(),
-                        cond.path,
+                        text,
                         types.join(" or ")
                     ),
                 ));
@@ -621,12 +665,15 @@ fn compile_condition(
                     &vloc,
                     format!(
                         "op `contains` applies to strings, lists and objects, but `{}` is {}",
-                        cond.path,
+                        text,
                         types.join(" or ")
                     ),
                 ));
             }
             Operand::Value(v)
+        }
+        Op::Absent | Op::CountGte | Op::CountLt => {
+            return Err(need("a `history` (it counts earlier calls)"));
         }
         Op::Exists => match &cond.value {
             None => Operand::Exists(true),
@@ -635,7 +682,7 @@ fn compile_condition(
         },
     };
     Ok(CompiledCondition {
-        text: cond.path.clone(),
+        text: text.to_string(),
         subject,
         path: split_path(subject, param),
         op: cond.op,
@@ -707,12 +754,13 @@ fn wrong_type(loc: &str, v: &Value, types: &[&str]) -> PolicyError {
 }
 
 fn not_text(loc: &str, cond: &Condition, types: &[&str]) -> PolicyError {
+    let text = cond.path.as_deref().unwrap_or_default();
     PolicyError::new(
         loc,
         format!(
             "op `{}` matches text, but `{}` is {}",
             cond.op.as_str(),
-            cond.path,
+            text,
             types.join(" or ")
         ),
     )

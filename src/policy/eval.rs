@@ -5,9 +5,9 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::compile::{
-    CompiledCondition, CompiledLimit, CompiledPolicy, CompiledRule, Operand, Subject,
-};
+use super::compile::{CompiledCondition, CompiledPolicy, CompiledRule, Operand, Subject};
+use super::history::{HistoryFacts, Needs};
+use super::limit::CompiledLimit;
 use super::model::{Action, Approver, Op};
 use crate::catalogue::{RiskClass, ToolSpec};
 
@@ -120,12 +120,13 @@ impl CompiledPolicy {
         tool: &str,
         args: &Value,
         caller: &Caller,
-        resource: Option<&Value>,
+        (resource, history): (Option<&Value>, Option<&HistoryFacts>),
     ) -> Vec<String> {
         let on = On {
             args,
             caller,
             resource,
+            history,
         };
         self.rules_for(tool)
             .iter()
@@ -176,6 +177,55 @@ impl CompiledPolicy {
         )
     }
 
+    /// The history queries a call of this tool reads before its decision, with the series
+    /// each counts in.
+    pub fn history_reads(
+        &self,
+        tool: &str,
+    ) -> impl Iterator<
+        Item = (
+            usize,
+            &super::history::HistoryQuery,
+            &super::history::Series,
+        ),
+    > {
+        self.history_reads
+            .get(tool)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| {
+                let q = self.history.queries.get(*i)?;
+                Some((*i, q, self.history.series.get(q.series)?))
+            })
+    }
+
+    /// How far back deciding a call of this tool counts: the longest window of the history
+    /// its rules read and of the budgets (limits with a cost) that may count it. `policy
+    /// replay` cannot rebuild that much before the first record of a log.
+    pub fn lookback(&self, tool: &ToolSpec) -> Option<std::time::Duration> {
+        let history = self.history_reads(tool.name).map(|(_, q, _)| q.within);
+        let budgets = self
+            .limits
+            .iter()
+            .filter(|l| l.selects(tool))
+            .chain(
+                self.rules_for(tool.name)
+                    .iter()
+                    .filter_map(|r| r.limit.as_ref()),
+            )
+            .filter(|l| l.cost.is_some())
+            .filter_map(|l| l.window());
+        history.chain(budgets).max()
+    }
+
+    /// The series a successful call of this tool is logged in.
+    pub fn history_logged(&self, tool: &str) -> impl Iterator<Item = &super::history::Series> {
+        self.history
+            .series
+            .iter()
+            .filter(move |s| s.tools.contains(tool))
+    }
+
     pub fn needs_resource(&self, tool: &str) -> bool {
         self.resource_paths.contains_key(tool)
     }
@@ -211,10 +261,24 @@ impl CompiledPolicy {
         caller: &Caller,
         resource: Option<&Value>,
     ) -> Decision<'p> {
+        self.decide_on(tool, args, caller, resource, None)
+    }
+
+    /// Decide a call, with what was looked up for it: the facts of its resource and the
+    /// counts of the history queries its rules read (a query not counted counts 0).
+    pub fn decide_on<'p>(
+        &'p self,
+        tool: &ToolSpec,
+        args: &Value,
+        caller: &Caller,
+        resource: Option<&Value>,
+        history: Option<&HistoryFacts>,
+    ) -> Decision<'p> {
         let on = On {
             args,
             caller,
             resource,
+            history,
         };
         if self.is_hidden(tool.name) {
             return Decision {
@@ -275,6 +339,7 @@ impl CompiledPolicy {
                 .filter(|(a, _)| *a == action)
                 .map(|(_, l)| l)
                 .chain(self.limits.iter().filter(|l| l.selects(tool)))
+                .filter(|l| l.when.iter().all(|c| holds_for(c, &on)))
                 .collect()
         } else {
             Vec::new()
@@ -312,6 +377,7 @@ pub(crate) struct On<'a> {
     pub args: &'a Value,
     pub caller: &'a Caller,
     pub resource: Option<&'a Value>,
+    pub history: Option<&'a HistoryFacts>,
 }
 
 /// Whether one condition holds for this call. On `roles`, an op holds when it holds for some
@@ -320,6 +386,10 @@ pub(crate) struct On<'a> {
 /// when it equals none.
 pub(crate) fn holds_for(cond: &CompiledCondition, on: &On<'_>) -> bool {
     let caller = on.caller;
+    if let (Subject::History(i), Operand::History(needs)) = (cond.subject, &cond.operand) {
+        let count = on.history.and_then(|h| h.get(&i)).copied().unwrap_or(0);
+        return needs.holds(count);
+    }
     if let Operand::Template(t) = &cond.operand {
         let wanted = t.values(caller);
         let subject: Vec<Value> = match cond.subject {
@@ -336,6 +406,8 @@ pub(crate) fn holds_for(cond: &CompiledCondition, on: &On<'_>) -> bool {
                 .iter()
                 .map(|r| Value::String(r.clone()))
                 .collect(),
+            Subject::Claim => claim(caller, &cond.path).cloned().into_iter().collect(),
+            Subject::History(_) => Vec::new(),
         };
         let equal = subject.iter().any(|v| wanted.iter().any(|w| num_eq(v, w)));
         return if cond.op == Op::Ne { !equal } else { equal };
@@ -344,6 +416,8 @@ pub(crate) fn holds_for(cond: &CompiledCondition, on: &On<'_>) -> bool {
         Subject::Args => holds(cond, on.args),
         Subject::Resource => holds_value(cond, on.resource.and_then(|r| lookup(r, &cond.path))),
         Subject::Principal => holds_value(cond, Some(&caller.name_value)),
+        Subject::History(_) => false,
+        Subject::Claim => holds_value(cond, claim(caller, &cond.path)),
         Subject::Roles => {
             let roles = caller.roles.iter().map(|r| Value::String(r.clone()));
             match (&cond.op, &cond.operand) {
@@ -354,6 +428,13 @@ pub(crate) fn holds_for(cond: &CompiledCondition, on: &On<'_>) -> bool {
             }
         }
     }
+}
+
+/// A claim of the caller's token (none without a token).
+fn claim<'a>(caller: &'a Caller, path: &[String]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let v = caller.token.as_ref()?.claims.get(first)?;
+    lookup(v, rest)
 }
 
 /// Whether one condition holds for these arguments. A missing argument makes `ne`, `not_in`
@@ -418,6 +499,18 @@ fn describe(c: &CompiledCondition) -> String {
             crate::policy::template::Template::Roles => "${roles}".into(),
             crate::policy::template::Template::Claim(c) => format!("${{claims.{}}}", c.join(".")),
         },
+        Operand::History(needs) => {
+            return format!(
+                "{} {}",
+                c.text,
+                match needs {
+                    Needs::Any(true) => "exists".to_string(),
+                    Needs::Any(false) => "absent".to_string(),
+                    Needs::AtLeast(n) => format!("count_gte {n}"),
+                    Needs::FewerThan(n) => format!("count_lt {n}"),
+                }
+            );
+        }
     };
     format!("{} {} {}", c.text, c.op.as_str(), operand)
 }

@@ -220,25 +220,50 @@ impl<K: JsonSchema, V: JsonSchema> JsonSchema for OrderedMap<K, V> {
     }
 }
 
-/// A test on one argument.
+/// A test on one argument, fact of the caller or resource, or on what was called before.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
     /// `args.` followed by the parameter name, with dots into nested objects; or `principal`
     /// (the caller's name: the token's principal over HTTP, `--principal` on stdio); or `roles`
-    /// (the caller's roles, a list: use `contains`, `in`... ); or `resource.` followed by a
-    /// fact of the resource the tool acts on (`resource.tags.env`, `resource.state`), looked up
-    /// before the decision.
+    /// (the caller's roles, a list: use `contains`, `in`... ); or `claims.` followed by a
+    /// claim of the caller's identity-provider token (`claims.team`; a caller without a token
+    /// has none); or `resource.` followed by a fact of the resource the tool acts on
+    /// (`resource.tags.env`, `resource.state`), looked up before the decision. Either `path` or
+    /// `history`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(
-        pattern = r"^(args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*|principal|roles|resource\.[A-Za-z0-9_]+(\..+)?)$"
+        pattern = r"^(args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*|principal|roles|claims\.[A-Za-z0-9_:.-]+|resource\.[A-Za-z0-9_]+(\..+)?)$"
     ))]
-    pub path: String,
+    pub path: Option<String>,
+    /// Calls made before this one (that ran and succeeded), looked up in the state store
+    /// before the decision: test them with `exists`, `absent`, `count_gte` or `count_lt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySpec>,
     pub op: Op,
     /// The operand: a scalar for eq/ne/lt/lte/gt/gte/contains, a list for in/not_in, a
-    /// pattern string for regex/glob, a boolean for exists (default true). For eq and ne, a
-    /// caller template: `${principal}`, `${roles}` or `${claims.<name>}`.
+    /// pattern string for regex/glob, a boolean for exists (default true), a count for
+    /// count_gte/count_lt. For eq and ne, a caller template: `${principal}`, `${roles}` or
+    /// `${claims.<name>}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
+}
+
+/// Which earlier calls a history condition counts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySpec {
+    /// A tool name or glob.
+    pub tool: String,
+    /// How far back: seconds, or a number with s, m, h or d.
+    pub within: Window,
+    /// Whose calls: `session` (the default), `principal` or `global`.
+    #[serde(default)]
+    pub per: Scope,
+    /// Arguments whose values must be the same in the earlier call as in this one
+    /// (`[BrokerId]`); both tools must have them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same: Vec<String>,
 }
 
 /// Condition operators.
@@ -257,6 +282,12 @@ pub enum Op {
     Contains,
     Exists,
     Glob,
+    /// History: no such call.
+    Absent,
+    /// History: at least `value` such calls.
+    CountGte,
+    /// History: fewer than `value` such calls.
+    CountLt,
 }
 
 impl Op {
@@ -274,29 +305,107 @@ impl Op {
             Op::Contains => "contains",
             Op::Exists => "exists",
             Op::Glob => "glob",
+            Op::Absent => "absent",
+            Op::CountGte => "count_gte",
+            Op::CountLt => "count_lt",
         }
     }
 }
 
-/// `max` calls per `window`, counted per session or globally.
+/// A limit on the calls it selects: `max` calls (or cost units, with `cost`) per `window`,
+/// or `max_in_flight` calls running at once; counted apart for each value of its `per` keys.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSpec {
-    /// Calls allowed in one window; `0` blocks every call the limit counts (refused with its
-    /// own text, without asking the state store).
-    pub max: u32,
+    /// Calls allowed in one window (with `cost`: units of cost); `0` blocks every call the
+    /// limit counts (refused with its own text, without asking the state store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u32>,
     /// Window length: seconds as a number, or a number with a unit s, m, h or d (`30s`, `1h`).
-    pub window: Window,
-    /// `session` (on stdio, the process), `principal` (the caller, over every session and
-    /// replica) or `global`.
+    /// Required with `max`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// Calls running at once (from the slot's reservation to the end of the call: success,
+    /// error, cancellation or a lost connection); instead of `max` and `window`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    /// What the limit is counted per: one key or a list of keys, counted apart for each
+    /// combination of their values. `session` (on stdio, the process), `principal` (the caller,
+    /// over every session and replica), `global`, `roles` (the caller's roles, as a set),
+    /// `claims.NAME` (a claim of the caller's token), `args.PATH` (an argument),
+    /// `resource.PATH` (a fact of the resource the call acts on). A call without a key's value
+    /// is counted under an explicit empty value, shared by every call without it. Default
+    /// `session`.
     #[serde(default)]
-    pub per: Scope,
+    pub per: PerKeys,
     /// Only in `limits`: count only tools of this risk class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<RiskClass>,
     /// Only in `limits`: count only tools whose name matches this name or glob.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool: Option<String>,
+    /// With `max`: what one call costs instead of 1, making `max` a budget over the window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<CostSpec>,
+    /// Conditions that must all hold for the limit to count a call (`[{path:
+    /// claims.suspended, op: eq, value: true}]` with `max: 0` blocks those callers); none:
+    /// it counts every call it selects. History conditions are not taken here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub when: Vec<Condition>,
+}
+
+/// The keys a limit is counted per: one word or a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PerKeys {
+    One(
+        #[schemars(regex(
+            pattern = r"^(session|principal|global|roles|claims\.[A-Za-z0-9_:.-]+|args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*|resource\.[A-Za-z0-9_]+(\..+)?)$"
+        ))]
+        String,
+    ),
+    Many(Vec<String>),
+}
+
+impl Default for PerKeys {
+    fn default() -> Self {
+        PerKeys::One("session".into())
+    }
+}
+
+impl PerKeys {
+    pub fn keys(&self) -> Vec<&str> {
+        match self {
+            PerKeys::One(k) => vec![k.as_str()],
+            PerKeys::Many(ks) => ks.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// What one call costs: a numeric argument (`args.Count`), or a table of an argument's values.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CostSpec {
+    /// `args.PATH` holding a non-negative number (a fraction counts as the next whole unit).
+    Path(#[schemars(regex(pattern = r"^args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"))] String),
+    /// The cost of each value of an argument.
+    Table(CostTable),
+}
+
+/// `{of: args.PATH, table: {value: cost}, default: cost}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CostTable {
+    /// The argument whose value is looked up (`args.host_instance_type`).
+    #[schemars(regex(pattern = r"^args\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"))]
+    pub of: String,
+    /// Cost per value; without a table, the argument's own (numeric) value is the cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<OrderedMap<String, u64>>,
+    /// The cost of a value the table does not list, or of a call without the argument; without
+    /// a default, such a call is refused (a budget never guesses low).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<u64>,
 }
 
 /// A window length.
@@ -307,7 +416,7 @@ pub enum Window {
     Text(#[schemars(regex(pattern = r"^[0-9]+[smhd]$"))] String),
 }
 
-/// What a limit counts over.
+/// Whose calls a history condition counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {

@@ -55,6 +55,7 @@ fn every_shipped_policy_loads() {
             include_str!("../../policies/production-strict.yaml"),
         ),
         ("team", include_str!("../../policies/team.yaml")),
+        ("history", include_str!("../../policies/history.yaml")),
     ] {
         load_str(text, name, &cat()).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -394,7 +395,10 @@ tools:
     );
     let ids: Vec<&str> = d.limits.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(ids, ["limits[0]", "limits[1]"]);
-    assert_eq!(p.limits[2].window, std::time::Duration::from_secs(10));
+    assert_eq!(
+        p.limits[2].window(),
+        Some(std::time::Duration::from_secs(10))
+    );
 }
 
 #[test]
@@ -596,9 +600,9 @@ limits:
     );
     let lim = crate::limits::Limiter::new();
     let t = std::time::Instant::now();
-    let a1 = crate::state::counted(&d.limits, "session-1", "alice");
-    let a2 = crate::state::counted(&d.limits, "session-2", "alice");
-    let b = crate::state::counted(&d.limits, "session-1", "bob");
+    let a1 = crate::limits::counted_plain(&d.limits, "session-1", &Caller::new("alice", vec![]));
+    let a2 = crate::limits::counted_plain(&d.limits, "session-2", &Caller::new("alice", vec![]));
+    let b = crate::limits::counted_plain(&d.limits, "session-1", &Caller::new("bob", vec![]));
     let _ = lim.try_acquire(&a1, t).unwrap();
     let _ = lim.try_acquire(&a2, t).unwrap();
     assert!(lim.try_acquire(&a1, t).is_err());
@@ -644,7 +648,7 @@ fn team_policy_follows_roles() {
         generation
             .limits
             .iter()
-            .any(|l| l.scope == Scope::Principal && l.max == 5)
+            .any(|l| l.per == [crate::policy::KeyPart::Principal] && l.max == 5)
     );
 }
 

@@ -22,6 +22,7 @@ use crate::limits::Limiter;
 
 pub struct MemoryStore {
     limiter: Limiter,
+    history: super::MemoryHistory,
     dir: PathBuf,
     nonces: Mutex<HashMap<String, Instant>>,
     seal_key: Vec<u8>,
@@ -44,6 +45,7 @@ impl MemoryStore {
     pub fn new(dir: PathBuf) -> Self {
         MemoryStore {
             limiter: Limiter::new(),
+            history: Default::default(),
             dir,
             nonces: Mutex::default(),
             seal_key: super::random_key(),
@@ -64,6 +66,10 @@ impl MemoryStore {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    pub fn history(&self) -> &super::MemoryHistory {
+        &self.history
     }
 
     pub fn limiter(&self) -> &Limiter {

@@ -5,6 +5,7 @@
 //!
 //! A store that cannot be reached fails closed: the gate refuses the calls that need it.
 
+mod history;
 mod memory;
 mod redis;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 use crate::approval::Approval;
 use crate::limits::Exceeded;
 
+pub use history::{Counting, Logged, MemoryHistory};
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
 
@@ -29,19 +31,24 @@ pub enum StoreError {
     Dir { dir: String, detail: String },
 }
 
+pub use self::redis::DEFAULT_LEASE;
 pub use crate::limits::{Counted, counted};
 
-/// Slots a call holds.
+/// Slots a call holds: window slots stay counted when it is dropped; running slots
+/// (`max_in_flight`) are given back when it is dropped.
 #[derive(Debug, Default)]
 #[must_use = "a reservation is either kept (dropped) or given back with Store::release"]
 pub enum Reservation {
     #[default]
     None,
     Memory(crate::limits::Reservation),
-    /// Counter keys and the member added to each.
-    Redis(Vec<String>, String),
+    Redis {
+        /// Window counters and the member added to each.
+        slots: Vec<(String, String)>,
+        /// Leases on running slots, renewed while held.
+        lease: Option<self::redis::Lease>,
+    },
 }
-
 /// A `--state` that is neither `memory` nor a Redis URL (its password masked).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("--state `{given}`: use `memory` or a Redis URL (`redis://127.0.0.1:6379/0`)")]
@@ -125,7 +132,7 @@ impl Store {
         }
     }
 
-    /// Reserve one slot in every counter, or none when one is full.
+    /// Reserve the call's slot in every counter, or none when one is full.
     pub async fn try_acquire(
         &self,
         counted: &[Counted<'_>],
@@ -148,12 +155,38 @@ impl Store {
         match (self, reservation) {
             (_, Reservation::None) => {}
             (Store::Memory(m), Reservation::Memory(r)) => m.limiter().release(r),
-            (Store::Redis(s), Reservation::Redis(keys, member)) => {
-                if let Err(e) = s.release(&keys, &member).await {
+            (Store::Redis(s), Reservation::Redis { slots, lease }) => {
+                drop(lease);
+                if let Err(e) = s.release(&slots).await {
                     tracing::warn!(error = %e, "could not give rate-limit slots back");
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Log a call that succeeded in the history series it belongs to.
+    pub async fn record_history(&self, entries: &[Logged]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Store::Memory(m) => {
+                m.history().record(entries, m.clock().now());
+                Ok(())
+            }
+            Store::Redis(r) => r.record_history(entries).await,
+        }
+    }
+
+    /// How many logged calls each query finds in its window (at most its cap).
+    pub async fn count_history(&self, queries: &[Counting]) -> Result<Vec<u64>, StoreError> {
+        if queries.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self {
+            Store::Memory(m) => Ok(m.history().count(queries, m.clock().now())),
+            Store::Redis(r) => r.count_history(queries).await,
         }
     }
 

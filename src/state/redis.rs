@@ -11,35 +11,151 @@ use tokio::sync::OnceCell;
 use super::{Counted, Reservation, StoreError};
 use crate::approval::{self, Approval, Status};
 use crate::limits::Exceeded;
+use crate::policy::LimitKind;
 
 const PREFIX: &str = "guarded-aws-mcp";
 /// How long a decided or used approval is kept for `approvals list` after it expired.
 const KEEP_AFTER_EXPIRY: i64 = 86_400;
 
-/// KEYS: counters. ARGV: max and window (ms) per counter, then the member to add.
-/// Returns {0, 0} when every counter had room (one slot taken in each), else
-/// {index of the full counter (1-based), ms until its oldest call leaves the window}.
+/// KEYS: counters. ARGV: four per counter (kind: `w` window, `b` budget, `f` running; max;
+/// window or lease in ms; cost), then the member to add. Returns {0, 0, 0} when every counter
+/// had room (the call counted in each), else {index of the full counter (1-based), ms until
+/// the call would fit (-1: when a running call ends), what is counted now}.
+///
+/// A window counter is a sorted set of members scored by time; a budget's members end in
+/// `:cost`, summed; a running counter's members are scored by their lease's end.
 const ACQUIRE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local member = ARGV[#ARGV]
 for i, key in ipairs(KEYS) do
-  local max = tonumber(ARGV[2 * i - 1])
-  local win = tonumber(ARGV[2 * i])
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - win)
-  if redis.call('ZCARD', key) >= max then
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    local retry = win
-    if oldest[2] then retry = win - (now - tonumber(oldest[2])) end
-    return {i, retry}
+  local kind = ARGV[4 * i - 3]
+  local max = tonumber(ARGV[4 * i - 2])
+  local ms = tonumber(ARGV[4 * i - 1])
+  local cost = tonumber(ARGV[4 * i])
+  if kind == 'f' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    local running = redis.call('ZCARD', key)
+    if running >= max then return {i, -1, running} end
+  elseif kind == 'w' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ms)
+    local used = redis.call('ZCARD', key)
+    if used >= max then
+      local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+      local retry = ms
+      if oldest[2] then retry = ms - (now - tonumber(oldest[2])) end
+      return {i, retry, used}
+    end
+  else
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - ms)
+    local all = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+    local used = 0
+    for j = 1, #all, 2 do used = used + tonumber(string.match(all[j], ':(%d+)$')) end
+    if used + cost > max then
+      local left = used
+      local retry = ms
+      for j = 1, #all, 2 do
+        left = left - tonumber(string.match(all[j], ':(%d+)$'))
+        if left + cost <= max then
+          retry = ms - (now - tonumber(all[j + 1]))
+          break
+        end
+      end
+      return {i, retry, used}
+    end
   end
 end
 for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, member)
-  redis.call('PEXPIRE', key, tonumber(ARGV[2 * i]))
+  local kind = ARGV[4 * i - 3]
+  local ms = tonumber(ARGV[4 * i - 1])
+  if kind == 'f' then
+    redis.call('ZADD', key, now + ms, member)
+  elseif kind == 'w' then
+    redis.call('ZADD', key, now, member)
+  elseif tonumber(ARGV[4 * i]) > 0 then
+    redis.call('ZADD', key, now, member .. ':' .. ARGV[4 * i])
+  end
+  redis.call('PEXPIRE', key, ms)
 end
-return {0, 0}
+return {0, 0, 0}
 ";
+
+/// KEYS: running counters. ARGV: lease (ms), member. Extends the member's lease in each
+/// counter that still holds it.
+const RENEW: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  if redis.call('ZADD', key, 'XX', 'CH', now + lease, ARGV[2]) >= 0 then
+    redis.call('PEXPIRE', key, lease)
+  end
+end
+return 1
+";
+
+/// KEYS: history logs. ARGV: the member, then keep (ms) and cap per log. Adds the call to
+/// each log and drops what is older than keep or beyond the newest cap calls.
+const RECORD: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i, key in ipairs(KEYS) do
+  local keep = tonumber(ARGV[2 * i])
+  local cap = tonumber(ARGV[2 * i + 1])
+  redis.call('ZADD', key, now, ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - keep)
+  redis.call('ZREMRANGEBYRANK', key, 0, -(cap + 1))
+  redis.call('PEXPIRE', key, keep)
+end
+return 1
+";
+
+/// KEYS: history logs. ARGV: the window (ms) per log. The calls each log holds in its window.
+const COUNT: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('ZCOUNT', key, '(' .. (now - tonumber(ARGV[i])), '+inf')
+end
+return out
+";
+
+/// How long a running slot is held in Redis without its replica renewing it: a replica that
+/// dies gives its running slots back within this time. Renewed every third of it.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+/// Running slots held in Redis: renewed in the background while held, removed when dropped
+/// (and, should the replica die, given back when the lease runs out).
+#[derive(Debug)]
+pub struct Lease {
+    renew: tokio::task::JoinHandle<()>,
+    conn: ConnectionManager,
+    keys: Vec<String>,
+    member: String,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.renew.abort();
+        let (mut conn, keys, member) = (
+            self.conn.clone(),
+            std::mem::take(&mut self.keys),
+            std::mem::take(&mut self.member),
+        );
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let mut pipe = redis::pipe();
+                for key in &keys {
+                    pipe.zrem(key, &member).ignore();
+                }
+                if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+                    tracing::warn!(error = %e, "could not give running slots back; their lease ends them");
+                }
+            });
+        }
+    }
+}
 
 /// KEYS[1]: status key. ARGV: expected prefix of the status, the new status.
 /// Sets the status (keeping its expiry) when it starts with the expected prefix.
@@ -81,14 +197,23 @@ end
 return 1
 ";
 
+/// The Lua scripts, loaded once per store.
+struct Scripts {
+    acquire: redis::Script,
+    renew: redis::Script,
+    record: redis::Script,
+    count: redis::Script,
+    transition: redis::Script,
+    open_session: redis::Script,
+    move_session: redis::Script,
+}
+
 pub struct RedisStore {
     conn: ConnectionManager,
     shown: String,
     seal_key: OnceCell<Vec<u8>>,
-    acquire: redis::Script,
-    transition: redis::Script,
-    open_session: redis::Script,
-    move_session: redis::Script,
+    scripts: Box<Scripts>,
+    lease: Duration,
 }
 
 fn k(parts: &[&str]) -> String {
@@ -119,10 +244,16 @@ impl RedisStore {
             conn,
             shown: format!("redis {shown}"),
             seal_key: OnceCell::new(),
-            acquire: redis::Script::new(ACQUIRE),
-            transition: redis::Script::new(TRANSITION),
-            open_session: redis::Script::new(OPEN_SESSION),
-            move_session: redis::Script::new(MOVE_SESSION),
+            scripts: Box::new(Scripts {
+                acquire: redis::Script::new(ACQUIRE),
+                renew: redis::Script::new(RENEW),
+                record: redis::Script::new(RECORD),
+                count: redis::Script::new(COUNT),
+                transition: redis::Script::new(TRANSITION),
+                open_session: redis::Script::new(OPEN_SESSION),
+                move_session: redis::Script::new(MOVE_SESSION),
+            }),
+            lease: DEFAULT_LEASE,
         })
     }
 
@@ -137,25 +268,48 @@ impl RedisStore {
         }
     }
 
+    /// How long a running slot outlives a replica that stopped renewing it.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(300));
+        self
+    }
+
     pub async fn try_acquire(
         &self,
         counted: &[Counted<'_>],
     ) -> Result<Result<Reservation, Exceeded>, StoreError> {
         let member = uuid::Uuid::new_v4().simple().to_string();
         let keys: Vec<String> = counted.iter().map(|c| k(&["limit", &c.key])).collect();
-        let mut inv = self.acquire.prepare_invoke();
+        let mut inv = self.scripts.acquire.prepare_invoke();
         for (key, c) in keys.iter().zip(counted) {
+            let (kind, ms) = match c.limit.kind {
+                LimitKind::InFlight => ("f", self.lease.as_millis() as u64),
+                LimitKind::Window(w) if c.limit.cost.is_some() => ("b", w.as_millis() as u64),
+                LimitKind::Window(w) => ("w", w.as_millis() as u64),
+            };
             inv.key(key);
-            inv.arg(c.limit.max).arg(c.limit.window.as_millis() as u64);
+            inv.arg(kind).arg(c.limit.max).arg(ms).arg(c.cost);
         }
         inv.arg(&member);
         let mut conn = self.conn.clone();
-        let (full, retry_ms): (usize, i64) = inv
+        let (full, retry_ms, used): (usize, i64, u64) = inv
             .invoke_async(&mut conn)
             .await
             .map_err(|e| self.down(e))?;
         if full == 0 {
-            return Ok(Ok(Reservation::Redis(keys, member)));
+            let mut slots = Vec::new();
+            let mut running = Vec::new();
+            for (key, c) in keys.into_iter().zip(counted) {
+                match c.limit.kind {
+                    LimitKind::InFlight => running.push(key),
+                    LimitKind::Window(_) if c.limit.cost.is_some() => {
+                        slots.push((key, format!("{member}:{}", c.cost)))
+                    }
+                    LimitKind::Window(_) => slots.push((key, member.clone())),
+                }
+            }
+            let lease = (!running.is_empty()).then(|| self.lease(running, member));
+            return Ok(Ok(Reservation::Redis { slots, lease }));
         }
         let Some(c) = counted.get(full - 1) else {
             return Err(StoreError::Unavailable {
@@ -163,24 +317,79 @@ impl RedisStore {
                 detail: format!("unexpected reply {full} from the rate-limit script"),
             });
         };
-        Ok(Err(Exceeded {
-            limit_id: c.limit.id.clone(),
-            max: c.limit.max,
-            window: c.limit.window,
-            scope: c.limit.scope,
-            retry_after: Duration::from_millis(retry_ms.max(0) as u64),
-        }))
+        let retry = u64::try_from(retry_ms).ok().map(Duration::from_millis);
+        Ok(Err(Exceeded::new(c, used, retry)))
     }
 
-    pub async fn release(&self, keys: &[String], member: &str) -> Result<(), StoreError> {
+    /// Hold running slots: renew their lease every third of it until dropped.
+    fn lease(&self, keys: Vec<String>, member: String) -> Lease {
+        let (renew, lease) = (self.scripts.renew.clone(), self.lease);
+        let (mut conn, k2, m2) = (self.conn.clone(), keys.clone(), member.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let mut inv = renew.prepare_invoke();
+                for key in &k2 {
+                    inv.key(key);
+                }
+                inv.arg(lease.as_millis() as u64).arg(&m2);
+                if let Err(e) = inv.invoke_async::<i64>(&mut conn).await {
+                    tracing::warn!(error = %e, "could not renew a running slot's lease");
+                }
+            }
+        });
+        Lease {
+            renew: task,
+            conn: self.conn.clone(),
+            keys,
+            member,
+        }
+    }
+
+    pub async fn release(&self, slots: &[(String, String)]) -> Result<(), StoreError> {
+        if slots.is_empty() {
+            return Ok(());
+        }
         let mut pipe = redis::pipe();
-        for key in keys {
+        for (key, member) in slots {
             pipe.zrem(key, member).ignore();
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn)
             .await
             .map_err(|e| self.down(e))
+    }
+
+    pub async fn record_history(&self, entries: &[super::Logged]) -> Result<(), StoreError> {
+        let mut inv = self.scripts.record.prepare_invoke();
+        inv.arg(uuid::Uuid::new_v4().simple().to_string());
+        for e in entries {
+            inv.key(k(&["history", &e.key]));
+            inv.arg(e.keep.as_millis() as u64).arg(e.cap);
+        }
+        let mut conn = self.conn.clone();
+        inv.invoke_async::<i64>(&mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| self.down(e))
+    }
+
+    pub async fn count_history(&self, queries: &[super::Counting]) -> Result<Vec<u64>, StoreError> {
+        let mut inv = self.scripts.count.prepare_invoke();
+        for q in queries {
+            inv.key(k(&["history", &q.key]));
+            inv.arg(q.within.as_millis() as u64);
+        }
+        let mut conn = self.conn.clone();
+        let counts: Vec<u64> = inv
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(counts
+            .into_iter()
+            .zip(queries)
+            .map(|(n, q)| n.min(q.cap))
+            .collect())
     }
 
     pub async fn create_approval(&self, a: &Approval) -> Result<(), StoreError> {
@@ -322,6 +531,7 @@ impl RedisStore {
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
         let done: i64 = self
+            .scripts
             .transition
             .key(k(&["approval-status", id]))
             .arg(expected)
@@ -351,6 +561,7 @@ impl RedisStore {
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn.clone();
         let added: i64 = self
+            .scripts
             .open_session
             .key(k(&["sessions", principal]))
             .arg(max)
@@ -371,6 +582,7 @@ impl RedisStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         let _: i64 = self
+            .scripts
             .move_session
             .key(k(&["sessions", principal]))
             .arg(idle.as_millis().max(1) as u64)

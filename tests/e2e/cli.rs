@@ -239,9 +239,14 @@ fn shipped_policies_pass_their_tests() {
         .filter(|p| p.ends_with(".yaml"))
         .collect();
     files.sort();
+    let shipped = std::fs::read_dir(format!("{root}/policies"))
+        .expect("policies")
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+        .count();
     assert_eq!(
         files.len(),
-        5,
+        shipped,
         "one test file per shipped policy: {files:?}"
     );
     let args: Vec<&str> = ["policy", "test"]
@@ -453,6 +458,129 @@ fn replay_reports_changes_and_gates_on_them() {
     assert!(out.contains("3 newly refused, 1 newly allowed"), "{out}");
 }
 
+/// `policy replay` rebuilds history and budgets from the log in order: a reboot the log
+/// shows running is refused by a candidate that wants a describe within 15 minutes when the
+/// describe was 20 minutes earlier; one inside the window is unchanged; one too close to the
+/// log's start to know its history is undecidable; a budget fills as the calls come.
+fn replay_rebuilds_history_and_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let record = |ts: &str, tool: &str, args: serde_json::Value| {
+        serde_json::json!({"ts": ts, "session": "s", "principal": "alice",
+            "tool": tool, "args": args, "decision": "allow", "rule": "classes.read", "reason": "r",
+            "latency_us": 5, "outcome": {"status": "ok"}, "policy": "p", "prev": "x"})
+        .to_string()
+    };
+    let broker = |id: &str| serde_json::json!({"BrokerId": id});
+    let create = serde_json::json!({"broker_name": "x", "engine_type": "RABBITMQ",
+        "deployment_mode": "SINGLE_INSTANCE", "username": "admin", "password": "[REDACTED]",
+        "host_instance_type": "mq.m5.large"});
+    let lines = [
+        record("2026-11-28T10:00:00Z", "describe_broker", broker("b-1")),
+        record("2026-11-28T10:05:00Z", "reboot_broker", broker("b-1")),
+        record("2026-11-28T10:20:00Z", "reboot_broker", broker("b-1")),
+        record("2026-11-28T10:30:00Z", "describe_broker", broker("b-2")),
+        record("2026-11-28T10:31:00Z", "reboot_broker", broker("b-2")),
+        record("2026-11-28T11:00:00Z", "create_broker", create.clone()),
+        record("2026-11-28T11:01:00Z", "create_broker", create.clone()),
+        record("2026-11-28T11:02:00Z", "create_broker", create),
+    ];
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let candidate = dir.path().join("candidate.yaml");
+    std::fs::write(
+        &candidate,
+        r#"version: 1
+default: allow
+limits:
+  - {max: 16, window: 1h, per: [principal], tool: create_broker,
+     cost: {of: args.host_instance_type, table: {mq.m5.large: 8}, default: 32}}
+tools:
+  reboot_broker:
+    - action: deny
+      reason: describe first
+      when:
+        - {history: {tool: describe_broker, within: 15m, per: session, same: [BrokerId]}, op: absent}
+"#,
+    )
+    .unwrap();
+    let (code, out, err) = run(&[
+        "policy",
+        "replay",
+        "--json",
+        "--audit",
+        log.to_str().unwrap(),
+        "--policy",
+        candidate.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let t = &v["totals"];
+    assert_eq!(
+        (
+            &t["replayed"],
+            &t["unchanged"],
+            &t["changed"],
+            &t["undecidable"]
+        ),
+        (
+            &serde_json::json!(8),
+            &serde_json::json!(5),
+            &serde_json::json!(2),
+            &serde_json::json!(1)
+        ),
+        "{out}"
+    );
+    let changes = v["changes"].as_array().unwrap();
+    let change = |tool: &str| {
+        changes
+            .iter()
+            .find(|c| c["tool"] == tool)
+            .unwrap_or_else(|| panic!("{tool}: {out}"))
+    };
+    assert_eq!(
+        (
+            &change("reboot_broker")["new"],
+            &change("reboot_broker")["count"]
+        ),
+        (&serde_json::json!("deny"), &serde_json::json!(1))
+    );
+    assert_eq!(
+        (
+            &change("create_broker")["new"],
+            &change("create_broker")["count"]
+        ),
+        (&serde_json::json!("rate_limited"), &serde_json::json!(1))
+    );
+    assert!(
+        v["undecidable"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the log does not reach back that far"),
+        "{out}"
+    );
+    // `policy explain` shows the history a call reads, from the calls it is given.
+    let (code, out, err) = run(&[
+        "policy",
+        "explain",
+        "--policy",
+        candidate.to_str().unwrap(),
+        "--args",
+        r#"{"BrokerId": "b-1"}"#,
+        "--history",
+        r#"[{"tool": "describe_broker", "args": {"BrokerId": "b-1"}, "ago": "5m"}]"#,
+        "--tool",
+        "reboot_broker",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("decision: allow"), "{out}");
+    assert!(
+        out.contains(
+            "history read: history(describe_broker within 15m per session same BrokerId): 1 call"
+        ),
+        "{out}"
+    );
+}
+
 /// Issue 23 (11): hostile YAML (deeply nested, or huge) is refused with the reason before it
 /// is parsed, by every command that reads a file: policy import, validate and test, aws-roles
 /// validate, and serve's tokens file.
@@ -577,6 +705,11 @@ pub fn trials() -> Vec<Trial> {
             "cli::replay_reports_changes_and_gates_on_them",
             Needs::Nothing,
             replay_reports_changes_and_gates_on_them,
+        ),
+        trial_sync(
+            "cli::replay_rebuilds_history_and_budgets",
+            Needs::Nothing,
+            replay_rebuilds_history_and_budgets,
         ),
         trial_sync(
             "cli::tokens_new_and_the_examples",

@@ -389,7 +389,7 @@ tools:
     let text = s.err("describe_broker", json!({"BrokerId": BROKER})).await;
     assert!(
         text.starts_with(
-            "Rate limited: limit tools.describe_broker[0].limit allows 3 calls per 3600s"
+            "Rate limited: limit tools.describe_broker[0].limit allows 3 calls per 1h (per session); retry in"
         ),
         "{text}"
     );

@@ -429,7 +429,7 @@ async fn rules_and_limits_per_principal() {
         if ok(&r) {
             allowed += 1;
         } else {
-            assert!(text(&r).starts_with("Rate limited: limit tools.list_brokers[0].limit allows 3 calls per 3600s (per principal)"), "{}", text(&r));
+            assert!(text(&r).starts_with("Rate limited: limit tools.list_brokers[0].limit allows 3 calls per 1h (per principal)"), "{}", text(&r));
         }
     }
     assert_eq!(allowed, 3);
@@ -513,7 +513,7 @@ async fn replicas_hold_a_shared_limit_exactly() {
             for _ in 0..200 {
                 let r = call_on(&c, "list_brokers", json!({})).await;
                 if r.is_error == Some(true) {
-                    assert!(text(&r).starts_with("Rate limited: limit limits[0] allows 50 calls per 3600s (across all sessions)"), "{}", text(&r));
+                    assert!(text(&r).starts_with("Rate limited: limit limits[0] allows 50 calls per 1h (across all sessions)"), "{}", text(&r));
                     limited += 1;
                 } else {
                     ok += 1;

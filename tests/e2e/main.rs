@@ -15,6 +15,7 @@ mod hardening;
 mod http;
 mod iam_tools;
 mod identity;
+mod limits;
 mod mq_tools;
 mod operators;
 mod progress;
@@ -36,6 +37,7 @@ fn main() {
     trials.extend(http::trials());
     trials.extend(iam_tools::trials());
     trials.extend(identity::trials());
+    trials.extend(limits::trials());
     trials.extend(mq_tools::trials());
     trials.extend(operators::trials());
     trials.extend(progress::trials());
