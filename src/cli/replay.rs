@@ -64,6 +64,24 @@ struct Undecidable {
     first: String,
 }
 
+/// Count a record that cannot be decided again, under its reason.
+fn note_undecidable(
+    totals: &mut Totals,
+    undecidable: &mut BTreeMap<String, Undecidable>,
+    why: String,
+    first: String,
+) {
+    totals.undecidable += 1;
+    undecidable
+        .entry(why.clone())
+        .or_insert_with(|| Undecidable {
+            reason: why,
+            count: 0,
+            first,
+        })
+        .count += 1;
+}
+
 /// What the candidate reads of this call that its record did not keep, if anything.
 fn unknown_to_record(
     policy: &crate::policy::CompiledPolicy,
@@ -173,15 +191,7 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
         let tool = r.tool.as_str();
         let first = format!("{} by {}", r.ts, r.principal.as_deref().unwrap_or("?"));
         if let Some(why) = unknown_to_record(&policy, tool, &r) {
-            totals.undecidable += 1;
-            undecidable
-                .entry(why.clone())
-                .or_insert_with(|| Undecidable {
-                    reason: why,
-                    count: 0,
-                    first,
-                })
-                .count += 1;
+            note_undecidable(&mut totals, &mut undecidable, why, first);
             continue;
         }
         let mut caller = Caller::new(r.principal.as_deref().unwrap_or("local"), r.roles.clone());
@@ -238,15 +248,7 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
                 "the candidate counts {tool}'s calls of the {} before each call (history or a budget), and the log does not reach back that far",
                 crate::policy::limit::wait_text(back)
             );
-            totals.undecidable += 1;
-            undecidable
-                .entry(why.clone())
-                .or_insert_with(|| Undecidable {
-                    reason: why,
-                    count: 0,
-                    first,
-                })
-                .count += 1;
+            note_undecidable(&mut totals, &mut undecidable, why, first);
             continue;
         }
         let fixtures = Fixtures {

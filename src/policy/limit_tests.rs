@@ -3,20 +3,9 @@
 
 use serde_json::{Value, json};
 
+use super::tests::{cat, load};
 use super::*;
-use crate::catalogue::Catalogue;
 use crate::limits::{Limiter, counted};
-
-fn cat() -> Catalogue {
-    Catalogue::builtin()
-}
-
-fn load(yaml: &str) -> CompiledPolicy {
-    match load_str(yaml, "test.yaml", &cat()) {
-        Ok(p) => p,
-        Err(e) => panic!("policy should load: {e}"),
-    }
-}
 
 fn errors(yaml: &str) -> String {
     match load_str(yaml, "test.yaml", &cat()) {

@@ -5,11 +5,11 @@ use serde_json::{Value, json};
 use super::*;
 use crate::catalogue::Catalogue;
 
-fn cat() -> Catalogue {
+pub(super) fn cat() -> Catalogue {
     Catalogue::builtin()
 }
 
-fn load(yaml: &str) -> CompiledPolicy {
+pub(super) fn load(yaml: &str) -> CompiledPolicy {
     match load_str(yaml, "test.yaml", &cat()) {
         Ok(p) => p,
         Err(e) => panic!("policy should load: {e}"),
