@@ -372,6 +372,7 @@ pub fn outcome_status(o: &crate::audit::Outcome) -> &'static str {
         AwaitingApproval { .. } => "awaiting_approval",
         Started => "started",
         ApprovalDecided { .. } => "approval_decided",
+        Checkpoint { .. } => "checkpoint",
     }
 }
 

@@ -116,7 +116,7 @@ fn unknown_to_record(
 fn old_decision(r: &AuditRecord) -> Option<DecisionKind> {
     if matches!(
         r.outcome,
-        Outcome::Started | Outcome::ApprovalDecided { .. }
+        Outcome::Started | Outcome::ApprovalDecided { .. } | Outcome::Checkpoint { .. }
     ) {
         return None;
     }

@@ -36,6 +36,26 @@ pub struct ServeArgs {
     /// ~/.local/state/guarded-aws-mcp/audit.jsonl on Linux.
     #[arg(long, env = "GUARDED_AWS_MCP_AUDIT_LOG")]
     pub audit_log: Option<PathBuf>,
+    /// Rotate the audit log at a size (`100M`, `1G`) or `daily`: the file is renamed after its
+    /// first record's number and time, and the next file's first record chains to its last.
+    #[arg(long, value_name = "SIZE|daily", env = "GUARDED_AWS_MCP_AUDIT_ROTATE")]
+    pub audit_rotate: Option<crate::audit::Rotate>,
+    /// Sign audit checkpoints with this Ed25519 private key (`guarded-aws-mcp audit keygen`):
+    /// every --audit-checkpoint-every records, every --audit-checkpoint-interval and at
+    /// shutdown, so that `audit verify --public-key` proves the log up to its last checkpoint.
+    #[arg(long, value_name = "FILE", env = "GUARDED_AWS_MCP_AUDIT_SIGNING_KEY")]
+    pub audit_signing_key: Option<PathBuf>,
+    /// A checkpoint after this many records.
+    #[arg(long, default_value_t = 1000)]
+    pub audit_checkpoint_every: u64,
+    /// A checkpoint when records were written and this long has passed since the last one.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub audit_checkpoint_interval: std::time::Duration,
+    /// On SIGTERM, how long calls running may take to finish (new calls are refused at once
+    /// and /readyz answers 503); then the last audit checkpoint is written and the server
+    /// exits 0.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub drain_timeout: std::time::Duration,
     /// Serve MCP over streamable HTTP at ADDR (`127.0.0.1:8080`) instead of stdio; needs tokens.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<std::net::SocketAddr>,
@@ -247,9 +267,28 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
             return ExitCode::FAILURE;
         }
     };
+    let signer = match args
+        .audit_signing_key
+        .as_deref()
+        .map(crate::audit::signing::Signer::load)
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("guarded-aws-mcp: --audit-signing-key: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let signing = signer.is_some();
+    let audit_options = crate::audit::AuditOptions {
+        rotate: args.audit_rotate,
+        signer,
+        checkpoint_every: args.audit_checkpoint_every,
+        checkpoint_interval: Some(args.audit_checkpoint_interval),
+    };
     let audit_path = args.audit_log.clone().or_else(AuditLog::default_path);
     let audit = match &audit_path {
-        Some(p) => match AuditLog::open(p) {
+        Some(p) => match AuditLog::open_with(p, audit_options) {
             Ok(a) => a,
             Err(e) => {
                 eprintln!(
@@ -359,6 +398,28 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
         },
         None => None,
     };
+    if signing {
+        let (gate, every) = (gate.clone(), args.audit_checkpoint_interval);
+        runtime.spawn(async move {
+            let tick = (every / 4).max(std::time::Duration::from_secs(1));
+            loop {
+                tokio::time::sleep(tick).await;
+                gate.audit_checkpoint_if_due();
+            }
+        });
+    }
+    let code = serve_gate(&args, &runtime, gate.clone(), auth);
+    gate.close_audit();
+    code
+}
+
+/// Serve over HTTP or stdio until the end.
+fn serve_gate(
+    args: &ServeArgs,
+    runtime: &tokio::runtime::Runtime,
+    gate: Arc<Gate>,
+    auth: Option<Arc<crate::transport::auth::Authenticator>>,
+) -> ExitCode {
     if let Some(addr) = args.metrics {
         let gate = gate.clone();
         runtime.spawn(async move {
@@ -379,6 +440,7 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
                 max_sessions_per_principal: args.http_max_sessions_per_principal.max(1),
                 header_read_timeout: args.http_header_timeout,
                 idle_timeout: args.http_idle_timeout,
+                drain_timeout: args.drain_timeout,
             },
         )) {
             Ok(()) => ExitCode::SUCCESS,

@@ -144,6 +144,7 @@ impl<'a> Call<'a> {
             outcome,
             policy: self.policy.hash.clone(),
             mode: self.gate.shadow(&self.policy).then(|| "shadow".to_string()),
+            seq: 0,
             prev: String::new(),
         })
     }

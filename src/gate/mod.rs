@@ -51,6 +51,7 @@ pub mod prefix {
     pub const LOOKUP: &str = "Resource lookup failed:";
     pub const UNAUTHENTICATED: &str = "Not authenticated:";
     pub const DENIED_ADMIN: &str = "Denied by the admin API:";
+    pub const DRAINING: &str = "Shutting down:";
 }
 
 /// Who calls, from which session, and how a human can be asked for approval.
@@ -95,6 +96,7 @@ impl<'a> CallCtx<'a> {
 mod approve;
 mod around;
 mod call;
+mod drain;
 mod explain;
 
 pub use explain::Explanation;
@@ -144,6 +146,8 @@ pub struct Gate {
     principal_refusals: refusals::RefusalBudget,
     metrics: crate::metrics::Metrics,
     options: GateOptions,
+    /// Shutting down: calls running, and whether new ones are refused.
+    drain: drain::Drain,
 }
 
 /// Why a gate could not be built.
@@ -190,6 +194,7 @@ impl Gate {
             principal_refusals: Default::default(),
             metrics: Default::default(),
             options,
+            drain: Default::default(),
         })
     }
 
@@ -315,6 +320,9 @@ impl Gate {
     /// the audit log's last write succeeded, and the state store answers. Each problem named.
     pub async fn readiness(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
+        if self.drain.draining() {
+            problems.push("shutting down: draining the calls running".to_string());
+        }
         if !self.audit.writable() {
             problems.push("the audit log cannot be written".to_string());
         }
@@ -427,8 +435,12 @@ impl Gate {
         args: Option<JsonObject>,
         span: tracing::Span,
     ) -> CallToolResponse {
+        let _running = self.drain.enter();
         let raw = Value::Object(args.unwrap_or_default());
         let call = Call::new(self, cx, name, &raw, span);
+        if self.drain.draining() {
+            return call.refuse(Refusal::Draining);
+        }
         if let Some(over) = self.flooded(&call) {
             return over;
         }

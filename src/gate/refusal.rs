@@ -32,10 +32,11 @@ pub enum RefusalKind {
     Internal,
     Unauthenticated,
     SelfApproval,
+    Draining,
 }
 
 impl RefusalKind {
-    pub const ALL: [RefusalKind; 13] = [
+    pub const ALL: [RefusalKind; 14] = [
         RefusalKind::Denied,
         RefusalKind::Invalid,
         RefusalKind::Approval,
@@ -49,6 +50,7 @@ impl RefusalKind {
         RefusalKind::Internal,
         RefusalKind::Unauthenticated,
         RefusalKind::SelfApproval,
+        RefusalKind::Draining,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +68,7 @@ impl RefusalKind {
             RefusalKind::Internal => "internal",
             RefusalKind::Unauthenticated => "unauthenticated",
             RefusalKind::SelfApproval => "self_approval",
+            RefusalKind::Draining => "draining",
         }
     }
 }
@@ -121,6 +124,9 @@ pub enum Refusal {
     Unauthenticated,
     /// An operator tried to decide the approval of its own call (`/admin/approvals`).
     SelfApproval { approval_id: String },
+    /// The server is shutting down (SIGTERM): calls running finish, new ones are refused
+    /// before anything is decided; a retry reaches another replica.
+    Draining,
 }
 
 impl Refusal {
@@ -172,6 +178,9 @@ impl Refusal {
                 prefix::AUDIT
             ),
             Refusal::Internal(what) => format!("internal error: {what}"),
+            Refusal::Draining => {
+                format!("{} {}", prefix::DRAINING, self.reason().unwrap_or_default())
+            }
         }
     }
 
@@ -195,6 +204,7 @@ impl Refusal {
             Refusal::Internal(_) => RefusalKind::Internal,
             Refusal::Unauthenticated => RefusalKind::Unauthenticated,
             Refusal::SelfApproval { .. } => RefusalKind::SelfApproval,
+            Refusal::Draining => RefusalKind::Draining,
         }
     }
 
@@ -221,7 +231,8 @@ impl Refusal {
             | Refusal::Flooded { .. }
             | Refusal::AuditUnavailable { .. }
             | Refusal::Internal(_)
-            | Refusal::Unauthenticated => "none",
+            | Refusal::Unauthenticated
+            | Refusal::Draining => "none",
         }
     }
 
@@ -235,7 +246,8 @@ impl Refusal {
             | Refusal::Flooded { .. }
             | Refusal::AuditUnavailable { .. }
             | Refusal::Internal(_)
-            | Refusal::Unauthenticated => None,
+            | Refusal::Unauthenticated
+            | Refusal::Draining => None,
             Refusal::Approval { basis, .. }
             | Refusal::RateLimited { basis, .. }
             | Refusal::Identity { basis, .. }
@@ -263,6 +275,10 @@ impl Refusal {
                 retry_after.as_secs().max(1)
             )),
             Refusal::Unauthenticated => Some("the request carries no authenticated caller".into()),
+            Refusal::Draining => Some(
+                "this server is shutting down and takes no new calls; retry it (another replica serves it), nothing was decided or run"
+                    .into(),
+            ),
             Refusal::SelfApproval { approval_id } => Some(format!(
                 "a principal cannot decide an approval of its own call ({approval_id})"
             )),
@@ -297,6 +313,9 @@ impl Refusal {
                 message: "no authenticated caller".into(),
             },
             Refusal::SelfApproval { .. } => Outcome::Denied,
+            Refusal::Draining => Outcome::Error {
+                message: "draining".into(),
+            },
         }
     }
 

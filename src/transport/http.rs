@@ -361,7 +361,8 @@ fn refusal(status: StatusCode, message: &'static str) -> Response {
         .into_response()
 }
 
-/// Serve until Ctrl-C (or SIGTERM).
+/// Serve until Ctrl-C or SIGTERM, then drain: new calls refused, calls running finished
+/// (within the drain timeout).
 pub async fn serve(
     gate: Arc<Gate>,
     auth: Arc<Authenticator>,
@@ -390,6 +391,8 @@ pub async fn serve(
         format!("http://localhost:{port}"),
         format!("http://[::1]:{port}"),
     ]);
+    let drain_timeout = limits.drain_timeout;
+    let draining = gate.clone();
     let principals = auth.tokens.as_ref().map_or(0, |t| t.len());
     let issuer = auth.oauth.as_ref().map(|o| o.config().issuer.clone());
     let app = app(
@@ -406,6 +409,10 @@ pub async fn serve(
     eprintln!("guarded-aws-mcp: listening on http://{local}/mcp");
     super::listener::serve(listener, app, limits, async move {
         shutdown_signal().await;
+        // Keep listening while draining: /readyz answers 503, new calls a retryable refusal,
+        // calls running finish.
+        draining.start_draining();
+        draining.drained(drain_timeout).await;
         ct.cancel();
     })
     .await

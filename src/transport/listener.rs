@@ -29,6 +29,8 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// HTTP sessions one principal may hold open (counted across replicas on Redis).
     pub max_sessions_per_principal: usize,
+    /// On SIGTERM: how long calls running may take to finish before the server exits.
+    pub drain_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -38,6 +40,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(120),
             max_sessions_per_principal: 100,
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -9,6 +9,7 @@ mod approvals;
 mod cli;
 mod fakes;
 mod faults;
+mod fleet;
 mod fuzz_smoke;
 mod gate;
 mod hardening;
@@ -31,6 +32,7 @@ fn main() {
     trials.extend(approvals::trials());
     trials.extend(cli::trials());
     trials.extend(faults::trials());
+    trials.extend(fleet::trials());
     trials.extend(fuzz_smoke::trials());
     trials.extend(gate::trials());
     trials.extend(hardening::trials());

@@ -671,6 +671,24 @@ impl HttpServer {
         let _ = self.child.kill().await;
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
+
+    /// Send SIGTERM, as Kubernetes does to stop a pod.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("the server runs") as i32;
+        // SAFETY: kill(2) on a child process id this test started and has not reaped.
+        let r = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(r, 0, "SIGTERM sent");
+    }
+
+    /// Wait for the process to exit; its exit code.
+    pub async fn exited(&mut self) -> Option<i32> {
+        self.child.wait().await.ok().and_then(|s| s.code())
+    }
+
+    /// The listener's base address (`http://127.0.0.1:PORT`).
+    pub fn base(&self) -> String {
+        self.url.trim_end_matches("/mcp").to_string()
+    }
 }
 
 /// Call a tool on any running client.

@@ -1,16 +1,21 @@
 //! The audit log: one JSON Lines record per tool call, secrets redacted, tamper-evident: each
-//! record carries the SHA-256 of the previous record's line (`prev`) and of the policy in force
-//! (`policy`), so `guarded-aws-mcp audit verify FILE` finds an edited, deleted, inserted or
-//! reordered record.
+//! record carries its number (`seq`), the SHA-256 of the previous record's line (`prev`) and of
+//! the policy in force (`policy`), so `guarded-aws-mcp audit verify` finds an edited, deleted,
+//! inserted or reordered record, and a missing file of a rotated log. Writing, rotation and
+//! signed checkpoints are in [`log`]; checking in [`verify`]; keys in [`signing`].
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+mod log;
+#[cfg(test)]
+mod log_tests;
+pub mod signing;
+mod verify;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+
+pub use log::{AuditLog, AuditOptions, Rotate, rotated_files};
+pub use verify::{Broken, Report, verify, verify_files};
 
 /// `prev` of the first record of a log.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -143,6 +148,17 @@ pub enum Outcome {
     Started,
     /// An operator approved or denied an out-of-band approval (`approvals approve|deny`).
     ApprovalDecided { approval_id: String, by: String },
+    /// A signed checkpoint (`--audit-signing-key`): `count` records before it, the last of
+    /// them hashing to `head`, after the checkpoint whose line hashes to `previous`; `key`
+    /// names the signing key, `signature` (Ed25519, base64) covers all of it with the
+    /// checkpoint's number and time.
+    Checkpoint {
+        count: u64,
+        head: String,
+        previous: String,
+        key: String,
+        signature: String,
+    },
 }
 
 /// One audit record: written by the gate, read back by `policy replay` and `audit verify`.
@@ -197,9 +213,16 @@ pub struct AuditRecord {
     /// `shadow` when the decision was audited, not enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// The record's number in the log, from 1, across rotated files. Set by the writer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seq: u64,
     /// SHA-256 of the previous record's line; [`GENESIS`] for the first. Set by the writer.
     #[serde(default)]
     pub prev: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl AuditRecord {
@@ -235,6 +258,7 @@ impl AuditRecord {
             outcome,
             policy,
             mode: None,
+            seq: 0,
             prev: String::new(),
         }
     }
@@ -256,184 +280,6 @@ pub struct AwsIdentityRecord {
     pub assumed_arn: String,
     pub session_name: String,
     pub source_identity: String,
-}
-
-/// Where records go.
-#[derive(Debug)]
-pub struct AuditLog {
-    path: Option<PathBuf>,
-    file: Option<Mutex<Chain>>,
-    /// The last write failed (`/readyz` reports it until a write succeeds).
-    failing: std::sync::atomic::AtomicBool,
-}
-
-/// The open file and the hash of its last record.
-#[derive(Debug)]
-struct Chain {
-    file: File,
-    last: String,
-}
-
-/// The hash of the last complete line of a log file, or [`GENESIS`] for an empty one.
-fn last_line_hash(file: &mut File) -> std::io::Result<String> {
-    let len = file.metadata()?.len();
-    if len == 0 {
-        return Ok(GENESIS.to_string());
-    }
-    // Records are small; the last one is within the final 4 MiB.
-    let start = len.saturating_sub(4 * 1024 * 1024);
-    file.seek(SeekFrom::Start(start))?;
-    let mut tail = Vec::new();
-    file.read_to_end(&mut tail)?;
-    file.seek(SeekFrom::End(0))?;
-    if tail.last() != Some(&b'\n') {
-        return Err(std::io::Error::other(
-            "the audit log ends with an incomplete record; run `guarded-aws-mcp audit verify` on it and move it aside",
-        ));
-    }
-    let body = &tail[..tail.len() - 1];
-    let line = match body.iter().rposition(|b| *b == b'\n') {
-        Some(i) => &body[i + 1..],
-        None if start == 0 => body,
-        None => {
-            return Err(std::io::Error::other(
-                "the audit log's last record is longer than 4 MiB",
-            ));
-        }
-    };
-    Ok(sha256_hex(line))
-}
-
-impl AuditLog {
-    /// Append to `path`, creating it and its folder.
-    pub fn open(path: &Path) -> std::io::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut options = OpenOptions::new();
-        options.create(true).append(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        options.read(true);
-        let mut file = options.open(path)?;
-        let last = last_line_hash(&mut file)?;
-        Ok(AuditLog {
-            path: Some(path.to_path_buf()),
-            file: Some(Mutex::new(Chain { file, last })),
-            failing: Default::default(),
-        })
-    }
-
-    /// A log that writes nothing (benchmarks, `policy explain`).
-    pub fn disabled() -> Self {
-        AuditLog {
-            path: None,
-            file: None,
-            failing: Default::default(),
-        }
-    }
-
-    /// False while the last write failed.
-    pub fn writable(&self) -> bool {
-        !self.failing.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
-    /// The default file: `$XDG_STATE_HOME/guarded-aws-mcp/audit.jsonl` (or the platform's
-    /// state or data folder).
-    pub fn default_path() -> Option<PathBuf> {
-        dirs::state_dir()
-            .or_else(dirs::data_local_dir)
-            .map(|d| d.join("guarded-aws-mcp").join("audit.jsonl"))
-    }
-
-    /// Write one record as one line, in one write, so concurrent records never interleave.
-    /// Chained to the previous record under the same lock. An error means the record is not in
-    /// the log: the gate then refuses to run the call (see [`Outcome::Started`]).
-    pub fn write(&self, mut record: AuditRecord) -> std::io::Result<()> {
-        let Some(chain) = &self.file else {
-            return Ok(());
-        };
-        let mut chain = chain.lock().unwrap_or_else(|e| e.into_inner());
-        record.prev = chain.last.clone();
-        let mut line = serde_json::to_vec(&record).map_err(|e| {
-            tracing::error!(error = %e, "audit record could not be serialised");
-            std::io::Error::other(e)
-        })?;
-        let hash = sha256_hex(&line);
-        line.push(b'\n');
-        let written = chain.file.write_all(&line);
-        self.failing
-            .store(written.is_err(), std::sync::atomic::Ordering::Relaxed);
-        match written {
-            Ok(()) => {
-                chain.last = hash;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "audit record could not be written");
-                Err(e)
-            }
-        }
-    }
-}
-
-/// Where and why an audit log's chain is broken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Broken {
-    /// 1-based record (line) number.
-    pub record: usize,
-    pub reason: String,
-}
-
-/// Check an audit log's hash chain; the number of records when it is whole.
-pub fn verify(mut reader: impl BufRead) -> Result<usize, Broken> {
-    let mut prev = GENESIS.to_string();
-    let mut count = 0;
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let record = count + 1;
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| Broken {
-            record,
-            reason: format!("cannot be read: {e}"),
-        })?;
-        if n == 0 {
-            return Ok(count);
-        }
-        let Some(line) = buf.strip_suffix(b"\n") else {
-            return Err(Broken {
-                record,
-                reason: "is incomplete (no newline at the end): a torn write or a truncated file"
-                    .into(),
-            });
-        };
-        let v: Value = serde_json::from_slice(line).map_err(|e| Broken {
-            record,
-            reason: format!("is not a JSON record ({e}): torn or edited"),
-        })?;
-        let claimed = v.get("prev").and_then(Value::as_str).unwrap_or("");
-        if claimed != prev {
-            let reason = if record == 1 {
-                "is not the first record of a log (its prev is not the genesis hash): records were removed before it".to_string()
-            } else {
-                format!(
-                    "does not follow record {}: record {} was changed, or records were removed, inserted or reordered between them",
-                    record - 1,
-                    record - 1
-                )
-            };
-            return Err(Broken { record, reason });
-        }
-        prev = sha256_hex(line);
-        count = record;
-    }
 }
 
 #[cfg(test)]
