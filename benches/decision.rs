@@ -472,7 +472,44 @@ fn otlp_sink() -> String {
     url
 }
 
-criterion_group!(decision, benches, telemetry_benches);
+/// Writing audit records to a file: plain (the floor), and with signed checkpoints every 1000
+/// records (the default) and after every record (what one signature costs).
+fn audit_benches(c: &mut Criterion) {
+    use guarded_aws_mcp::audit::{AuditOptions, AuditRecord, Outcome, signing};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("bench.key");
+    signing::keygen(&key).expect("keygen");
+    let record = || {
+        AuditRecord::event(
+            "bench-session",
+            "describe_broker",
+            json!({"BrokerId": "b-1234567890"}),
+            "allow",
+            Outcome::Ok,
+            "0".repeat(64),
+        )
+    };
+    for (name, every) in [
+        ("plain", None),
+        ("signed_every_1000", Some(1000)),
+        ("signed_every_1", Some(1)),
+    ] {
+        let log = AuditLog::open_with(
+            &dir.path().join(format!("{name}.jsonl")),
+            AuditOptions {
+                signer: every.map(|_| signing::Signer::load(&key).expect("key")),
+                checkpoint_every: every.unwrap_or(0),
+                ..AuditOptions::default()
+            },
+        )
+        .expect("log");
+        c.bench_function(&format!("audit/write_record_{name}"), |b| {
+            b.iter(|| log.write(black_box(record())).expect("written"))
+        });
+    }
+}
+
+criterion_group!(decision, benches, telemetry_benches, audit_benches);
 
 fn main() {
     decision();

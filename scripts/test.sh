@@ -18,6 +18,8 @@
 #   - the MCP client matrix (tests/interop): the TypeScript SDK 1.x and 2.x and the MCP
 #     Inspector CLI (npm ci from its package-lock.json) and the Python SDK (pip, pinned), each
 #     against the real binary over stdio and HTTP.
+#   - kubernetes-validate (PyPI, pinned with its dependencies) checks examples/kubernetes
+#     against the Kubernetes schemas it bundles, offline and strictly.
 #
 # To run the suite against another endpoint (LocalStack Pro, a sandbox AWS account):
 #   GUARDED_TEST_TARGET=localstack-pro GUARDED_TEST_AWS_ENDPOINT=http://127.0.0.1:4566 scripts/test.sh
@@ -255,6 +257,23 @@ if [ $# -eq 0 ]; then
   node tests/interop/matrix.mjs
   "$INTEROP_VENV/bin/python" tests/interop/python_client.py
   echo "test.sh: client matrix took $(( $(date +%s) - start ))s" >&2
+fi
+
+# The Kubernetes example, against the Kubernetes schemas offline (kubernetes-validate bundles
+# them), strictly: an unknown field is an error. Pinned with every dependency.
+K8S_VENV="$TESTBED/k8s-venv"
+K8S_VALIDATE_VERSION=1.37.0
+if [ $# -eq 0 ]; then
+  if ! "$K8S_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$K8S_VALIDATE_VERSION')" 2>/dev/null; then
+    echo "test.sh: installing kubernetes-validate==$K8S_VALIDATE_VERSION into $K8S_VENV" >&2
+    python3 -m venv "$K8S_VENV"
+    "$K8S_VENV/bin/pip" install --quiet --disable-pip-version-check \
+      "kubernetes-validate==$K8S_VALIDATE_VERSION" "jsonschema==4.26.0" "jsonschema-specifications==2025.9.1" \
+      "referencing==0.37.0" "rpds-py==2026.9.1" "attrs==26.1.0" "PyYAML==6.0.4" \
+      "importlib_resources==7.1.0" "packaging==26.4" "typing_extensions==4.16.0"
+  fi
+  echo "test.sh: examples/kubernetes against the Kubernetes $K8S_VALIDATE_VERSION schemas" >&2
+  "$K8S_VENV/bin/kubernetes-validate" --strict --quiet examples/kubernetes/*.yaml
 fi
 
 if [ $# -eq 0 ]; then

@@ -107,6 +107,10 @@ fn scan(path: &Path) -> std::io::Result<Scan> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(scan),
         Err(e) => return Err(e),
     };
+    // A device (`/dev/null`, `/dev/full`) holds no records to continue from.
+    if !file.metadata()?.is_file() {
+        return Ok(scan);
+    }
     let mut reader = BufReader::new(file);
     let mut buf = Vec::new();
     loop {

@@ -283,6 +283,14 @@ impl Store {
         }
     }
 
+    /// The Redis store, when sessions and state are shared by replicas.
+    pub fn shared(&self) -> Option<&RedisStore> {
+        match self {
+            Store::Memory(_) => None,
+            Store::Redis(r) => Some(r),
+        }
+    }
+
     pub async fn use_nonce(&self, nonce: &str, ttl: Duration) -> Result<bool, StoreError> {
         match self {
             Store::Memory(m) => Ok(m.use_nonce(nonce, ttl)),

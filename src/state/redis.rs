@@ -628,4 +628,68 @@ impl RedisStore {
             .await
             .cloned()
     }
+
+    /// Bind an HTTP session to its principal, for every replica, until it idles for `ttl`.
+    pub async fn bind_http_session(
+        &self,
+        id: &str,
+        principal: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        conn.pset_ex::<_, _, ()>(k(&["http-session", id]), principal, ttl.as_millis() as u64)
+            .await
+            .map_err(|e| self.down(e))
+    }
+
+    /// The principal an HTTP session is bound to, if it still exists; its idle time restarts
+    /// (and its saved state's with it).
+    pub async fn http_session_owner(
+        &self,
+        id: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, StoreError> {
+        let ms = ttl.as_millis() as u64;
+        let mut conn = self.conn.clone();
+        let (owner, _, _): (Option<String>, i64, i64) = redis::pipe()
+            .get(k(&["http-session", id]))
+            .pexpire(k(&["http-session", id]), ms as i64)
+            .pexpire(k(&["http-session-state", id]), ms as i64)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.down(e))?;
+        Ok(owner)
+    }
+
+    /// End an HTTP session for every replica.
+    pub async fn end_http_session(&self, id: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        conn.del::<_, ()>(&[k(&["http-session", id]), k(&["http-session-state", id])])
+            .await
+            .map_err(|e| self.down(e))
+    }
+
+    /// What another replica needs to serve an HTTP session (the client's `initialize`).
+    pub async fn save_http_session_state(
+        &self,
+        id: &str,
+        state: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        conn.pset_ex::<_, _, ()>(
+            k(&["http-session-state", id]),
+            state,
+            ttl.as_millis() as u64,
+        )
+        .await
+        .map_err(|e| self.down(e))
+    }
+
+    pub async fn http_session_state(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        conn.get(k(&["http-session-state", id]))
+            .await
+            .map_err(|e| self.down(e))
+    }
 }

@@ -52,6 +52,15 @@ pub fn app(
     if !allowed_hosts.is_empty() {
         config = config.with_allowed_hosts(allowed_hosts);
     }
+    // With Redis, any replica serves any session: rmcp restores one it has not seen from
+    // what the replica that issued it saved.
+    let shared = gate.store().shared().is_some();
+    if shared {
+        config.session_store = Some(Arc::new(super::shared_sessions::SharedSessions {
+            gate: gate.clone(),
+            idle: SESSION_MEMORY,
+        }));
+    }
     let health_gate = gate.clone();
     // A principal's MCP tasks outlive the request (or session) that started them.
     let tasks = Arc::new(crate::server::Tasks::default());
@@ -60,6 +69,7 @@ pub fn app(
         by_id: Mutex::default(),
         trimmer: super::trim::Trimmer::start(),
         max_per_principal: max_sessions_per_principal,
+        shared,
     });
     let service = StreamableHttpService::new(
         move || Ok(GuardedServer::new(gate.clone()).with_tasks(tasks.clone())),
@@ -190,6 +200,8 @@ struct Sessions {
     by_id: Mutex<HashMap<String, (String, Instant, Instant)>>,
     trimmer: super::trim::Trimmer,
     max_per_principal: usize,
+    /// Sessions are kept in Redis, for every replica.
+    shared: bool,
 }
 
 impl Sessions {
@@ -227,6 +239,59 @@ impl Sessions {
         map.insert(id, (principal, now, now));
     }
 
+    /// The owner of a session: this replica's memory, or, when sessions are shared, Redis
+    /// (asked on every request, so a session deleted on another replica ends here too).
+    async fn find(&self, id: &str) -> Result<Option<(String, bool)>, crate::state::StoreError> {
+        let local = self.owner(id);
+        let Some(redis) = self.gate.store().shared().filter(|_| self.shared) else {
+            return Ok(local);
+        };
+        let shared = match redis.http_session_owner(id, SESSION_MEMORY).await {
+            Ok(owner) => owner,
+            // Redis down: a session this replica holds goes on (its calls that need the store
+            // are refused as usual); only one it has not seen cannot be checked.
+            Err(e) if local.is_some() => {
+                tracing::warn!(error = %e, "the state store is unavailable; serving a session this replica holds");
+                return Ok(local);
+            }
+            Err(e) => return Err(e),
+        };
+        match shared {
+            Some(owner) => Ok(Some(match local {
+                Some(found) => found,
+                None => {
+                    tracing::info!("serving an HTTP session another replica issued");
+                    self.open(id.to_string(), owner.clone());
+                    (owner, false)
+                }
+            })),
+            None => {
+                if local.is_some() {
+                    self.close(id);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Bind a new session to its principal for every replica.
+    async fn share(&self, id: &str, principal: &str) {
+        if let Some(redis) = self.gate.store().shared().filter(|_| self.shared)
+            && let Err(e) = redis.bind_http_session(id, principal, SESSION_MEMORY).await
+        {
+            tracing::warn!(error = %e, "could not share the HTTP session; other replicas will not serve it");
+        }
+    }
+
+    /// End a session for every replica.
+    async fn unshare(&self, id: &str) {
+        if let Some(redis) = self.gate.store().shared().filter(|_| self.shared)
+            && let Err(e) = redis.end_http_session(id).await
+        {
+            tracing::warn!(error = %e, "could not end the HTTP session in the state store; it idles out");
+        }
+    }
+
     fn close(&self, id: &str) {
         self.lock().remove(id);
         self.gate.end_session(&session_key(id));
@@ -262,7 +327,17 @@ async fn bind_session(State(sessions): State<Arc<Sessions>>, req: Request, next:
         .get(SESSION_HEADER)
         .map(|v| v.to_str().map(str::to_string).unwrap_or_default());
     if let Some(id) = &presented {
-        match sessions.owner(id) {
+        let found = match sessions.find(id).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "HTTP session refused: the state store is unavailable");
+                return refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the state store that holds sessions is unavailable; retry shortly",
+                );
+            }
+        };
+        match found {
             None => {
                 tracing::info!(principal = %principal, "HTTP request with an unknown session id refused");
                 return refusal(
@@ -338,10 +413,12 @@ async fn bind_session(State(sessions): State<Arc<Sessions>>, req: Request, next:
             sessions
                 .count(&principal, reserved.as_deref(), Some(&issued))
                 .await;
+            sessions.share(&issued, &principal).await;
             sessions.open(issued, principal);
         }
         (Some(id), _) if delete && response.status().is_success() => {
             sessions.close(id);
+            sessions.unshare(id).await;
             sessions.count(&principal, Some(id), None).await;
         }
         _ => {
@@ -407,15 +484,17 @@ pub async fn serve(
     tracing::info!(address = %local, principals, ?issuer, ?limits, "serving MCP over streamable HTTP at /mcp");
     // Tests and scripts read this line to learn the port when ADDR ends in :0.
     eprintln!("guarded-aws-mcp: listening on http://{local}/mcp");
-    super::listener::serve(listener, app, limits, async move {
+    let served = super::listener::serve(listener, app, limits, async move {
         shutdown_signal().await;
         // Keep listening while draining: /readyz answers 503, new calls a retryable refusal,
         // calls running finish.
         draining.start_draining();
         draining.drained(drain_timeout).await;
-        ct.cancel();
     })
-    .await
+    .await;
+    // Only once the connections have delivered their answers: the sessions end.
+    ct.cancel();
+    served
 }
 
 async fn shutdown_signal() {

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod http;
 pub mod listener;
 pub mod metrics;
+mod shared_sessions;
 pub mod tokens;
 mod trim;
 

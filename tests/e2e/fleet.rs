@@ -162,10 +162,174 @@ async fn sigterm_drains_and_the_audit_trail_proves_its_end() {
     );
 }
 
+/// examples/kubernetes agrees with the binary: its policy loads, every flag it passes exists,
+/// its probes are the server's, and the grace period outlasts the drain timeout.
+/// (scripts/test.sh also checks the manifests against the Kubernetes schemas.)
+fn the_kubernetes_example_fits_the_server() {
+    use serde::Deserialize;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut docs = Vec::new();
+    for file in ["config.yaml", "deployment.yaml", "redis.yaml"] {
+        let text = std::fs::read_to_string(format!("{root}/examples/kubernetes/{file}")).unwrap();
+        for doc in serde_norway::Deserializer::from_str(&text) {
+            docs.push(serde_json::Value::deserialize(doc).expect("a YAML document"));
+        }
+    }
+    let kind = |k: &str, name: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == k && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{k} {name}"))
+            .clone()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    let cm = kind("ConfigMap", "guarded-aws-mcp-policy");
+    std::fs::write(&policy, cm["data"]["policy.yaml"].as_str().unwrap()).unwrap();
+    let (code, out, err) = run(&["policy", "validate", "--strict", policy.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let deploy = kind("Deployment", "guarded-aws-mcp");
+    assert_eq!(deploy["spec"]["replicas"], 3);
+    let pod = &deploy["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[0], "serve");
+    let (_, help, _) = run(&["serve", "--help"]);
+    let mut drain = None;
+    for a in &args[1..] {
+        let flag = a.split('=').next().unwrap();
+        assert!(
+            help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}=")),
+            "serve has no {flag}"
+        );
+        if flag == "--drain-timeout" {
+            drain = a
+                .split('=')
+                .nth(1)
+                .and_then(|v| v.trim_end_matches('s').parse::<u64>().ok());
+        }
+    }
+    let grace = pod["terminationGracePeriodSeconds"].as_u64().unwrap();
+    // The drain, then at most 10 s for open connections to deliver their answers.
+    assert!(
+        grace > drain.expect("a drain timeout") + 10,
+        "grace {grace} s"
+    );
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    let pdb = kind("PodDisruptionBudget", "guarded-aws-mcp");
+    assert!(pdb["spec"]["minAvailable"].as_u64().unwrap() < 3);
+    // Redis is where every replica's --state points.
+    let state = args.iter().find(|a| a.starts_with("--state=")).unwrap();
+    let redis = kind("Service", "guarded-aws-mcp-redis");
+    assert!(state.contains(&format!(
+        "redis://{}:{}",
+        redis["metadata"]["name"].as_str().unwrap(),
+        redis["spec"]["ports"][0]["port"]
+    )));
+}
+
+/// With Redis, an HTTP session one replica issued is served by the other (it restores the
+/// session from what the first saved), stays bound to its principal there, and a DELETE on
+/// either ends it on both.
+async fn any_replica_serves_any_session() {
+    use crate::http::{ALICE, BOB, rpc, two_replicas};
+    let redis = crate::support::Redis::start().await;
+    let fake = crate::gate::fake_mq().await;
+    let (a, b) = two_replicas(&redis, &fake, &[]).await;
+    let (status, body, id) = rpc(&a.url, ALICE, None, crate::http::initialize()).await;
+    assert_eq!(status, 200, "{body}");
+    let id = id.expect("a session id");
+    let (status, _, _) = rpc(
+        &a.url,
+        ALICE,
+        Some(&id),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    assert!(status == 202 || status == 200, "{status}");
+    // The other replica lists and calls in it.
+    let (status, body, _) = rpc(
+        &b.url,
+        ALICE,
+        Some(&id),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("list_brokers"), "{body}");
+    let (status, body, _) = rpc(
+        &b.url,
+        ALICE,
+        Some(&id),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+               "params": {"name": "list_brokers", "arguments": {}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"result\""), "{body}");
+    // Still alice's: bob's token with her session id is refused on either replica.
+    for url in [&a.url, &b.url] {
+        let (status, _, _) = rpc(
+            url,
+            BOB,
+            Some(&id),
+            json!({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}),
+        )
+        .await;
+        assert_eq!(status, 403);
+    }
+    // Deleted on A: B answers 404 from then on.
+    let r = reqwest::Client::new()
+        .delete(&a.url)
+        .header("authorization", format!("Bearer {ALICE}"))
+        .header("mcp-session-id", &id)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let (status, body, _) = rpc(
+        &b.url,
+        ALICE,
+        Some(&id),
+        json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    // Both replicas audited the call where it ran.
+    assert_eq!(
+        b.audit_records()
+            .iter()
+            .filter(|r| r["tool"] == "list_brokers")
+            .count(),
+        1
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
-    vec![trial(
-        "fleet::sigterm_drains_and_the_audit_trail_proves_its_end",
-        Needs::Nothing,
-        sigterm_drains_and_the_audit_trail_proves_its_end,
-    )]
+    vec![
+        trial(
+            "fleet::sigterm_drains_and_the_audit_trail_proves_its_end",
+            Needs::Nothing,
+            sigterm_drains_and_the_audit_trail_proves_its_end,
+        ),
+        trial(
+            "fleet::any_replica_serves_any_session",
+            Needs::Redis,
+            any_replica_serves_any_session,
+        ),
+        crate::support::trial_sync(
+            "fleet::the_kubernetes_example_fits_the_server",
+            Needs::Nothing,
+            the_kubernetes_example_fits_the_server,
+        ),
+    ]
 }

@@ -12,8 +12,8 @@ use crate::approvals::{approval_id, creates, run_approvals};
 use crate::gate::fake_mq;
 use crate::support::{FakeAws, HttpOptions, HttpServer, Needs, Redis, call_on, text, trial};
 
-const ALICE: &str = "alice-token-0123456789abcdef";
-const BOB: &str = "bob-token-0123456789abcdef";
+pub(crate) const ALICE: &str = "alice-token-0123456789abcdef";
+pub(crate) const BOB: &str = "bob-token-0123456789abcdef";
 const CAROL: &str = "carol-token-0123456789abcdef";
 
 fn people() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
@@ -115,7 +115,7 @@ async fn tokens_valid_missing_and_wrong() {
 }
 
 /// A raw JSON-RPC POST with a token and, optionally, a session id: status, body, issued session.
-async fn rpc(
+pub(crate) async fn rpc(
     url: &str,
     token: &str,
     session: Option<&str>,
@@ -481,7 +481,11 @@ tools:
 "#;
 
 /// Two replicas sharing one Redis, each started with `args` as well.
-async fn two_replicas(redis: &Redis, fake: &FakeAws, args: &[&str]) -> (HttpServer, HttpServer) {
+pub(crate) async fn two_replicas(
+    redis: &Redis,
+    fake: &FakeAws,
+    args: &[&str],
+) -> (HttpServer, HttpServer) {
     let start = || {
         HttpServer::start(HttpOptions {
             policy: SHARED_LIMIT.into(),
