@@ -506,7 +506,8 @@ impl Gate {
             .in_scope(|| authorize(&call.policy, &self.options, &request));
         // The conditions that held go to the audit record (nothing after this reads them).
         let held = match &mut verdict {
-            Verdict::Deny(Denial::Rule { conditions, .. }) => std::mem::take(conditions),
+            // A denial keeps them too: its text names the history conditions that held.
+            Verdict::Deny(Denial::Rule { conditions, .. }) => conditions.clone(),
             Verdict::Allow { decision, .. } | Verdict::RequireApproval(decision) => {
                 std::mem::take(&mut decision.conditions)
             }

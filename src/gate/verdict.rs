@@ -92,12 +92,26 @@ impl Denial {
                 "{} rule hide: the tool `{tool}` is hidden by the policy",
                 prefix::DENIED
             ),
-            Denial::IamGuard(_) | Denial::Rule { .. } => format!(
-                "{} rule {}: {}",
-                prefix::DENIED,
-                self.basis().unwrap_or_default(),
-                self.reason().unwrap_or_default()
-            ),
+            Denial::IamGuard(_) | Denial::Rule { .. } => {
+                let mut text = format!(
+                    "{} rule {}: {}",
+                    prefix::DENIED,
+                    self.basis().unwrap_or_default(),
+                    self.reason().unwrap_or_default()
+                );
+                // What earlier calls decided it: the agent learns what to do first.
+                if let Denial::Rule { conditions, .. } = self {
+                    let history: Vec<&str> = conditions
+                        .iter()
+                        .filter(|c| c.starts_with("history("))
+                        .map(String::as_str)
+                        .collect();
+                    if !history.is_empty() {
+                        text.push_str(&format!(" (decided by {})", history.join(" and ")));
+                    }
+                }
+                text
+            }
         }
     }
 

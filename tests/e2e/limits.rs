@@ -64,7 +64,7 @@ async fn history_counts_only_calls_that_succeeded() {
     let refused = s.err("reboot_broker", json!({"BrokerId": "b-1"})).await;
     assert_eq!(
         refused,
-        "Denied by policy: rule tools.reboot_broker[0]: describe the broker in this session before rebooting it"
+        "Denied by policy: rule tools.reboot_broker[0]: describe the broker in this session before rebooting it (decided by history(describe_broker within 15m per session same BrokerId) absent)"
     );
     // A describe that fails is not history.
     s.err("describe_broker", json!({"BrokerId": "b-missing"}))
