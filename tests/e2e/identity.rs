@@ -756,6 +756,69 @@ async fn replay_reports_what_it_cannot_decide() {
     s.stop().await;
 }
 
+/// Issue 26: a limit keyed by a token claim counts two principals of one team together and
+/// another team apart; `max: 0` with a condition on a claim blocks the suspended caller only.
+async fn a_claim_keyed_limit_counts_a_team_together() {
+    let k1 = Signer::es256("k1");
+    let idp = Idp::start(&[&k1]).await;
+    let aws = mq_fake().await;
+    let s = HttpServer::start(HttpOptions {
+        policy: r#"version: 1
+default: allow
+limits:
+  - {max: 3, window: 1h, per: [claims.team], tool: list_brokers}
+  - {max: 0, window: 1m, per: [principal], when: [{path: claims.suspended, op: eq, value: true}]}
+"#
+        .into(),
+        tokens: vec![],
+        endpoint: aws.url.clone(),
+        state: None,
+        args: ["--oauth-issuer", &idp.url, "--oauth-audience", AUDIENCE]
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+    })
+    .await;
+    let token = |sub: &str, team: &str, suspended: bool| {
+        k1.sign(
+            &json!({"iss": idp.url, "aud": AUDIENCE, "sub": sub, "team": team,
+            "suspended": suspended, "exp": now() + 300, "iat": now()}),
+        )
+    };
+    let alice = s.client(&token("alice", "payments", false)).await;
+    let bob = s.client(&token("bob", "payments", false)).await;
+    let carol = s.client(&token("carol", "search", false)).await;
+    let describe = |c| call_on(c, "list_brokers", json!({}));
+    for c in [&alice, &bob, &alice] {
+        assert!(describe(c).await.is_error != Some(true));
+    }
+    let limited = text(&describe(&bob).await);
+    assert!(
+        limited
+            .starts_with("Rate limited: limit limits[0] allows 3 calls per 1h (per claims.team)"),
+        "{limited}"
+    );
+    assert!(
+        describe(&carol).await.is_error != Some(true),
+        "another team counts apart"
+    );
+    let mallory = s.client(&token("mallory", "search", true)).await;
+    let blocked = text(&call_on(&mallory, "list_brokers", json!({})).await);
+    assert_eq!(
+        blocked,
+        "Rate limited: limit limits[1] blocks these calls (max: 0); no retry runs until the policy changes"
+    );
+    // The audit record keeps the claims the limits read, for `policy replay`.
+    let rec = s.audit_records();
+    assert_eq!(
+        rec[0]["claims"],
+        json!({"suspended": false, "team": "payments"}),
+        "{}",
+        rec[0]
+    );
+    s.stop().await;
+}
+
 /// moto enforcing IAM: the server's user may assume two roles; `reader` may list users,
 /// `nothing` may not. The gate allows both callers; AWS itself refuses bob.
 async fn aws_itself_refuses_what_a_callers_role_does_not_allow() {
@@ -1006,6 +1069,11 @@ pub fn trials() -> Vec<Trial> {
             "identity::alike_principals_get_distinct_aws_identities",
             Needs::Nothing,
             alike_principals_get_distinct_aws_identities,
+        ),
+        trial(
+            "identity::a_claim_keyed_limit_counts_a_team_together",
+            Needs::Nothing,
+            a_claim_keyed_limit_counts_a_team_together,
         ),
         trial(
             "identity::replay_reports_what_it_cannot_decide",

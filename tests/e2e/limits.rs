@@ -158,8 +158,14 @@ async fn replicas_share_history_and_budgets() {
             )
     );
     a.ok("create_broker", create("mq.m5.large")).await;
+    // Another large one would pass the budget; a smaller one still fits.
+    let over = b.err("create_broker", create("mq.m5.large")).await;
+    assert!(
+        over.contains("8 is spent and this call costs 8: retry in "),
+        "{over}"
+    );
     b.ok("create_broker", create("mq.t3.micro")).await;
-    b.ok("create_broker", create("mq.t3.micro")).await;
+    a.ok("create_broker", create("mq.t3.micro")).await;
     let spent = a.err("create_broker", create("mq.t3.micro")).await;
     assert!(
         spent.starts_with("Rate limited: limit limits[0] allows a cost of 10 per 30d (per principal); 10 is spent and this call costs 1: retry in "),
