@@ -240,6 +240,19 @@ fn benches(c: &mut Criterion) {
             ))
         })
     });
+    let mut samples = Vec::with_capacity(200_000);
+    for _ in 0..200_000 {
+        let t = Instant::now();
+        black_box(history.decide_on(&reboot, &reboot_args, &caller, None, Some(&counted)));
+        samples.push(t.elapsed().as_nanos() as u64);
+    }
+    samples.sort_unstable();
+    println!(
+        "decision with history facts (reboot_broker, policies/history.yaml) over {} calls: p50 {} ns, p99 {} ns",
+        samples.len(),
+        samples[samples.len() / 2],
+        samples[(samples.len() as f64 * 0.99) as usize]
+    );
     let facts = guarded_aws_mcp::policy::CallFacts {
         session: "bench-session",
         caller: &caller,
@@ -509,7 +522,87 @@ fn audit_benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(decision, benches, telemetry_benches, audit_benches);
+/// What a call that reads history and counts a keyed limit in Redis adds: the history count
+/// before the decision, the reservation after it, the history log after success — beside one
+/// PING, the floor of a round trip. Runs when `GUARDED_BENCH_REDIS` names a Redis
+/// (`redis://127.0.0.1:6379/15`; scripts/bench.sh sets it).
+fn redis_benches(c: &mut Criterion) {
+    use guarded_aws_mcp::state::{Counting, Logged, RedisStore};
+    let Ok(url) = std::env::var("GUARDED_BENCH_REDIS") else {
+        return;
+    };
+    let catalogue = Catalogue::builtin();
+    let policy = load_str(
+        include_str!("../policies/history.yaml"),
+        "bench",
+        &catalogue,
+    )
+    .expect("policy");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let store = runtime.block_on(async { RedisStore::open(&url).expect("redis") });
+    let caller = Caller::new("bench", vec![]);
+    let spec = catalogue.get("reboot_broker").expect("tool");
+    let args = json!({"BrokerId": "b-bench"});
+    let facts = guarded_aws_mcp::policy::CallFacts {
+        session: "bench",
+        caller: &caller,
+        args: &args,
+        resource: None,
+    };
+    let queries: Vec<Counting> = policy
+        .history_reads("reboot_broker")
+        .map(|(_, q, s)| Counting {
+            key: s.key(&facts),
+            within: q.within,
+            cap: s.cap,
+        })
+        .collect();
+    let logged: Vec<Logged> = policy
+        .history_logged("reboot_broker")
+        .map(|s| Logged {
+            key: s.key(&facts),
+            keep: s.keep,
+            cap: s.cap,
+        })
+        .collect();
+    // The keyed limit (one reboot per broker per hour) raised so every iteration fits.
+    let keyed = load_str(
+        "version: 1\ndefault: allow\nlimits:\n  - {max: 4000000000, window: 1h, per: [args.BrokerId], tool: reboot_broker}\n",
+        "bench",
+        &catalogue,
+    )
+    .expect("policy");
+    let limits = keyed.decide(spec, &args, &caller).limits;
+    let counted = guarded_aws_mcp::limits::counted(&limits, &facts).expect("counted");
+    c.bench_function("redis/ping_floor", |b| {
+        b.iter(|| runtime.block_on(store.ping()).expect("ping"))
+    });
+    c.bench_function("redis/history_count_reserve_and_log", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                black_box(store.count_history(&queries).await.expect("count"));
+                let r = store
+                    .try_acquire(&counted)
+                    .await
+                    .expect("redis")
+                    .expect("fits");
+                store.record_history(&logged).await.expect("log");
+                drop(r);
+            })
+        })
+    });
+}
+
+criterion_group!(
+    decision,
+    benches,
+    telemetry_benches,
+    audit_benches,
+    redis_benches
+);
 
 fn main() {
     decision();
