@@ -229,6 +229,13 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
             hand.advance(since_start - moved);
             moved = since_start;
         }
+        // The recorded call, as history keys read it.
+        let facts = crate::policy::CallFacts {
+            session: &r.session,
+            caller: &caller,
+            args: &r.args,
+            resource: resource.as_ref(),
+        };
         if let Some(back) = catalogue
             .get(tool)
             .and_then(|spec| policy.lookback(spec))
@@ -236,12 +243,6 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
         {
             // It ran as recorded: later calls' history counts it.
             if r.outcome == Outcome::Ok {
-                let facts = crate::policy::CallFacts {
-                    session: &r.session,
-                    caller: &caller,
-                    args: &r.args,
-                    resource: resource.as_ref(),
-                };
                 decider.log_success(tool, &facts);
             }
             let why = format!(
@@ -258,12 +259,6 @@ pub fn run(audit: &Path, candidate: &Path, json: bool) -> ExitCode {
         };
         let got = decider.decide_with(tool, r.args.clone(), &caller, &fixtures, false);
         if got.kind == DecisionKind::Allow && r.outcome == Outcome::Ok {
-            let facts = crate::policy::CallFacts {
-                session: &r.session,
-                caller: &caller,
-                args: &r.args,
-                resource: resource.as_ref(),
-            };
             decider.log_success(tool, &facts);
         }
         let new = got.kind;

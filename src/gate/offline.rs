@@ -9,7 +9,7 @@ use crate::catalogue::Catalogue;
 use crate::clock::Clock;
 use crate::limits::{Exceeded, Limiter, counted};
 use crate::policy::{CallFacts, Caller, CompiledPolicy, HistoryFacts, LimitKind};
-use crate::state::{Counting, Logged, MemoryHistory};
+use crate::state::{Counting, MemoryHistory};
 use crate::validate::ArgValidator;
 
 /// What a call gets, in the words of `policy test` (its `expect`) and `policy replay`.
@@ -216,15 +216,7 @@ impl<'a> Decider<'a> {
 
     /// Log a call in the history series it belongs to, as if it succeeded now.
     pub fn log_success(&self, tool: &str, facts: &CallFacts<'_>) {
-        let logged: Vec<Logged> = self
-            .policy
-            .history_logged(tool)
-            .map(|s| Logged {
-                key: s.key(facts),
-                keep: s.keep,
-                cap: s.cap,
-            })
-            .collect();
+        let logged = super::around::history_entries(self.policy, tool, facts);
         self.history.record(&logged, self.clock.now());
     }
 
