@@ -193,7 +193,7 @@ GUARDED_TEST_REDIS_SERVER="$(command -v redis-server)"
 export GUARDED_TEST_REDIS_SERVER
 echo "test.sh: $("$GUARDED_TEST_REDIS_SERVER" --version | cut -d' ' -f1-3) for private test servers" >&2
 
-# LocalStack community, for the second IAM run.
+# LocalStack community, for the second IAM run and the audit shipping run (CloudWatch Logs).
 LS_VENV="$TESTBED/localstack-venv"
 LS_VERSION=4.13.1
 if ! "$LS_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('localstack-core') != '$LS_VERSION')" 2>/dev/null; then
@@ -207,7 +207,7 @@ mkdir -p "$TESTBED/localstack"
 # GATEWAY_SERVER=hypercorn honours GATEWAY_LISTEN's host; DNS_ADDRESS=0 keeps port 53 free;
 # the SKIP_/DISABLE_ settings stop every download and event it would send off the machine.
 start_service LocalStack "$TESTBED/localstack.log" \
-  env GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$LS_PORT" DNS_ADDRESS=0 SERVICES=iam,sts \
+  env GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$LS_PORT" DNS_ADDRESS=0 SERVICES=iam,sts,logs \
   SKIP_SSL_CERT_DOWNLOAD=1 SKIP_INFRA_DOWNLOADS=1 DISABLE_EVENTS=1 LOCALSTACK_VOLUME_DIR="$PWD/$TESTBED/localstack" \
   "$LS_VENV/bin/python" -m localstack.runtime.main
 wait_http "http://127.0.0.1:$LS_PORT/_localstack/health" 30 LocalStack "$TESTBED/localstack.log"
@@ -281,5 +281,8 @@ if [ $# -eq 0 ]; then
   echo "test.sh: the IAM tests again, against LocalStack" >&2
   GUARDED_TEST_TARGET=localstack GUARDED_TEST_AWS_ENDPOINT="http://127.0.0.1:$LS_PORT" \
     cargo test --test e2e -- iam_tools::
+  echo "test.sh: audit shipping again, against LocalStack's CloudWatch Logs" >&2
+  GUARDED_TEST_TARGET=localstack GUARDED_TEST_AWS_ENDPOINT="http://127.0.0.1:$LS_PORT" \
+    cargo test --test e2e -- shipping::
   echo "test.sh: LocalStack run took $(( $(date +%s) - start ))s" >&2
 fi

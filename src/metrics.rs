@@ -351,6 +351,16 @@ impl Metrics {
         }
     }
 
+    /// Expose how audit shipping goes (`serve --audit-cloudwatch`): records shipped, failures,
+    /// records CloudWatch refused, lag in records and in seconds.
+    pub fn register_audit_shipping(&self, s: &crate::audit::ship::ShipStatus) {
+        for c in [&s.shipped, &s.failures, &s.rejected] {
+            let _ = self.registry.register(Box::new(c.clone()));
+        }
+        let _ = self.registry.register(Box::new(s.lag_records.clone()));
+        let _ = self.registry.register(Box::new(s.lag_seconds.clone()));
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = Vec::new();

@@ -8,7 +8,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::signing::Signer;
@@ -69,6 +70,30 @@ pub struct AuditLog {
     /// The last write failed (`/readyz` reports it until a write succeeds).
     failing: std::sync::atomic::AtomicBool,
     options: AuditOptions,
+    written: Arc<Written>,
+    /// Shipping to CloudWatch Logs, when on: `/readyz` reads how it goes.
+    shipping: std::sync::OnceLock<Arc<super::ship::ShipStatus>>,
+}
+
+/// How far the log is written: the last record's number, and a wake-up for whoever follows
+/// the file (the shipper).
+#[derive(Debug, Default)]
+pub struct Written {
+    seq: AtomicU64,
+    notify: tokio::sync::Notify,
+}
+
+impl Written {
+    /// The number of the last record written (0 before the first).
+    pub fn seq(&self) -> u64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// Resolves after the next record is written (or at once when one was written since the
+    /// last wait ended).
+    pub async fn changed(&self) {
+        self.notify.notified().await;
+    }
 }
 
 /// The open file and where the chain stands.
@@ -159,6 +184,15 @@ struct Status {
 /// The rotated files of a log (`audit.000000000123.20261203T101500Z.jsonl` beside
 /// `audit.jsonl`), oldest first.
 pub fn rotated_files(active: &Path) -> Vec<PathBuf> {
+    numbered_rotated_files(active)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
+}
+
+/// The rotated files of a log with the number of their first record (from their names),
+/// oldest first.
+pub fn numbered_rotated_files(active: &Path) -> Vec<(u64, PathBuf)> {
     let (Some(dir), Some(stem)) = (
         active.parent().map(|d| {
             if d.as_os_str().is_empty() {
@@ -184,7 +218,7 @@ pub fn rotated_files(active: &Path) -> Vec<PathBuf> {
         })
         .collect();
     found.sort();
-    found.into_iter().map(|(_, p)| p).collect()
+    found
 }
 
 impl AuditLog {
@@ -212,6 +246,8 @@ impl AuditLog {
             };
         }
         let (last, seq) = found.last.unwrap_or_else(|| (GENESIS.to_string(), 0));
+        let written = Arc::new(Written::default());
+        written.seq.store(seq, Ordering::Release);
         Ok(AuditLog {
             path: Some(path.to_path_buf()),
             file: Some(Mutex::new(Chain {
@@ -226,6 +262,8 @@ impl AuditLog {
             })),
             failing: Default::default(),
             options,
+            written,
+            shipping: Default::default(),
         })
     }
 
@@ -236,7 +274,24 @@ impl AuditLog {
             file: None,
             failing: Default::default(),
             options: AuditOptions::default(),
+            written: Default::default(),
+            shipping: Default::default(),
         }
+    }
+
+    /// How far the log is written, for a follower of the file.
+    pub fn written(&self) -> Arc<Written> {
+        self.written.clone()
+    }
+
+    /// Report how shipping goes in `/readyz` (`serve --audit-cloudwatch`).
+    pub fn set_shipping(&self, status: Arc<super::ship::ShipStatus>) {
+        let _ = self.shipping.set(status);
+    }
+
+    /// What is wrong with shipping, when it has failed for longer than its threshold.
+    pub fn shipping_problem(&self) -> Option<String> {
+        self.shipping.get().and_then(|s| s.problem())
     }
 
     /// False while the last write failed.
@@ -325,6 +380,8 @@ impl AuditLog {
         }
         chain.last = hash.clone();
         chain.seq = record.seq;
+        self.written.seq.store(record.seq, Ordering::Release);
+        self.written.notify.notify_one();
         chain.bytes += line.len() as u64;
         chain.first.get_or_insert((record.seq, record.ts.clone()));
         if matches!(record.outcome, Outcome::Checkpoint { .. }) {

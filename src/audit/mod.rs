@@ -4,9 +4,13 @@
 //! inserted or reordered record, and a missing file of a rotated log. Writing, rotation and
 //! signed checkpoints are in [`log`]; checking in [`verify`]; keys in [`signing`].
 
+pub mod cloudwatch;
 mod log;
 #[cfg(test)]
 mod log_tests;
+pub mod ship;
+#[cfg(test)]
+mod ship_tests;
 pub mod signing;
 mod verify;
 
@@ -14,8 +18,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-pub use log::{AuditLog, AuditOptions, Rotate, rotated_files};
-pub use verify::{Broken, Report, verify, verify_files};
+pub use log::{AuditLog, AuditOptions, Rotate, Written, rotated_files};
+pub use verify::{Broken, Report, verify, verify_files, verify_stream};
 
 /// `prev` of the first record of a log.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

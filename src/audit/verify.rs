@@ -43,6 +43,9 @@ pub struct Report {
     pub last_checkpoint: Option<(u64, String)>,
     /// Records after the last checkpoint: what could be removed from the end unnoticed.
     pub after_last_checkpoint: u64,
+    /// Records read twice (a shipped stream: a batch sent again after its answer was lost),
+    /// each copy identical.
+    pub duplicates: u64,
 }
 
 /// Reads records in order and checks each against what came before.
@@ -266,5 +269,52 @@ pub fn verify_files(paths: &[PathBuf], key: Option<&PublicKey>) -> Result<Report
         })?;
         v.file(std::io::BufReader::new(f), Some(&name))?;
     }
+    Ok(v.report)
+}
+
+/// Check the records of a shipped stream (`audit verify --cloudwatch`): put in order by their
+/// number (the chain then proves that order), an identical second copy of a record counted as a
+/// duplicate and dropped, a different one reported as a break.
+pub fn verify_stream(
+    mut lines: Vec<String>,
+    name: &str,
+    key: Option<&PublicKey>,
+) -> Result<Report, Broken> {
+    let seq_of = |l: &str| {
+        serde_json::from_str::<Value>(l)
+            .ok()
+            .and_then(|v| v.get("seq").and_then(Value::as_u64))
+            .unwrap_or(0)
+    };
+    let mut numbered: Vec<(u64, String)> = lines.drain(..).map(|l| (seq_of(&l), l)).collect();
+    numbered.sort_by_key(|(seq, _)| *seq);
+    let mut text = Vec::new();
+    let mut duplicates = 0;
+    let mut last: Option<&(u64, String)> = None;
+    for entry in &numbered {
+        if let Some(before) = last
+            && before.0 == entry.0
+            && entry.0 > 0
+        {
+            if before.1 != entry.1 {
+                return Err(Broken {
+                    file: Some(name.to_string()),
+                    record: usize::try_from(entry.0).unwrap_or(usize::MAX),
+                    reason: format!(
+                        "(number {}) is in the stream twice with different contents: one copy was edited",
+                        entry.0
+                    ),
+                });
+            }
+            duplicates += 1;
+            continue;
+        }
+        text.extend_from_slice(entry.1.as_bytes());
+        text.push(b'\n');
+        last = Some(entry);
+    }
+    let mut v = Verifier::new(key);
+    v.file(std::io::Cursor::new(text), Some(name))?;
+    v.report.duplicates = duplicates;
     Ok(v.report)
 }

@@ -2,6 +2,7 @@
 //! `tokens`, `audit verify`, `tools`.
 
 mod approvals;
+mod audit;
 mod error;
 pub use error::CliError;
 pub mod import;
@@ -46,7 +47,7 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Work with audit logs.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(audit::AuditCommand),
     /// List, show, approve or deny calls waiting for human approval (out-of-band flow).
     Approvals(approvals::ApprovalsArgs),
     /// Make bearer tokens for `serve --http`.
@@ -145,29 +146,6 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, crate::policy::Wind
         Err(_) => crate::policy::model::Window::Text(text.to_string()),
     };
     crate::policy::parse_window(&w)
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Check an audit log's hash chain and numbering: one file, or the files (or folders) of a
-    /// rotated log, in order; name the first broken record, a missing file, and, with
-    /// --public-key, a checkpoint whose signature, head or link does not verify. Exit code 1
-    /// if broken.
-    Verify {
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// The public key of `--audit-signing-key` (`FILE.pub` from `audit keygen`): check
-        /// every checkpoint's signature.
-        #[arg(long)]
-        public_key: Option<PathBuf>,
-    },
-    /// Write a new Ed25519 key pair for signed checkpoints: the private key to FILE (mode
-    /// 0600, for `serve --audit-signing-key`) and the public key to FILE.pub (for `audit
-    /// verify --public-key`). Never overwrites.
-    Keygen {
-        #[arg(long)]
-        out: PathBuf,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -482,23 +460,7 @@ pub fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Command::Audit(AuditCommand::Verify { paths, public_key }) => {
-            audit_verify(&paths, public_key.as_deref())
-        }
-        Command::Audit(AuditCommand::Keygen { out }) => match crate::audit::signing::keygen(&out) {
-            Ok(public) => {
-                println!(
-                    "private key: {} (give it to `serve --audit-signing-key`; keep it secret)\npublic key: {} (give it to `audit verify --public-key`)",
-                    out.display(),
-                    public.display()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("guarded-aws-mcp: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Audit(command) => audit::run(command),
         Command::Tools { markdown: true, .. } => {
             print!(
                 "{}",
@@ -536,59 +498,6 @@ pub fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
-        }
-    }
-}
-
-/// `audit verify`: the chain, the numbering, the checkpoints.
-fn audit_verify(paths: &[PathBuf], public_key: Option<&Path>) -> ExitCode {
-    let key = match public_key
-        .map(crate::audit::signing::PublicKey::load)
-        .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("guarded-aws-mcp: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let shown = shown.join(", ");
-    match crate::audit::verify_files(paths, key.as_ref()) {
-        Ok(r) => {
-            println!(
-                "{shown}: ok, {} records in {} file{}, chain unbroken",
-                r.records,
-                r.files,
-                if r.files == 1 { "" } else { "s" }
-            );
-            match (&r.last_checkpoint, r.signatures_checked) {
-                (Some((seq, ts)), checked) => println!(
-                    "{} checkpoint{} {}; the last is record {seq} ({ts}); {} record{} after it, which a checkpoint does not yet prove",
-                    r.checkpoints,
-                    if r.checkpoints == 1 { "" } else { "s" },
-                    if checked {
-                        "with valid signatures"
-                    } else {
-                        "linked (signatures not checked: give --public-key)"
-                    },
-                    r.after_last_checkpoint,
-                    if r.after_last_checkpoint == 1 {
-                        ""
-                    } else {
-                        "s"
-                    },
-                ),
-                (None, true) => println!(
-                    "no checkpoints: nothing proves the end of the log (serve --audit-signing-key writes them)"
-                ),
-                (None, false) => {}
-            }
-            ExitCode::SUCCESS
-        }
-        Err(b) => {
-            println!("{b}");
-            ExitCode::FAILURE
         }
     }
 }

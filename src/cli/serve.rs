@@ -51,6 +51,27 @@ pub struct ServeArgs {
     /// A checkpoint when records were written and this long has passed since the last one.
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub audit_checkpoint_interval: std::time::Duration,
+    /// Ship every audit record to this CloudWatch Logs log group (which must exist), in a
+    /// stream per replica named by host and start time. The local audit file is the spool:
+    /// the shipped position is kept beside it, so shipping resumes after an outage or restart.
+    #[arg(
+        long,
+        value_name = "LOG_GROUP",
+        env = "GUARDED_AWS_MCP_AUDIT_CLOUDWATCH"
+    )]
+    pub audit_cloudwatch: Option<String>,
+    /// Ship with this IAM role (assumed with the server's credentials) instead of the
+    /// server's own identity.
+    #[arg(
+        long,
+        value_name = "ROLE_ARN",
+        requires = "audit_cloudwatch",
+        env = "GUARDED_AWS_MCP_AUDIT_CLOUDWATCH_ROLE"
+    )]
+    pub audit_cloudwatch_role: Option<String>,
+    /// /readyz answers 503 once shipping to CloudWatch Logs has failed this long.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub audit_cloudwatch_unready_after: std::time::Duration,
     /// On SIGTERM, how long calls running may take to finish (new calls are refused at once
     /// and /readyz answers 503); then the last audit checkpoint is written and the server
     /// exits 0.
@@ -303,6 +324,14 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
             return ExitCode::FAILURE;
         }
     };
+    let shipping = args.audit_cloudwatch.as_ref().map(|_| {
+        let status = Arc::new(crate::audit::ship::ShipStatus::new(
+            args.audit_cloudwatch_unready_after,
+            crate::clock::Clock::system(),
+        ));
+        audit.set_shipping(status.clone());
+        (status, audit.written())
+    });
     let aws = Arc::new(AwsClients::new(AwsOptions {
         region: args.region.clone(),
         profile: args.profile.clone(),
@@ -314,6 +343,7 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
         policy_sha256 = %compiled.hash,
         audit_log = ?audit.path(),
         read_only = args.read_only,
+        pid = std::process::id(),
         "starting"
     );
     // One stdio session: a current-thread runtime avoids the hand-offs between worker threads
@@ -346,7 +376,7 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
         catalogue,
         compiled,
         audit,
-        aws,
+        aws.clone(),
         GateOptions {
             read_only: args.read_only,
             shadow: args.shadow,
@@ -408,9 +438,103 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
             }
         });
     }
+    let shipper = match (&args.audit_cloudwatch, &audit_path, shipping) {
+        (Some(group), Some(path), Some((status, written))) => {
+            gate.metrics().register_audit_shipping(&status);
+            let ship = Shipping {
+                group,
+                role: args.audit_cloudwatch_role.as_deref(),
+                path,
+                status,
+                written,
+            };
+            match runtime.block_on(start_shipping(ship, &aws)) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    eprintln!("guarded-aws-mcp: --audit-cloudwatch: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => None,
+    };
     let code = serve_gate(&args, &runtime, gate.clone(), auth);
     gate.close_audit();
+    if let Some(h) = shipper {
+        // The last records, the closing checkpoint among them.
+        runtime.block_on(h.finish(FINAL_SHIPPING_TIMEOUT.min(args.drain_timeout)));
+    }
     code
+}
+
+/// At exit, how long shipping the last audit records may take after the drain (or the drain
+/// timeout, when shorter).
+pub const FINAL_SHIPPING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What `--audit-cloudwatch` ships and how.
+struct Shipping<'a> {
+    group: &'a str,
+    role: Option<&'a str>,
+    path: &'a Path,
+    status: Arc<crate::audit::ship::ShipStatus>,
+    written: Arc<crate::audit::Written>,
+}
+
+/// Start shipping the audit log: the stream is created at once, so that a log group that
+/// does not exist stops the start; CloudWatch not answering does not (shipping retries, and
+/// `/readyz` reports it after its threshold).
+async fn start_shipping(
+    ship: Shipping<'_>,
+    aws: &AwsClients,
+) -> Result<crate::audit::ship::ShipperHandle, String> {
+    use crate::audit::ship::{Pace, Shipper, Sink, SinkError, host_name};
+    let base = aws.config().await.clone();
+    let config = match ship.role {
+        None => base,
+        Some(role) => {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                .configure(&base)
+                .session_name("guarded-aws-mcp-audit")
+                .build()
+                .await;
+            base.to_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
+                .build()
+        }
+    };
+    let sink = crate::audit::cloudwatch::CloudWatchSink::new(
+        aws_sdk_cloudwatchlogs::Client::new(&config),
+        ship.group,
+    );
+    let shipper = Shipper::new(
+        sink.clone(),
+        ship.path,
+        ship.group,
+        &host_name(),
+        ship.written,
+        ship.status,
+        Pace::default(),
+    );
+    let stream = shipper.stream().to_string();
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sink.create_stream(&stream),
+    )
+    .await
+    {
+        Ok(Err(e @ SinkError::GroupMissing(_))) => return Err(e.to_string()),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "CloudWatch Logs does not answer; audit records wait in the local log")
+        }
+        Err(_) => {
+            tracing::warn!("CloudWatch Logs does not answer; audit records wait in the local log")
+        }
+        Ok(Ok(())) => {}
+    }
+    tracing::info!(group = ship.group, %stream, "shipping the audit log");
+    Ok(shipper.spawn())
 }
 
 /// Serve over HTTP or stdio until the end.
@@ -455,7 +579,24 @@ fn serve_gate(
         return ExitCode::FAILURE;
     }
     let caller = crate::policy::Caller::new(args.principal.clone(), args.roles.clone());
-    match runtime.block_on(crate::transport::serve_stdio(gate, caller)) {
+    let drain_timeout = args.drain_timeout;
+    let served = runtime.block_on(async {
+        let session = tokio::spawn(crate::transport::serve_stdio(gate.clone(), caller));
+        tokio::select! {
+            ended = session => ended.map_err(|e| e.to_string().into()).and_then(|r| r),
+            () = crate::transport::shutdown_signal() => {
+                // SIGTERM: no new calls, the calls running finish (their answers go out while
+                // the audit is closed and shipped), then exit 0.
+                gate.start_draining();
+                gate.drained(drain_timeout).await;
+                for _ in 0..16 {
+                    tokio::task::yield_now().await;
+                }
+                Ok(())
+            }
+        }
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "MCP session ended with an error");

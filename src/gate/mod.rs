@@ -330,6 +330,7 @@ impl Gate {
         if let Err(e) = self.store.ping().await {
             problems.push(e.to_string());
         }
+        problems.extend(self.audit.shipping_problem());
         if problems.is_empty() {
             Ok(())
         } else {

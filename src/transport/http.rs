@@ -485,7 +485,7 @@ pub async fn serve(
     // Tests and scripts read this line to learn the port when ADDR ends in :0.
     eprintln!("guarded-aws-mcp: listening on http://{local}/mcp");
     let served = super::listener::serve(listener, app, limits, async move {
-        shutdown_signal().await;
+        super::shutdown_signal().await;
         // Keep listening while draining: /readyz answers 503, new calls a retryable refusal,
         // calls running finish.
         draining.start_draining();
@@ -495,26 +495,4 @@ pub async fn serve(
     // Only once the connections have delivered their answers: the sessions end.
     ct.cancel();
     served
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -48,6 +48,30 @@ pub async fn serve_stdio(gate: Arc<Gate>, caller: Caller) -> Result<(), BoxError
     serve_framed(gate, caller, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes, and an MCP client ending a stdio server,
+/// send).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 /// stdin and stdout as non-blocking pipes driven by the runtime (tokio's pipe support sets
 /// `O_NONBLOCK` and registers them with the reactor).
 #[cfg(unix)]

@@ -214,9 +214,10 @@ fn the_kubernetes_example_fits_the_server() {
         }
     }
     let grace = pod["terminationGracePeriodSeconds"].as_u64().unwrap();
-    // The drain, then at most 10 s for open connections to deliver their answers.
+    // The drain, then at most 10 s for open connections to deliver their answers and 10 s to
+    // ship the last audit records.
     assert!(
-        grace > drain.expect("a drain timeout") + 10,
+        grace > drain.expect("a drain timeout") + 10 + 10,
         "grace {grace} s"
     );
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
@@ -314,8 +315,216 @@ async fn any_replica_serves_any_session() {
     b.stop().await;
 }
 
+/// A stdio server (a desktop client's child) on SIGTERM, which MCP clients send when the
+/// server does not exit after stdin closes: the call running finishes and is answered, a new
+/// call is refused as shutting down, and the audit log is closed with a signed checkpoint.
+async fn a_stdio_server_drains_on_sigterm() {
+    let (fake, describes) = crate::progress::slow_broker(3).await;
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("audit.key");
+    let (code, out, err) = run(&["audit", "keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let s = crate::support::Server::start(crate::support::Options {
+        policy: Some("version: 1\ndefault: allow\n".into()),
+        endpoint: Some(fake.url.clone()),
+        args: [
+            "--drain-timeout",
+            "120s",
+            "--audit-signing-key",
+            key.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Default::default()
+    })
+    .await;
+    let stderr = s.stderr.clone();
+    let mut pid = None;
+    eventually(Duration::from_secs(10), "the server logs its pid", || {
+        pid = std::fs::read_to_string(&stderr).ok().and_then(|t| {
+            let at = t.find(" pid=")? + 5;
+            t[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<i32>()
+                .ok()
+        });
+        pid.is_some()
+    })
+    .await;
+    let pid = pid.unwrap();
+    let running = s.call("create_broker", crate::progress::create_args(600));
+    let stop = async {
+        eventually(Duration::from_secs(10), "the wait polls", || {
+            describes.load(Ordering::SeqCst) >= 1
+        })
+        .await;
+        // SAFETY: kill(2) on the server process this test started.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        // The signal is handled on the server's runtime: a call after it is refused.
+        let mut refused = String::new();
+        for _ in 0..200 {
+            let r = s.call("list_brokers", json!({})).await;
+            refused = text(&r);
+            if refused.starts_with("Shutting down:") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        refused
+    };
+    let (finished, refused) = tokio::join!(running, stop);
+    assert!(
+        refused.starts_with("Shutting down: this server is shutting down"),
+        "{refused}"
+    );
+    assert!(finished.is_error != Some(true), "{}", text(&finished));
+    assert!(text(&finished).contains("RUNNING"), "{}", text(&finished));
+    let audit = s.audit.clone();
+    eventually(
+        Duration::from_secs(10),
+        "the audit log is closed with a checkpoint",
+        || {
+            std::fs::read_to_string(&audit)
+                .ok()
+                .and_then(|t| t.lines().last().map(str::to_string))
+                .is_some_and(|l| l.contains("\"status\":\"checkpoint\""))
+        },
+    )
+    .await;
+    let (code, out, err) = run(&[
+        "audit",
+        "verify",
+        "--public-key",
+        &format!("{}.pub", key.display()),
+        audit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 records after it"), "{out}");
+    let stderr = std::fs::read_to_string(&stderr).unwrap_or_default();
+    assert!(stderr.contains("draining"), "{stderr}");
+}
+
+/// Data lines of a server-sent event stream read so far, as JSON.
+fn sse_messages(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect()
+}
+
+/// A 2025-era client's approval asked by elicitation on replica A and answered on replica B
+/// (no stickiness): B cannot deliver the answer to the call waiting on A, so the call is
+/// refused when its approval times out, clearly, and runs nothing; the same answer sent to A
+/// afterwards runs nothing either. Never twice, never silently.
+async fn an_elicitation_answered_on_another_replica_runs_nothing() {
+    use crate::http::{ALICE, rpc};
+    let redis = crate::support::Redis::start().await;
+    let fake = crate::gate::fake_mq().await;
+    let policy = "version: 1\ndefault: allow\ntools:\n  create_broker:\n    - action: require_approval\n      reason: brokers cost money\n      approval_timeout: 3s\n";
+    let start = || {
+        HttpServer::start(HttpOptions {
+            policy: policy.into(),
+            tokens: crate::http::people(),
+            endpoint: fake.url.clone(),
+            state: Some(redis.url()),
+            args: Vec::new(),
+        })
+    };
+    let (a, b) = (start().await, start().await);
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
+        "clientInfo": {"name": "raw", "version": "0"}}});
+    let (status, body, session) = rpc(&a.url, ALICE, None, init).await;
+    assert_eq!(status, 200, "{body}");
+    let session = session.expect("a session id");
+    let _ = rpc(
+        &a.url,
+        ALICE,
+        Some(&session),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    let mut call = reqwest::Client::new()
+        .post(&a.url)
+        .header("authorization", format!("Bearer {ALICE}"))
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "create_broker", "arguments": crate::gate::create_args()}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+    let mut seen = String::new();
+    let ask = loop {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), call.chunk())
+            .await
+            .expect("the elicitation request arrives")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if let Some(m) = sse_messages(&seen)
+            .into_iter()
+            .find(|m| m["method"] == "elicitation/create")
+        {
+            break m;
+        }
+    };
+    // The human accepts, and the answer goes to the other replica.
+    let answer = json!({"jsonrpc": "2.0", "id": ask["id"],
+        "result": {"action": "accept", "content": {"approve": true}}});
+    let (status, body, _) = rpc(&b.url, ALICE, Some(&session), answer.clone()).await;
+    assert!(status < 500, "B answered {status}: {body}");
+    // The call on A ends refused at its approval timeout, and nothing was created.
+    let result = loop {
+        if let Some(m) = sse_messages(&seen).into_iter().find(|m| m["id"] == 7) {
+            break m;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(20), call.chunk())
+            .await
+            .expect("the call ends")
+            .unwrap();
+        match chunk {
+            Some(c) => seen.push_str(&String::from_utf8_lossy(&c)),
+            None => panic!("the stream ended without the call's result: {seen}"),
+        }
+    };
+    assert_eq!(result["result"]["isError"], true, "{result}");
+    let text = result["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        text.contains("no answer within the approval timeout of 3s"),
+        "{text}"
+    );
+    // The same answer on A, late: no call waits for it, nothing runs.
+    let (status, body, _) = rpc(&a.url, ALICE, Some(&session), answer).await;
+    assert!(status < 500, "A answered {status}: {body}");
+    assert_eq!(crate::approvals::creates(&fake), 0, "nothing ran");
+    let refused: Vec<_> = a
+        .audit_records()
+        .into_iter()
+        .filter(|r| r["tool"] == "create_broker")
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial(
+            "fleet::an_elicitation_answered_on_another_replica_runs_nothing",
+            Needs::Redis,
+            an_elicitation_answered_on_another_replica_runs_nothing,
+        ),
+        trial(
+            "fleet::a_stdio_server_drains_on_sigterm",
+            Needs::Nothing,
+            a_stdio_server_drains_on_sigterm,
+        ),
         trial(
             "fleet::sigterm_drains_and_the_audit_trail_proves_its_end",
             Needs::Nothing,

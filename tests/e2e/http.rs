@@ -16,7 +16,7 @@ pub(crate) const ALICE: &str = "alice-token-0123456789abcdef";
 pub(crate) const BOB: &str = "bob-token-0123456789abcdef";
 const CAROL: &str = "carol-token-0123456789abcdef";
 
-fn people() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+pub(crate) fn people() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
     vec![
         (ALICE, "alice", vec!["reader", "ops"]),
         (BOB, "bob", vec!["contractor"]),

@@ -22,6 +22,7 @@ mod operators;
 mod progress;
 mod rabbitmq_tools;
 mod resource_policy;
+mod shipping;
 mod support;
 mod tasks;
 mod telemetry;
@@ -47,5 +48,6 @@ fn main() {
     trials.extend(tasks::trials());
     trials.extend(telemetry::trials());
     trials.extend(resource_policy::trials());
+    trials.extend(shipping::trials());
     libtest_mimic::run(&args, trials).exit();
 }

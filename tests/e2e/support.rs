@@ -64,6 +64,8 @@ pub enum Needs {
     RabbitMq,
     /// A redis-server binary to start private Redis servers with.
     Redis,
+    /// CloudWatch Logs on the target endpoint, where the test may make log groups.
+    Logs,
 }
 
 /// Why the target cannot serve a test, or None when it can. The target is named by
@@ -81,6 +83,9 @@ pub fn missing(needs: Needs) -> Option<String> {
         (Needs::Mq, "localstack") => {
             Some("LocalStack community serves no Amazon MQ (it answers 501: LocalStack Pro only)".into())
         }
+        (Needs::Logs, "aws") => Some(
+            "makes CloudWatch Logs groups of its own: not run against real AWS".into(),
+        ),
         (Needs::Mq, "aws") => Some(
             "creates billable Amazon MQ brokers, which take about 20 minutes to start: not run against real AWS".into(),
         ),
@@ -153,7 +158,7 @@ pub struct Server<H: ClientHandler = ()> {
     tools: Vec<Tool>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Options {
     /// Policy YAML text; the built-in default when None and `policy_file` is None.
     pub policy: Option<String>,
