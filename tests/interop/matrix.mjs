@@ -8,7 +8,8 @@
 // on moto, policy generation on a loopback Access Analyzer fake, RabbitMQ on the real broker)
 // whose structuredContent the SDK validates against the tool's outputSchema, and a refusal;
 // with a test policy, an approval accepted and one declined through the SDK's own elicitation
-// support, and a hot reload that hides a tool, seen by the client as a list change.
+// support, and a hot reload that hides a tool, seen by the client as a list change. And the
+// TypeScript SDK 1.x across two replicas sharing a private Redis (any replica serves a session).
 //
 // Needs GUARDED_BIN, GUARDED_TEST_MOTO_ENDPOINT and GUARDED_TEST_RABBITMQ_URL (scripts/test.sh
 // sets them). Prints one line per check and `N passed, M failed`; exits 1 on any failure.
@@ -17,6 +18,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync, renameSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createNetServer, connect as connectNet } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -103,11 +105,11 @@ function serveArgs(dir, policy) {
 }
 
 // Start `serve --http` with one token; resolve its URL from the line it prints.
-async function httpServer(dir, env, policy) {
+async function httpServer(dir, env, policy, extra = []) {
   const tokens = join(dir, "tokens.json");
   const sha256 = createHash("sha256").update(TOKEN).digest("hex");
   writeFileSync(tokens, JSON.stringify({ tokens: [{ principal: "interop", roles: [], sha256 }] }));
-  const child = spawn(BIN, [...serveArgs(dir, policy), "--http", "127.0.0.1:0", "--tokens", tokens], {
+  const child = spawn(BIN, [...serveArgs(dir, policy), "--http", "127.0.0.1:0", "--tokens", tokens, ...extra], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -124,6 +126,99 @@ async function httpServer(dir, env, policy) {
     });
   });
   return { url, stop: () => child.kill() };
+}
+
+// A private redis-server on a free loopback port (GUARDED_TEST_REDIS_SERVER, else redis-server).
+async function privateRedis() {
+  const port = await new Promise((resolve) => {
+    const srv = createNetServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const bin = process.env.GUARDED_TEST_REDIS_SERVER || "redis-server";
+  const child = spawn(bin, ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise((resolve) => {
+      const sock = connectNet(port, "127.0.0.1");
+      sock.on("connect", () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.on("error", () => resolve(false));
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `redis://127.0.0.1:${port}/0`, stop: () => child.kill() };
+}
+
+// Two replicas sharing Redis: the TypeScript SDK 1.x (a 2025-11-25 client) initializes on A,
+// and from then on its fetch goes to B: B restores the session, lists and calls; a DELETE of
+// the session on A ends it on B too (404 there).
+async function twoReplicas(aa) {
+  const redis = await privateRedis();
+  const env = serverEnv(aa);
+  const state = ["--state", redis.url];
+  const a = await httpServer(mkdtempSync(join(tmpdir(), "guarded-interop-")), env, null, state);
+  const b = await httpServer(mkdtempSync(join(tmpdir(), "guarded-interop-")), env, null, state);
+  const seen = { a: 0, b: 0 };
+  let route = "a";
+  const fetchVia = (input, init) => {
+    const url = new URL(input instanceof URL ? input.href : typeof input === "string" ? input : input.url);
+    const to = new URL(route === "a" ? a.url : b.url);
+    url.host = to.host;
+    seen[route]++;
+    return fetch(url, init);
+  };
+  try {
+    const client = new V1Client({ name: "interop-v1-fleet", version: "0" }, { capabilities: {} });
+    const transport = new V1Http(new URL(a.url), {
+      requestInit: { headers: { Authorization: `Bearer ${TOKEN}` } },
+      fetch: fetchVia,
+    });
+    await client.connect(transport);
+    const session = transport.sessionId;
+    route = "b";
+    await check("v1/http two replicas: initialized on A, tools/list on B", async () => {
+      assert(session, "no session id");
+      const { tools } = await client.listTools();
+      assert(tools.length === TOOL_COUNT, `${tools.length} tools`);
+      assert(seen.b > 0, "nothing went to B");
+    });
+    await check("v1/http two replicas: a call on B", async () => {
+      const r = await call(client, "list_brokers", {});
+      assert(!r.isError && r.structuredContent, JSON.stringify(r).slice(0, 300));
+    });
+    await check("v1/http two replicas: DELETE on A ends the session on B", async () => {
+      route = "a";
+      await transport.terminateSession();
+      route = "b";
+      const r = await fetch(b.url, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${TOKEN}`,
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+          "Mcp-Session-Id": session,
+          "Mcp-Protocol-Version": "2025-11-25",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
+      });
+      assert(r.status === 404, `B answered ${r.status}`);
+    });
+    await client.close().catch(() => {});
+  } catch (e) {
+    failed++;
+    console.log(`FAIL v1/http two replicas: ${String(e?.stack ?? e).split("\n").slice(0, 4).join(" | ")}`);
+  } finally {
+    a.stop();
+    b.stop();
+    redis.stop();
+  }
 }
 
 // One client of one SDK on one transport, answering elicitations with `answer`.
@@ -318,6 +413,7 @@ for (const sdk of ["v1", "v2"]) {
     await run(sdk, transport, aa);
   }
 }
+await twoReplicas(aa);
 aa.close();
 console.log(`interop: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
