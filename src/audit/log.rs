@@ -60,6 +60,8 @@ pub struct AuditOptions {
     pub checkpoint_every: u64,
     /// A checkpoint when records were written and this long has passed since the last.
     pub checkpoint_interval: Option<Duration>,
+    /// What the checkpoint interval is read from.
+    pub clock: crate::clock::Clock,
 }
 
 /// Where records go.
@@ -258,7 +260,7 @@ impl AuditLog {
                 first: found.first,
                 checkpoint: found.checkpoint.unwrap_or_else(|| GENESIS.to_string()),
                 since_checkpoint: found.since_checkpoint,
-                checkpoint_at: Instant::now(),
+                checkpoint_at: options.clock.now(),
             })),
             failing: Default::default(),
             options,
@@ -347,7 +349,7 @@ impl AuditLog {
             return Ok(());
         };
         let mut chain = chain.lock().unwrap_or_else(|e| e.into_inner());
-        if chain.since_checkpoint > 0 && chain.checkpoint_at.elapsed() >= interval {
+        if chain.since_checkpoint > 0 && self.options.clock.since(chain.checkpoint_at) >= interval {
             self.checkpoint(&mut chain)?;
         }
         Ok(())
@@ -387,7 +389,7 @@ impl AuditLog {
         if matches!(record.outcome, Outcome::Checkpoint { .. }) {
             chain.checkpoint = hash;
             chain.since_checkpoint = 0;
-            chain.checkpoint_at = Instant::now();
+            chain.checkpoint_at = self.options.clock.now();
         } else {
             chain.since_checkpoint += 1;
         }

@@ -266,3 +266,56 @@ fn rotation_sizes_and_daily_parse() {
     assert!("10".parse::<Rotate>().is_err());
     assert!("weekly".parse::<Rotate>().is_err());
 }
+
+/// A checkpoint is due when records were written and the interval has passed, by the log's
+/// clock (stepped here): not before, and not again without new records.
+#[test]
+fn checkpoints_by_time_follow_the_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = keys(dir.path());
+    let (clock, hand) = crate::clock::Clock::manual();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open_with(
+        &path,
+        AuditOptions {
+            signer: Some(Signer::load(&key).unwrap()),
+            checkpoint_every: 0,
+            checkpoint_interval: Some(std::time::Duration::from_secs(60)),
+            clock,
+            ..AuditOptions::default()
+        },
+    )
+    .unwrap();
+    let checkpoints = || {
+        lines(&path)
+            .iter()
+            .filter(|l| l.contains("\"status\":\"checkpoint\""))
+            .count()
+    };
+    log.write(record(0)).unwrap();
+    log.checkpoint_if_due().unwrap();
+    assert_eq!(checkpoints(), 0, "the interval has not passed");
+    hand.advance(std::time::Duration::from_secs(59));
+    log.checkpoint_if_due().unwrap();
+    assert_eq!(checkpoints(), 0);
+    hand.advance(std::time::Duration::from_secs(1));
+    log.checkpoint_if_due().unwrap();
+    assert_eq!(checkpoints(), 1, "due after 60 s");
+    hand.advance(std::time::Duration::from_secs(600));
+    log.checkpoint_if_due().unwrap();
+    assert_eq!(checkpoints(), 1, "no records since: no checkpoint");
+    // A record long after the last checkpoint: due at the next look.
+    log.write(record(1)).unwrap();
+    log.checkpoint_if_due().unwrap();
+    assert_eq!(checkpoints(), 2);
+    // The interval counts from that checkpoint.
+    log.write(record(2)).unwrap();
+    hand.advance(std::time::Duration::from_secs(30));
+    log.checkpoint_if_due().unwrap();
+    assert_eq!(checkpoints(), 2);
+    hand.advance(std::time::Duration::from_secs(30));
+    log.checkpoint_if_due().unwrap();
+    assert_eq!(checkpoints(), 3);
+    let report = verify_files(std::slice::from_ref(&path), Some(&public)).unwrap();
+    assert_eq!((report.checkpoints, report.after_last_checkpoint), (3, 0));
+}

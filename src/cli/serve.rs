@@ -306,6 +306,7 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
         signer,
         checkpoint_every: args.audit_checkpoint_every,
         checkpoint_interval: Some(args.audit_checkpoint_interval),
+        clock: crate::clock::Clock::system(),
     };
     let audit_path = args.audit_log.clone().or_else(AuditLog::default_path);
     let audit = match &audit_path {

@@ -74,6 +74,8 @@ pub struct AwsIdentities {
     /// One AssumeRole at a time (they are rare; this keeps a burst from assuming N times).
     assuming: tokio::sync::Mutex<()>,
     assumed: std::sync::atomic::AtomicU64,
+    /// When cached credentials are near their end.
+    clock: crate::clock::Clock,
 }
 
 impl AwsIdentities {
@@ -84,7 +86,14 @@ impl AwsIdentities {
             cache: Mutex::default(),
             assuming: tokio::sync::Mutex::new(()),
             assumed: Default::default(),
+            clock: crate::clock::Clock::system(),
         }
+    }
+
+    /// Read credential lifetimes from this clock (tests step it).
+    pub fn with_clock(mut self, clock: crate::clock::Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// How many AssumeRole calls succeeded (tests and metrics).
@@ -100,7 +109,7 @@ impl AwsIdentities {
         let a = self.lock().get(key).cloned()?;
         let left = a
             .expires
-            .duration_since(SystemTime::now())
+            .duration_since(self.clock.wall())
             .unwrap_or_default();
         (left > RENEW_BEFORE).then_some(a)
     }
@@ -151,7 +160,7 @@ impl AwsIdentities {
         let assumed = Arc::new(assumed);
         let mut cache = self.lock();
         if cache.len() >= MAX_CACHED {
-            let now = SystemTime::now();
+            let now = self.clock.wall();
             cache.retain(|_, a| a.expires > now);
             if cache.len() >= MAX_CACHED {
                 cache.clear();
@@ -199,7 +208,7 @@ impl AwsIdentities {
             ));
         };
         let expires = SystemTime::try_from(*c.expiration())
-            .unwrap_or_else(|_| SystemTime::now() + Duration::from_secs(900));
+            .unwrap_or_else(|_| self.clock.wall() + Duration::from_secs(900));
         let credentials = Credentials::new(
             c.access_key_id(),
             c.secret_access_key(),
@@ -257,11 +266,12 @@ mod tests {
         let file = AwsRolesFile::parse("default: server\n", "r").unwrap();
         let ids = AwsIdentities::new(file, Arc::new(AwsClients::new(AwsOptions::default())));
         let key: Key = ("r".into(), "alice".into(), String::new(), "");
+        let (clock, hand) = crate::clock::Clock::manual();
+        let ids = ids.with_clock(clock);
         ids.lock()
             .insert(key.clone(), assumed(Duration::from_secs(3600)));
         assert!(ids.cached(&key).is_some(), "an hour left: used");
-        ids.lock()
-            .insert(key.clone(), assumed(Duration::from_secs(240)));
+        hand.advance(Duration::from_secs(3600 - 240));
         assert!(
             ids.cached(&key).is_none(),
             "four minutes left: assumed again"

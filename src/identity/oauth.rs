@@ -178,15 +178,20 @@ impl OAuth {
                 KeysError::Unavailable(why) => TokenError::KeysUnavailable(why),
             })?;
         let mut validation = Validation::new(header.alg);
-        validation.leeway = self.config.leeway.as_secs();
-        validation.validate_nbf = true;
+        // `exp` and `nbf` are checked below by the server's clock (injected: tests step it),
+        // not the library's reading of the system time; `exp` must still be present.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_audience(&[&self.config.audience]);
         validation.set_issuer(&[&self.config.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         let mut last = TokenError::Signature;
         for key in &keys {
             match jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation) {
-                Ok(data) => return self.caller(data.claims),
+                Ok(data) => {
+                    times_hold(&data.claims, self.config.clock.unix(), self.config.leeway)?;
+                    return self.caller(data.claims);
+                }
                 Err(e) => {
                     last = match e.kind() {
                         ErrorKind::InvalidSignature => TokenError::Signature,
@@ -315,10 +320,70 @@ fn scopes(claims: &Map<String, Value>) -> Vec<String> {
     s
 }
 
+/// A verified token's validity period against `now` (Unix seconds), with `leeway` of clock
+/// skew either way: expired once `exp` is more than the leeway past, not yet valid while `nbf`
+/// is more than the leeway ahead. A time that is not a number is a malformed token.
+fn times_hold(claims: &Map<String, Value>, now: i64, leeway: Duration) -> Result<(), TokenError> {
+    let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
+    let time = |name: &str| -> Result<Option<i64>, TokenError> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f.floor() as i64)
+                })
+                .map(Some)
+                .ok_or(TokenError::Malformed),
+        }
+    };
+    let exp = time("exp")?.ok_or_else(|| TokenError::MissingClaim("exp".into()))?;
+    if exp.saturating_add(leeway) < now {
+        return Err(TokenError::Expired);
+    }
+    if let Some(nbf) = time("nbf")?
+        && nbf.saturating_sub(leeway) > now
+    {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn validity_is_read_by_the_injected_clock_with_leeway() {
+        let (clock, hand) = crate::clock::Clock::manual();
+        let now = || clock.unix();
+        let leeway = Duration::from_secs(30);
+        let t = claims(json!({"exp": now() + 60, "nbf": now() + 20}));
+        // nbf 20 s ahead is inside the leeway; exp a minute ahead.
+        assert_eq!(times_hold(&t, now(), leeway), Ok(()));
+        hand.advance(Duration::from_secs(89));
+        assert_eq!(times_hold(&t, now(), leeway), Ok(()), "within the leeway");
+        hand.advance(Duration::from_secs(2));
+        assert_eq!(times_hold(&t, now(), leeway), Err(TokenError::Expired));
+        let early = claims(json!({"exp": now() + 600, "nbf": now() + 31}));
+        assert_eq!(
+            times_hold(&early, now(), leeway),
+            Err(TokenError::NotYetValid)
+        );
+        hand.advance(Duration::from_secs(1));
+        assert_eq!(times_hold(&early, now(), leeway), Ok(()));
+        let odd = claims(json!({"exp": "tomorrow"}));
+        assert_eq!(times_hold(&odd, now(), leeway), Err(TokenError::Malformed));
+        let float = claims(json!({"exp": (now() + 10) as f64 + 0.5}));
+        assert_eq!(times_hold(&float, now(), leeway), Ok(()));
+        assert_eq!(
+            times_hold(&claims(json!({})), now(), leeway),
+            Err(TokenError::MissingClaim("exp".into()))
+        );
+    }
 
     fn server(required_scope: Option<&str>, roles: &[&str]) -> OAuth {
         let mut c = OAuthConfig::new("https://idp.test", "https://mcp.test/mcp");
