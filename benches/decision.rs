@@ -185,6 +185,8 @@ fn benches(c: &mut Criterion) {
         own_account: Some("111122223333".into()),
         analyzer: Vec::new(),
     };
+    let summary = grants.summary();
+    let grants = guarded_aws_mcp::catalogue::guard::GuardFacts::new(grants, summary);
     let request = Request {
         name: "attach_role_policy",
         tool: Some((&attach, Ok(&attach_args))),

@@ -130,3 +130,52 @@ fn the_cycle_finder_finds_cycles() {
     g.entry("c".into()).or_default().insert("a".into());
     assert_eq!(find_cycle(&g).map(|c| c.len()), Some(4));
 }
+
+/// Only `src/tools/` names a tool family (`tools::iam`, `tools::mq` …): the gate, the policy,
+/// the CLI and the rest reach families through `tools::FAMILIES`, the catalogue and its guard
+/// traits. Test code may name them.
+#[test]
+fn no_module_outside_the_tools_names_a_family() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let families: Vec<String> = std::fs::read_dir(src.join("tools"))
+        .expect("read src/tools")
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let module = name.trim_end_matches(".rs").to_string();
+            (!matches!(module.as_str(), "mod" | "common")).then_some(module)
+        })
+        .collect();
+    assert!(families.contains(&"iam".to_string()), "{families:?}");
+    let mut named = Vec::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src").flatten() {
+            let path = entry.path();
+            if path == src.join("tools") {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if !name.ends_with(".rs") || name == "tests.rs" || name.ends_with("_tests.rs") {
+                continue;
+            }
+            let mut text = std::fs::read_to_string(&path).expect("read file");
+            if let Some(at) = text.find("\n#[cfg(test)]\nmod ") {
+                text.truncate(at);
+            }
+            for f in &families {
+                if text.contains(&format!("tools::{f}::")) {
+                    named.push(format!("{} names tools::{f}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(named.is_empty(), "{named:#?}");
+}

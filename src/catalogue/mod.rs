@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod guard;
 mod portable;
 pub mod reference;
 pub use portable::{make_portable, problems, title};

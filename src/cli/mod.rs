@@ -532,7 +532,7 @@ fn explain(
             return ExitCode::FAILURE;
         }
     };
-    let iam: Option<crate::tools::iam::guard::IamFixture> =
+    let iam: Option<crate::tools::GuardFixtureFile> =
         match iam.map(serde_json::from_str).transpose() {
             Ok(r) => r,
             Err(e) => {
@@ -570,7 +570,8 @@ fn explain(
         args,
         caller,
         resource.as_ref(),
-        iam.as_ref(),
+        iam.as_ref()
+            .map(|f| f as &dyn crate::catalogue::guard::GuardFixture),
         &earlier,
     );
     if json {

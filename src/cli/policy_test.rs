@@ -53,7 +53,7 @@ pub struct Case {
     /// What the IAM guard would read from AWS: the server's account, managed policies'
     /// documents by ARN, groups' documents, Access Analyzer's answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iam: Option<crate::tools::iam::guard::IamFixture>,
+    pub iam: Option<crate::tools::GuardFixtureFile>,
     pub expect: Expect,
     /// The deciding rule must be this one (`tools.create_broker[0]`, `classes.read`, `hide`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,7 +189,10 @@ fn check(decider: &Decider<'_>, case: &Case, file: &str) -> Outcome {
     let decide = || {
         let fixtures = Fixtures {
             resource: case.resource.as_ref(),
-            iam: case.iam.as_ref(),
+            guard: case
+                .iam
+                .as_ref()
+                .map(|f| f as &dyn crate::catalogue::guard::GuardFixture),
             history: &case.history,
             in_flight: case.in_flight,
             session: None,

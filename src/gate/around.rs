@@ -10,6 +10,7 @@ use super::refusal::Refusal;
 use super::{Call, Gate, tool_outcome};
 use crate::audit::Outcome;
 use crate::catalogue::ToolSpec;
+use crate::catalogue::guard::GuardFacts;
 use crate::error::{Reached, ToolError};
 use crate::identity::assume::IdentityError;
 use crate::policy::{CallFacts, Decision, HistoryFacts};
@@ -56,109 +57,52 @@ impl Gate {
         }
     }
 
-    /// What an IAM change puts in force beyond its arguments, when the IAM guard is on and the
-    /// tool attaches a managed policy, joins a group or sends a trust policy: read before the
-    /// decision, so the guard judges the documents, not their names. A policy or group that
-    /// does not exist ends the call with AWS's NotFound answer; a read that fails refuses it
-    /// (fail closed).
-    pub(super) async fn granted(
+    /// What the call puts in force beyond its arguments, for the policy's guard (the IAM
+    /// guard: when the tool attaches a managed policy, joins a group or sends a trust policy),
+    /// read by the guard's family before the decision, so that the guard judges the documents,
+    /// not their names. A thing the call names that does not exist ends the call with AWS's
+    /// NotFound answer; a read that fails refuses it (fail closed).
+    pub(super) async fn guard_facts(
         &self,
         call: &Call<'_>,
         spec: Option<&ToolSpec>,
         args: Option<Result<&Value, &crate::error::ArgError>>,
-    ) -> Result<Option<crate::tools::iam::guard::Grants>, CallToolResponse> {
-        let (Some(spec), Some(Ok(args)), Some(guard)) = (spec, args, call.policy.guard.as_ref())
-        else {
+    ) -> Result<Option<GuardFacts>, CallToolResponse> {
+        let (Some(spec), Some(Ok(args)), Some(guard), Some(reader)) = (
+            spec,
+            args,
+            call.policy.guard(),
+            self.guard_reader.as_deref(),
+        ) else {
             return Ok(None);
         };
         // Nothing to read when the arguments alone are refused (the decision says why).
-        if spec.documents.is_empty()
-            || super::verdict::refused_on_arguments(&call.policy, spec, args)
-        {
+        if spec.documents.is_empty() || guard.refused_on_arguments(spec, args) {
             return Ok(None);
         }
-        let read = async {
-            let mut grants = self.grants.for_call(&spec.documents, args).await?;
-            if let Some(analyzer) = guard.access_analyzer.as_ref().filter(|a| a.asks()) {
-                let questions = self
-                    .questions(analyzer, spec, args, grants.as_ref())
-                    .await?;
-                if !questions.is_empty() {
-                    let answers = self.analyzer.ask(analyzer, &questions).await?;
-                    grants.get_or_insert_with(Default::default).analyzer = answers;
-                }
-            }
-            Ok::<_, LookupError>(grants)
-        };
-        match read.instrument(crate::step_span!("iam_grants")).await {
+        match reader
+            .read(guard, spec, args)
+            .instrument(crate::step_span!("iam_grants"))
+            .await
+        {
             Ok(g) => {
                 if let Some(g) = &g {
-                    let _ = call.grants.set(g.summary());
+                    let _ = call.grants.set(g.summary().clone());
                 }
                 Ok(g)
             }
             Err(LookupError::NotFound(e)) => {
-                tracing::info!(tool = call.name, error = %e, "what the IAM change names does not exist");
+                tracing::info!(tool = call.name, error = %e, "what the change names does not exist");
                 Err(call.refuse(Refusal::NotFound(e)))
             }
             Err(LookupError::Failed(e)) => {
-                tracing::warn!(tool = call.name, error = %e, "IAM guard read failed; refusing");
+                tracing::warn!(tool = call.name, error = %e, "the guard's read failed; refusing");
                 Err(call.refuse(Refusal::Lookup {
-                    reason: format!(
-                        "cannot read what this IAM change would grant, for the IAM guard: {e}"
-                    ),
+                    reason: format!("cannot read {}: {e}", guard.reading()),
                     outcome: not_reached(&e),
                 }))
             }
         }
-    }
-
-    /// The documents to ask IAM Access Analyzer about: each policy document argument exactly
-    /// as it will be sent (with the inline policy it replaces, when CheckNoNewAccess is asked),
-    /// and each document the call puts in force.
-    async fn questions(
-        &self,
-        analyzer: &crate::tools::iam::guard::AnalyzerSpec,
-        spec: &ToolSpec,
-        args: &Value,
-        grants: Option<&crate::tools::iam::guard::Grants>,
-    ) -> Result<Vec<crate::tools::iam::access_checks::Question>, LookupError> {
-        use crate::tools::iam::access_checks::Question;
-        use crate::tools::iam::guard::{DocKind, PolicyDocument};
-        let mut out = Vec::new();
-        for (field, kind) in &spec.documents {
-            let trust = match kind {
-                DocKind::Identity => false,
-                DocKind::Trust => true,
-                DocKind::ManagedPolicyArn | DocKind::GroupMembership => continue,
-            };
-            let Some(doc) = args.get(*field).and_then(PolicyDocument::parse) else {
-                continue;
-            };
-            let asks_no_new =
-                analyzer.no_new_access != crate::tools::iam::guard::analyzer::NoNewAccess::Off;
-            let replaces = if !trust && asks_no_new {
-                self.grants.replaced_inline(args).await?
-            } else {
-                None
-            };
-            out.push(Question {
-                origin: field.to_string(),
-                // The handler sends this same canonical serialisation.
-                text: doc.to_string(),
-                trust,
-                replaces,
-            });
-        }
-        for d in grants.map(|g| g.documents.as_slice()).unwrap_or_default() {
-            out.push(Question {
-                origin: d.origin.clone(),
-                text: d.document.to_string(),
-                trust: false,
-                replaces: None,
-            });
-        }
-        Ok(out)
     }
 
     /// The facts of the resource a call touches, when the policy's rules for the tool read

@@ -47,22 +47,19 @@ impl Gate {
         self.explain_with(name, args, caller, resource, None, &[])
     }
 
-    /// [`Gate::explain`], with what the IAM guard would read from AWS given as a fixture.
+    /// [`Gate::explain`], with what the policy's guard would read from AWS given as a fixture.
     pub fn explain_with(
         &self,
         name: &str,
         args: Value,
         caller: &Caller,
         resource: Option<&Value>,
-        iam: Option<&crate::tools::iam::guard::IamFixture>,
+        guard: Option<&dyn crate::catalogue::guard::GuardFixture>,
         earlier: &[super::offline::EarlierCall],
     ) -> Explanation {
         let policy = self.policy();
         let spec = self.catalogue.get(name).cloned();
-        let grants = spec
-            .as_deref()
-            .zip(iam)
-            .map(|(s, f)| f.grants(&s.documents, &args));
+        let grants = spec.as_deref().zip(guard).map(|(s, f)| f.facts(s, &args));
         let class = spec.as_ref().map(|s| s.class);
         let validated = spec.as_deref().map(|s| self.validate(s, args));
         let history = match args_of(&validated) {
@@ -147,9 +144,9 @@ impl Gate {
                 };
             }
             Verdict::Deny(d) => return refused(&d, d.text()),
-            // Shadow mode: hiding or the IAM guard would have refused it.
+            // Shadow mode: hiding or the guard would have refused it.
             Verdict::Allow {
-                shadowed: Some(w @ (Denial::Hidden { .. } | Denial::IamGuard(_))),
+                shadowed: Some(w @ (Denial::Hidden { .. } | Denial::Guard { .. })),
                 ..
             } => return refused(&w, format!("shadow mode, not enforced: {}", w.text())),
             Verdict::Allow { decision, .. } | Verdict::RequireApproval(decision) => decision,

@@ -137,10 +137,11 @@ pub struct Gate {
     /// Facts of the resources calls touch, for `resource.*` conditions (looked up with the
     /// server's own AWS identity, cached briefly).
     lookups: Lookups,
-    /// What IAM changes put in force, read for the IAM guard.
-    grants: crate::tools::iam::grants::GrantLookups,
-    /// IAM Access Analyzer's answers, for the IAM guard.
-    analyzer: crate::tools::iam::access_checks::AnalyzerLookups,
+    /// What calls put in force, read for the policy's guard by the family that offers it
+    /// (the IAM guard's reader), cached for `resource_ttl`.
+    guard_reader: Option<Arc<dyn crate::catalogue::guard::GuardReader>>,
+    /// How long looked-up facts are kept.
+    resource_ttl: std::time::Duration,
     /// Refused calls per session and principal (a flood of refusals is slowed and summarised).
     refusals: refusals::RefusalBudget,
     /// The same budget per principal, over all its sessions (a new session does not reset it).
@@ -184,8 +185,8 @@ impl Gate {
             audit,
             aws_once: Arc::new(aws.single_attempt()),
             lookups: Lookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
-            grants: crate::tools::iam::grants::GrantLookups::new(aws.clone(), DEFAULT_RESOURCE_TTL),
-            analyzer: crate::tools::iam::access_checks::AnalyzerLookups::new(aws.clone()),
+            guard_reader: crate::tools::guard_reader(&aws, DEFAULT_RESOURCE_TTL, &Clock::system()),
+            resource_ttl: DEFAULT_RESOURCE_TTL,
             aws,
             extensions: crate::tools::extensions(&Default::default())?,
             clock: Clock::system(),
@@ -210,7 +211,7 @@ impl Gate {
     /// Read windows, caches and expiries from this clock (tests step a manual one).
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.lookups.set_clock(clock.clone());
-        self.grants.set_clock(clock.clone());
+        self.guard_reader = crate::tools::guard_reader(&self.aws, self.resource_ttl, &clock);
         self.clock = clock;
         self
     }
@@ -279,13 +280,15 @@ impl Gate {
     /// Keep looked-up resource facts this long (default [`DEFAULT_RESOURCE_TTL`]).
     pub fn with_resource_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.lookups = Lookups::new(self.aws.clone(), ttl);
-        self.grants = crate::tools::iam::grants::GrantLookups::new(self.aws.clone(), ttl);
+        self.lookups.set_clock(self.clock.clone());
+        self.resource_ttl = ttl;
+        self.guard_reader = crate::tools::guard_reader(&self.aws, ttl, &self.clock);
         self
     }
 
-    /// How many requests the IAM guard's reads made to AWS (IAM, STS, Access Analyzer).
+    /// How many requests the guard's reads made to AWS (IAM, STS, Access Analyzer).
     pub fn grant_lookups(&self) -> u64 {
-        self.grants.made() + self.analyzer.made()
+        self.guard_reader.as_ref().map_or(0, |r| r.made())
     }
 
     /// How many resource lookups reached AWS.
@@ -466,7 +469,7 @@ impl Gate {
             Err(stop) => return stop,
         };
         let grants = match self
-            .granted(&call, spec.as_deref(), args_of(&validated))
+            .guard_facts(&call, spec.as_deref(), args_of(&validated))
             .await
         {
             Ok(g) => g,
@@ -474,8 +477,8 @@ impl Gate {
         };
         // A call that changes its resource makes what is cached of it stale.
         let changes = at.filter(|_| spec.as_deref().is_some_and(|s| s.class != RiskClass::Read));
-        if let Some(at) = &changes {
-            self.grants.resource_changed(at);
+        if let (Some(at), Some(reader)) = (&changes, &self.guard_reader) {
+            reader.resource_changed(at);
         }
         let valid_args = validated
             .as_ref()

@@ -153,8 +153,8 @@ pub fn fixture_history(
 pub struct Fixtures<'f> {
     /// Facts of the resource the call touches, for `resource.*` conditions and keys.
     pub resource: Option<&'f Value>,
-    /// What the IAM guard would read from AWS.
-    pub iam: Option<&'f crate::tools::iam::guard::IamFixture>,
+    /// What the policy's guard would read from AWS (the IAM guard: an IAM fixture).
+    pub guard: Option<&'f dyn crate::catalogue::guard::GuardFixture>,
     /// Calls made before, besides those this decider allowed itself.
     pub history: &'f [EarlierCall],
     /// Calls of this caller running now, for `max_in_flight` limits.
@@ -272,7 +272,7 @@ impl<'a> Decider<'a> {
         validate: bool,
     ) -> Offline {
         let spec = self.catalogue.get(tool).map(|s| s.as_ref());
-        let grants = spec.zip(fx.iam).map(|(s, f)| f.grants(&s.documents, &args));
+        let grants = spec.zip(fx.guard).map(|(s, f)| f.facts(s, &args));
         let checked = match (spec, validate) {
             (Some(s), true) => Some(
                 super::validate(self.validator, s, args, &self.options.extra_regions)

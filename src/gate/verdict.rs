@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use super::prefix;
 use crate::audit::Outcome;
+use crate::catalogue::guard::{Finding, GuardFacts};
 use crate::catalogue::{RiskClass, ToolSpec};
 use crate::error::ArgError;
 use crate::policy::{Action, Caller, CompiledPolicy, Decision};
-use crate::tools::iam::guard::{DocKind, Finding, Grants, PolicyDocument};
 
 /// Settings of the gate that are not in the policy file.
 #[derive(Debug, Clone, Default)]
@@ -35,9 +35,9 @@ pub struct Request<'a> {
     /// The facts of the resource the call touches, when the policy needs them and they were
     /// looked up (the lookup is I/O, done by the gate before it asks).
     pub resource: Option<&'a Value>,
-    /// What an IAM change puts in force beyond its arguments (attached or group policies, the
-    /// server's account), read by the gate when the IAM guard is on.
-    pub grants: Option<&'a Grants>,
+    /// What the call puts in force beyond its arguments, read by the gate for the policy's
+    /// guard (the IAM guard: attached or group policies, the server's account).
+    pub grants: Option<&'a GuardFacts>,
     /// The counts of the history queries the tool's rules read, looked up by the gate before
     /// it asks (a query not given counts 0).
     pub history: Option<&'a crate::policy::HistoryFacts>,
@@ -57,8 +57,12 @@ pub enum Denial {
     ReadOnly { tool: String, class: RiskClass },
     /// The arguments break the tool's schema or AWS's rules.
     Invalid(ArgError),
-    /// The IAM guard refused a policy document or managed policy.
-    IamGuard(Finding),
+    /// The policy's guard (the IAM guard, in its section `iam_guard`) refused what the call
+    /// would put in force.
+    Guard {
+        section: &'static str,
+        finding: Finding,
+    },
     /// A policy rule, class default or default said deny; `conditions`: the deciding rule's
     /// conditions, which held.
     Rule {
@@ -92,7 +96,7 @@ impl Denial {
                 "{} rule hide: the tool `{tool}` is hidden by the policy",
                 prefix::DENIED
             ),
-            Denial::IamGuard(_) | Denial::Rule { .. } => {
+            Denial::Guard { .. } | Denial::Rule { .. } => {
                 let mut text = format!(
                     "{} rule {}: {}",
                     prefix::DENIED,
@@ -124,13 +128,14 @@ impl Denial {
         }
     }
 
-    /// What decided: the rule's location, `hide`, `read_only`, `iam_guard.<check>`.
+    /// What decided: the rule's location, `hide`, `read_only`, `<guard section>.<check>`
+    /// (`iam_guard.wildcard_admin`).
     pub fn basis(&self) -> Option<String> {
         match self {
             Denial::UnknownTool { .. } | Denial::Invalid(_) => None,
             Denial::Hidden { .. } => Some("hide".into()),
             Denial::ReadOnly { .. } => Some("read_only".into()),
-            Denial::IamGuard(f) => Some(format!("iam_guard.{}", f.check)),
+            Denial::Guard { section, finding } => Some(format!("{section}.{}", finding.check)),
             Denial::Rule { basis, .. } | Denial::ApprovalNeeded { basis, .. } => {
                 Some(basis.clone())
             }
@@ -150,7 +155,7 @@ impl Denial {
                     "a"
                 }
             )),
-            Denial::IamGuard(f) => Some(f.to_string()),
+            Denial::Guard { finding, .. } => Some(finding.to_string()),
             Denial::Rule { reason, .. } | Denial::ApprovalNeeded { reason, .. } => {
                 Some(reason.clone())
             }
@@ -230,17 +235,24 @@ pub fn authorize<'p>(
         Ok(a) => a,
         Err(e) => return Verdict::Deny(Denial::Invalid(e.clone())),
     };
-    if let Some(f) = guard_finding(policy, spec, args, req.grants) {
-        refuse!(Denial::IamGuard(f));
+    let guard = policy.guard();
+    if let Some(g) = guard
+        && let Some(finding) = g.refusal(spec, args, req.grants)
+    {
+        refuse!(Denial::Guard {
+            section: g.section(),
+            finding
+        });
     }
     let mut decision = policy.decide_on(spec, args, req.caller, req.resource, req.history);
-    // A replacement policy that grants new access waits for an operator, unless the rules
-    // refuse the call anyway (`iam_guard.access_analyzer.no_new_access: require_approval`).
+    // A change the guard sends to an operator waits for one, unless the rules refuse the call
+    // anyway (`iam_guard.access_analyzer.no_new_access: require_approval`).
     if decision.action != Action::Deny
-        && let Some(f) = approval_finding(policy, req.grants)
+        && let Some(g) = guard
+        && let Some(f) = g.approval(req.grants)
     {
         decision.action = Action::RequireApproval;
-        decision.basis = crate::policy::Basis::Rule(format!("iam_guard.{}", f.check));
+        decision.basis = crate::policy::Basis::Rule(format!("{}.{}", g.section(), f.check));
         decision.reason = format!("{f}");
         decision.approver = crate::policy::Approver::Operator;
     }
@@ -260,51 +272,4 @@ pub fn authorize<'p>(
         Action::RequireApproval => return Verdict::RequireApproval(decision),
     }
     Verdict::Allow { decision, shadowed }
-}
-
-/// The IAM guard's reason for an operator's approval (CheckNoNewAccess failed under
-/// `no_new_access: require_approval`), if any.
-fn approval_finding(policy: &CompiledPolicy, grants: Option<&Grants>) -> Option<Finding> {
-    let analyzer = policy.guard.as_ref()?.access_analyzer.as_ref()?;
-    analyzer.approval(&grants?.analyzer)
-}
-
-/// Whether the IAM guard refuses the call on its arguments alone (documents, managed-policy
-/// names, open trust): the gate then reads nothing from AWS before deciding.
-pub fn refused_on_arguments(policy: &CompiledPolicy, spec: &ToolSpec, args: &Value) -> bool {
-    let Some(guard) = policy.guard.as_ref() else {
-        return false;
-    };
-    guarded_arguments(spec, args)
-        .any(|(field, kind, checked)| guard.check_arguments(kind, field, &checked).is_some())
-}
-
-/// The tool's arguments the IAM guard reads, as it checks them: a policy document parsed, a
-/// managed-policy ARN or group name as it is. Absent or unparsable ones are left out.
-fn guarded_arguments<'s>(
-    spec: &'s ToolSpec,
-    args: &'s Value,
-) -> impl Iterator<Item = (&'static str, DocKind, Value)> + 's {
-    spec.documents.iter().filter_map(|(field, kind)| {
-        let value = args.get(*field)?;
-        let checked = match kind {
-            DocKind::ManagedPolicyArn | DocKind::GroupMembership => Some(value.clone()),
-            DocKind::Identity | DocKind::Trust => PolicyDocument::parse(value),
-        }?;
-        Some((*field, *kind, checked))
-    })
-}
-
-/// The first IAM guard finding on the tool's policy-document and managed-policy arguments,
-/// then on what the call puts in force beyond them (`grants`, read by the gate).
-fn guard_finding(
-    policy: &CompiledPolicy,
-    spec: &ToolSpec,
-    args: &Value,
-    grants: Option<&Grants>,
-) -> Option<Finding> {
-    let guard = policy.guard.as_ref()?;
-    guarded_arguments(spec, args)
-        .find_map(|(field, kind, checked)| guard.check_with(kind, field, &checked, grants))
-        .or_else(|| grants.and_then(|g| guard.check_grants(g)))
 }

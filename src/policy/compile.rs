@@ -15,7 +15,7 @@ use super::model::{Action, Approver, Condition, Op, PolicyFile, Rule, Window};
 use super::template::{Template, TemplateText};
 use crate::catalogue::{Catalogue, RiskClass, ToolSpec};
 use crate::error::{PolicyError, PolicyErrors};
-use crate::tools::iam::guard::GuardSpec;
+use crate::tools::GuardSection as GuardSpec;
 
 /// A policy checked against the catalogue, ready for evaluation.
 #[derive(Debug)]

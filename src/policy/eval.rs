@@ -103,6 +103,13 @@ pub struct Decision<'p> {
 }
 
 impl CompiledPolicy {
+    /// The guard its `iam_guard` section compiles to, when present.
+    pub fn guard(&self) -> Option<&dyn crate::catalogue::guard::Guard> {
+        self.guard
+            .as_ref()
+            .map(|g| g as &dyn crate::catalogue::guard::Guard)
+    }
+
     /// True when `hide` hides the tool.
     pub fn is_hidden(&self, tool: &str) -> bool {
         self.hidden.contains(tool)

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::catalogue::RiskClass;
-use crate::tools::iam::guard::GuardSpec;
+use crate::tools::GuardSection as GuardSpec;
 
 /// A guarded-aws-mcp policy. Decision order: among the rules of every `tools` key that matches
 /// the tool (exact name or glob) whose `when` conditions all hold, `deny` wins over

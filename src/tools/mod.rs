@@ -29,6 +29,16 @@ pub trait Family: Sync {
     /// The AWS services whose actions its tools need (`mq`, `iam` …, as IAM names them; a
     /// permission such as `iam:PassRole` counts).
     fn aws_services(&self) -> &'static [&'static str];
+    /// What it reads for a guard of the policy before the decision (the IAM family reads
+    /// what an IAM change puts in force), with the server's AWS identity, cached `ttl`.
+    fn guard_reader(
+        &self,
+        _aws: &std::sync::Arc<crate::aws::AwsClients>,
+        _ttl: std::time::Duration,
+        _clock: &crate::clock::Clock,
+    ) -> Option<std::sync::Arc<dyn crate::catalogue::guard::GuardReader>> {
+        None
+    }
     /// What it keeps for the server's life, added to `into` (state per MCP session implements
     /// `catalogue::SessionState` and is dropped when the session ends).
     fn extensions(
@@ -48,6 +58,12 @@ pub static FAMILIES: [&dyn Family; 4] = [
     &access_analyzer::PolicyGeneration,
     &rabbitmq::RabbitMq,
 ];
+
+/// The policy section of this build's guard (`iam_guard`), and the fixture that stands for its
+/// reading in `policy test` cases and `policy explain --iam`: the IAM family's. The policy and
+/// the CLI name these, not the family.
+pub type GuardSection = iam::guard::GuardSpec;
+pub type GuardFixtureFile = iam::guard::IamFixture;
 
 /// What the families are configured with at start-up: each family's own `serve` flags,
 /// flattened into `serve`'s.
@@ -69,6 +85,17 @@ pub fn extensions(config: &ToolsConfig) -> Result<Extensions, ToolsConfigError> 
     FAMILIES
         .iter()
         .try_fold(Extensions::default(), |x, f| f.extensions(config, x))
+}
+
+/// The reader of the guard a family offers (this build's: the IAM guard's), if any.
+pub fn guard_reader(
+    aws: &std::sync::Arc<crate::aws::AwsClients>,
+    ttl: std::time::Duration,
+    clock: &crate::clock::Clock,
+) -> Option<std::sync::Arc<dyn crate::catalogue::guard::GuardReader>> {
+    FAMILIES
+        .iter()
+        .find_map(|f| f.guard_reader(aws, ttl, clock))
 }
 
 /// Every tool of this build, each knowing its family.

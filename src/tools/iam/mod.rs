@@ -80,6 +80,18 @@ impl super::Family for Iam {
     fn aws_services(&self) -> &'static [&'static str] {
         &["iam"]
     }
+    fn guard_reader(
+        &self,
+        aws: &std::sync::Arc<crate::aws::AwsClients>,
+        ttl: std::time::Duration,
+        clock: &crate::clock::Clock,
+    ) -> Option<std::sync::Arc<dyn crate::catalogue::guard::GuardReader>> {
+        Some(std::sync::Arc::new(guard::reader::IamGuardReader::new(
+            aws.clone(),
+            ttl,
+            clock.clone(),
+        )))
+    }
 }
 
 pub fn tools() -> Vec<ToolSpec> {

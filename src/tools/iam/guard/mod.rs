@@ -216,21 +216,7 @@ impl Default for GuardSpec {
     }
 }
 
-/// Why the guard refused a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// Which check: `wildcard_admin`, `not_action_allow`, `escalation`, `public_trust`, `managed_policies`.
-    pub check: &'static str,
-    /// Where: `policy_document Statement[1] (Sid "All")`.
-    pub location: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for Finding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.location, self.reason)
-    }
-}
+pub use crate::catalogue::guard::Finding;
 
 fn as_list(v: Option<&Value>) -> Vec<&str> {
     match v {
@@ -596,6 +582,8 @@ impl Grants {
 
 pub mod analyzer;
 pub mod fixture;
+mod judge;
+pub mod reader;
 mod trust;
 
 pub use analyzer::{AnalyzerFinding, AnalyzerSpec};
