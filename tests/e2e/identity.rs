@@ -442,7 +442,7 @@ async fn oauth_tokens_from_a_local_identity_provider() {
 
 /// A fake that answers STS AssumeRole (credentials named after the role; the role `denied`
 /// is refused) and Amazon MQ ListBrokers, recording every request with its headers.
-async fn sts_and_mq_fake() -> FakeAws {
+pub(crate) async fn sts_and_mq_fake() -> FakeAws {
     FakeAws::start(Arc::new(|r: &Request| {
         if r.method == "POST" && r.body.contains("Action=AssumeRole") {
             let field = |k: &str| {

@@ -20,12 +20,22 @@ use crate::support::{
 const POLICY: &str = "version: 1\ndefault: allow\ntools:\n  delete_broker:\n    - action: deny\n      reason: not from agents\n";
 
 /// A loopback TCP forwarder to the AWS endpoint that can be switched off: while off it closes
-/// every connection it accepts and cuts those it carries.
+/// every connection it accepts and cuts those it carries. It notes the SigV4 access key id of
+/// every request it forwards.
 struct Switch {
     port: u16,
     up: Arc<AtomicBool>,
     live: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
     accept: tokio::task::JoinHandle<()>,
+    signed_by: Arc<Mutex<Vec<String>>>,
+}
+
+/// The access key ids of `Credential=AKID/...` in a chunk of request bytes.
+fn access_keys(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    text.match_indices("Credential=")
+        .filter_map(|(i, m)| text[i + m.len()..].split('/').next().map(str::to_string))
+        .collect()
 }
 
 impl Switch {
@@ -34,17 +44,33 @@ impl Switch {
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
         let live: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
-        let (up2, live2) = (up.clone(), live.clone());
+        let signed_by: Arc<Mutex<Vec<String>>> = Default::default();
+        let (up2, live2, signed2) = (up.clone(), live.clone(), signed_by.clone());
         let accept = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((inbound, _)) = listener.accept().await {
                 if !up2.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
+                let signed = signed2.clone();
                 let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (mut in_r, mut in_w) = inbound.into_split();
+                    let (mut out_r, mut out_w) = outbound.into_split();
+                    let back = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut out_r, &mut in_w).await;
+                    });
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n) = in_r.read(&mut buf).await {
+                        if n == 0 || out_w.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                        signed.lock().unwrap().extend(access_keys(&buf[..n]));
                     }
+                    back.abort();
                 });
                 live2.lock().unwrap().push(task.abort_handle());
             }
@@ -54,6 +80,7 @@ impl Switch {
             up,
             live,
             accept,
+            signed_by,
         }
     }
 
@@ -407,6 +434,67 @@ async fn a_drained_replica_ships_its_last_records_and_checkpoint() {
     assert!(text.contains("0 records after it"), "{text}");
 }
 
+/// `--audit-cloudwatch-role`: the server assumes the role with its own credentials (STS, a
+/// loopback fake here) and every request to CloudWatch Logs is signed with the role's
+/// credentials, not the server's.
+async fn a_role_of_its_own_signs_the_shipping() {
+    let group = new_group().await;
+    let sts = crate::identity::sts_and_mq_fake().await;
+    let switch = Switch::start(endpoint_addr()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let mut opts = server_options(&switch, &audit);
+    opts.env
+        .push(("AWS_ENDPOINT_URL_STS".into(), sts.url.clone()));
+    opts.args = [
+        "--audit-cloudwatch",
+        &group,
+        "--audit-cloudwatch-role",
+        "arn:aws:iam::123456789012:role/auditshipper",
+    ]
+    .map(String::from)
+    .to_vec();
+    let s = Server::start(opts).await;
+    refused_calls(&s, 2).await;
+    let stream = {
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            found = streams(&group).await;
+            if !found.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        found.pop().expect("a stream")
+    };
+    shipped_all(&group, &stream, &audit, Duration::from_secs(20)).await;
+    let _ = s.stop().await;
+    let assumed: Vec<_> = sts
+        .requests()
+        .into_iter()
+        .filter(|r| r.body.contains("Action=AssumeRole"))
+        .collect();
+    assert!(!assumed.is_empty(), "the role was assumed");
+    assert!(
+        assumed
+            .iter()
+            .all(|r| r.body.contains("RoleSessionName=guarded-aws-mcp-audit")
+                && r.body.contains("auditshipper")),
+        "{:?}",
+        assumed.iter().map(|r| r.body.clone()).collect::<Vec<_>>()
+    );
+    assert!(
+        assumed.iter().all(|r| r.access_key_id() == Some("testing")),
+        "assumed with the server's own credentials"
+    );
+    let signed = switch.signed_by.lock().unwrap().clone();
+    assert!(!signed.is_empty(), "requests reached CloudWatch Logs");
+    assert!(
+        signed.iter().all(|k| k == "ASIAAUDITSHIPPER"),
+        "every request signed with the role's key: {signed:?}"
+    );
+}
+
 /// A log group that does not exist stops the start with a clear message.
 async fn a_missing_log_group_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
@@ -443,6 +531,11 @@ pub fn trials() -> Vec<Trial> {
             "shipping::a_drained_replica_ships_its_last_records_and_checkpoint",
             needs,
             a_drained_replica_ships_its_last_records_and_checkpoint,
+        ),
+        trial(
+            "shipping::a_role_of_its_own_signs_the_shipping",
+            needs,
+            a_role_of_its_own_signs_the_shipping,
         ),
         trial(
             "shipping::a_missing_log_group_stops_the_start",
