@@ -166,15 +166,27 @@ fn scan(path: &Path) -> std::io::Result<Scan> {
     }
 }
 
-/// The fields of a line the writer reads back.
+/// The fields of a line that the writer, the verifier and the shipper read back.
 #[derive(Debug, Default, serde::Deserialize)]
-struct Head {
+pub(super) struct Head {
     #[serde(default)]
-    seq: u64,
+    pub seq: u64,
     #[serde(default)]
-    ts: String,
+    pub ts: String,
+    #[serde(default)]
+    pub prev: String,
     #[serde(default)]
     outcome: Option<Status>,
+}
+
+/// The number of a file's first record (0 when it has none, or is unnumbered).
+pub(super) fn first_seq(path: &Path) -> u64 {
+    let Ok(f) = File::open(path) else {
+        return 0;
+    };
+    let mut line = String::new();
+    let _ = BufReader::new(f).read_line(&mut line);
+    serde_json::from_str::<Head>(&line).map_or(0, |h| h.seq)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -20,7 +20,7 @@ use std::time::Duration;
 use prometheus::{Gauge, IntCounter, IntGauge};
 use serde::{Deserialize, Serialize};
 
-use super::log::{Written, numbered_rotated_files};
+use super::log::{Head, Written, first_seq, numbered_rotated_files};
 use super::sha256_hex;
 use crate::clock::Clock;
 
@@ -94,6 +94,16 @@ pub fn position_path(active: &Path) -> PathBuf {
 }
 
 impl Position {
+    /// Nothing shipped yet, to a new stream of `group` named after `host` and now.
+    fn start(group: &str, host: &str, clock: &Clock) -> Position {
+        Position {
+            group: group.to_string(),
+            stream: stream_name(host, clock.wall().into()),
+            seq: 0,
+            hash: String::new(),
+        }
+    }
+
     /// The persisted position, if any (an unreadable file is reported and shipping starts over:
     /// duplicates, not losses).
     pub fn load(path: &Path) -> Option<Position> {
@@ -126,16 +136,6 @@ pub struct Line {
     pub hash: String,
     pub timestamp: i64,
     pub text: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Head {
-    #[serde(default)]
-    seq: u64,
-    #[serde(default)]
-    prev: String,
-    #[serde(default)]
-    ts: String,
 }
 
 /// What reading the spool found that shipping cannot continue over.
@@ -202,7 +202,7 @@ impl SpoolReader {
         let rotated = numbered_rotated_files(&self.active);
         let next = self.seq + 1;
         let active_first = first_seq(&self.active);
-        if active_first.is_some_and(|f| f <= next) {
+        if active_first > 0 && active_first <= next {
             return self.active.clone();
         }
         rotated
@@ -334,15 +334,6 @@ fn parse(bytes: Vec<u8>) -> Option<Line> {
         timestamp,
         text,
     })
-}
-
-/// The number of a file's first record.
-fn first_seq(path: &Path) -> Option<u64> {
-    let mut line = String::new();
-    BufReader::new(File::open(path).ok()?)
-        .read_line(&mut line)
-        .ok()?;
-    serde_json::from_str::<Head>(&line).ok().map(|h| h.seq)
 }
 
 /// A batch being filled, within PutLogEvents' limits.
@@ -596,12 +587,7 @@ impl<S: Sink> Shipper<S> {
         let position_path = position_path(active);
         let position = Position::load(&position_path)
             .filter(|p| p.group == group)
-            .unwrap_or_else(|| Position {
-                group: group.to_string(),
-                stream: stream_name(host, status.clock.wall().into()),
-                seq: 0,
-                hash: String::new(),
-            });
+            .unwrap_or_else(|| Position::start(group, host, &status.clock));
         let reader = SpoolReader::open_after(active, position.seq, Some(&position.hash));
         Shipper {
             sink,
@@ -624,6 +610,14 @@ impl<S: Sink> Shipper<S> {
         &self.position.stream
     }
 
+    /// Create its stream now (the server does at start, so that a log group that does not
+    /// exist stops it); the first batch then goes straight to PutLogEvents.
+    pub async fn create_stream(&mut self) -> Result<(), SinkError> {
+        self.sink.create_stream(&self.position.stream).await?;
+        self.stream_ready = true;
+        Ok(())
+    }
+
     /// Run on the current runtime.
     pub fn spawn(self) -> ShipperHandle {
         let finish = self.finish.clone();
@@ -644,16 +638,12 @@ impl<S: Sink> Shipper<S> {
                 Ok(()) => {}
                 Err(SpoolError::Replaced { seq }) => {
                     tracing::error!(seq, stream = %self.position.stream, "the audit log was replaced under the shipper; its records go to a new stream from the oldest");
-                    let mut stream = stream_name(&self.host, self.status.clock.wall().into());
-                    if stream == self.position.stream {
-                        stream.push_str("-2");
+                    let mut fresh =
+                        Position::start(&self.position.group, &self.host, &self.status.clock);
+                    if fresh.stream == self.position.stream {
+                        fresh.stream.push_str("-2");
                     }
-                    self.position = Position {
-                        group: self.position.group.clone(),
-                        stream,
-                        seq: 0,
-                        hash: String::new(),
-                    };
+                    self.position = fresh;
                     self.reader = SpoolReader::open_after(&self.active, 0, None);
                     self.carry = None;
                     self.stream_ready = false;

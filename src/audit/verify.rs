@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::log::Checkpoint;
+use super::log::{Checkpoint, first_seq};
 use super::signing::PublicKey;
 use super::{GENESIS, sha256_hex};
 
@@ -230,19 +230,6 @@ fn files_of(path: &Path) -> std::io::Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
-}
-
-/// The number of a file's first record (0 when it has none, or is unnumbered).
-fn first_seq(path: &Path) -> u64 {
-    let Ok(f) = std::fs::File::open(path) else {
-        return 0;
-    };
-    let mut line = String::new();
-    let _ = std::io::BufReader::new(f).read_line(&mut line);
-    serde_json::from_str::<Value>(&line)
-        .ok()
-        .and_then(|v| v.get("seq").and_then(Value::as_u64))
-        .unwrap_or(0)
 }
 
 /// Check a log of one or more files (or folders of them), in the order of their first

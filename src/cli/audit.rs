@@ -61,7 +61,6 @@ pub fn run(command: AuditCommand) -> ExitCode {
             {
                 None => None,
                 Some(Ok((group, stream))) => Some(Stream {
-                    name: format!("{group}/{stream}"),
                     group: group.to_string(),
                     stream: stream.to_string(),
                     aws: crate::aws::AwsOptions {
@@ -97,7 +96,6 @@ pub fn run(command: AuditCommand) -> ExitCode {
 
 /// A stream to read back.
 struct Stream {
-    name: String,
     group: String,
     stream: String,
     aws: crate::aws::AwsOptions,
@@ -132,7 +130,7 @@ fn verify(paths: &[PathBuf], stream: Option<Stream>, public_key: Option<&Path>) 
     };
     let (shown, verified) = match stream {
         Some(s) => {
-            let name = s.name.clone();
+            let name = format!("{}/{}", s.group, s.stream);
             match read_stream(s) {
                 Ok(lines) => (
                     name.clone(),

@@ -325,14 +325,23 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
             return ExitCode::FAILURE;
         }
     };
-    let shipping = args.audit_cloudwatch.as_ref().map(|_| {
-        let status = Arc::new(crate::audit::ship::ShipStatus::new(
-            args.audit_cloudwatch_unready_after,
-            crate::clock::Clock::system(),
-        ));
-        audit.set_shipping(status.clone());
-        (status, audit.written())
-    });
+    let shipping = match (&args.audit_cloudwatch, &audit_path) {
+        (Some(group), Some(path)) => {
+            let status = Arc::new(crate::audit::ship::ShipStatus::new(
+                args.audit_cloudwatch_unready_after,
+                crate::clock::Clock::system(),
+            ));
+            audit.set_shipping(status.clone());
+            Some(Shipping {
+                group,
+                role: args.audit_cloudwatch_role.as_deref(),
+                path,
+                status,
+                written: audit.written(),
+            })
+        }
+        _ => None,
+    };
     let aws = Arc::new(AwsClients::new(AwsOptions {
         region: args.region.clone(),
         profile: args.profile.clone(),
@@ -439,16 +448,9 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
             }
         });
     }
-    let shipper = match (&args.audit_cloudwatch, &audit_path, shipping) {
-        (Some(group), Some(path), Some((status, written))) => {
-            gate.metrics().register_audit_shipping(&status);
-            let ship = Shipping {
-                group,
-                role: args.audit_cloudwatch_role.as_deref(),
-                path,
-                status,
-                written,
-            };
+    let shipper = match shipping {
+        Some(ship) => {
+            gate.metrics().register_audit_shipping(&ship.status);
             match runtime.block_on(start_shipping(ship, &aws)) {
                 Ok(h) => Some(h),
                 Err(e) => {
@@ -457,7 +459,7 @@ fn serve_until_done(args: ServeArgs, telemetry: &crate::telemetry::Telemetry) ->
                 }
             }
         }
-        _ => None,
+        None => None,
     };
     let code = serve_gate(&args, &runtime, gate.clone(), auth);
     gate.close_audit();
@@ -488,7 +490,7 @@ async fn start_shipping(
     ship: Shipping<'_>,
     aws: &AwsClients,
 ) -> Result<crate::audit::ship::ShipperHandle, String> {
-    use crate::audit::ship::{Pace, Shipper, Sink, SinkError, host_name};
+    use crate::audit::ship::{Pace, Shipper, SinkError, host_name};
     let base = aws.config().await.clone();
     let config = match ship.role {
         None => base,
@@ -509,8 +511,8 @@ async fn start_shipping(
         aws_sdk_cloudwatchlogs::Client::new(&config),
         ship.group,
     );
-    let shipper = Shipper::new(
-        sink.clone(),
+    let mut shipper = Shipper::new(
+        sink,
         ship.path,
         ship.group,
         &host_name(),
@@ -519,12 +521,7 @@ async fn start_shipping(
         Pace::default(),
     );
     let stream = shipper.stream().to_string();
-    match tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        sink.create_stream(&stream),
-    )
-    .await
-    {
+    match tokio::time::timeout(std::time::Duration::from_secs(10), shipper.create_stream()).await {
         Ok(Err(e @ SinkError::GroupMissing(_))) => return Err(e.to_string()),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "CloudWatch Logs does not answer; audit records wait in the local log")
@@ -588,8 +585,7 @@ fn serve_gate(
             () = crate::transport::shutdown_signal() => {
                 // SIGTERM: no new calls, the calls running finish (their answers go out while
                 // the audit is closed and shipped), then exit 0.
-                gate.start_draining();
-                gate.drained(drain_timeout).await;
+                gate.drain(drain_timeout).await;
                 for _ in 0..16 {
                     tokio::task::yield_now().await;
                 }

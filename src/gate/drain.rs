@@ -57,6 +57,13 @@ impl Gate {
         self.drain.running.load(Ordering::Acquire)
     }
 
+    /// SIGTERM: take no new calls and wait for the running ones, at most `timeout`; whether
+    /// all finished.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        self.start_draining();
+        self.drained(timeout).await
+    }
+
     /// Wait until no call runs, or `timeout` passes; whether all finished.
     pub async fn drained(&self, timeout: Duration) -> bool {
         let wait = async {

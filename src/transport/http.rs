@@ -488,8 +488,7 @@ pub async fn serve(
         super::shutdown_signal().await;
         // Keep listening while draining: /readyz answers 503, new calls a retryable refusal,
         // calls running finish.
-        draining.start_draining();
-        draining.drained(drain_timeout).await;
+        draining.drain(drain_timeout).await;
     })
     .await;
     // Only once the connections have delivered their answers: the sessions end.

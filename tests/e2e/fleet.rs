@@ -8,7 +8,9 @@ use std::time::Duration;
 use libtest_mimic::Trial;
 use serde_json::json;
 
-use crate::support::{BIN, HttpOptions, HttpServer, Needs, call_on, eventually, text, trial};
+use crate::support::{
+    BIN, HttpOptions, HttpServer, Needs, call_on, eventually, eventually_some, text, trial,
+};
 
 const TOKEN: &str = "drain-token-0123456789abcdef";
 
@@ -74,18 +76,17 @@ async fn sigterm_drains_and_the_audit_trail_proves_its_end() {
     .await;
     s.terminate();
     let ready = format!("{}/readyz", s.base());
-    let mut status = 0;
-    for _ in 0..100 {
-        status = reqwest::get(&ready)
-            .await
-            .map(|r| r.status().as_u16())
-            .unwrap_or(0);
-        if status == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(status, 503, "readiness is off while draining");
+    eventually_some(
+        Duration::from_secs(2),
+        "readiness off while draining",
+        || async {
+            match reqwest::get(&ready).await.map(|r| r.status().as_u16()) {
+                Ok(503) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
     let other = s.client(TOKEN).await;
     let refused = call_on(&other, "list_brokers", json!({})).await;
     assert!(
@@ -362,16 +363,19 @@ async fn a_stdio_server_drains_on_sigterm() {
         // SAFETY: kill(2) on the server process this test started.
         assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
         // The signal is handled on the server's runtime: a call after it is refused.
-        let mut refused = String::new();
-        for _ in 0..200 {
-            let r = s.call("list_brokers", json!({})).await;
-            refused = text(&r);
-            if refused.starts_with("Shutting down:") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        refused
+        eventually_some(
+            Duration::from_secs(4),
+            "a call refused as shutting down",
+            || async {
+                let refused = text(&s.call("list_brokers", json!({})).await);
+                if refused.starts_with("Shutting down:") {
+                    Ok(refused)
+                } else {
+                    Err(refused)
+                }
+            },
+        )
+        .await
     };
     let (finished, refused) = tokio::join!(running, stop);
     assert!(

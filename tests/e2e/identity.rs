@@ -692,22 +692,25 @@ fn replay(log: &std::path::Path, policy: &str) -> (i32, String) {
 /// Issue 23 (10): `policy replay` never calls "unchanged" what it cannot know. Records keep the
 /// claims the policy in force reads; a candidate that reads a claim (or a resource fact) the
 /// records did not keep gets those records reported as undecidable, with exit code 3.
+/// An HTTP server with `policy` that accepts the local identity provider's tokens only.
+async fn oauth_server(idp: &Idp, aws: &FakeAws, policy: &str) -> HttpServer {
+    HttpServer::start(HttpOptions {
+        policy: policy.into(),
+        tokens: vec![],
+        endpoint: aws.url.clone(),
+        state: None,
+        args: ["--oauth-issuer", &idp.url, "--oauth-audience", AUDIENCE]
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+    })
+    .await
+}
+
 async fn replay_reports_what_it_cannot_decide() {
     let k1 = Signer::es256("k1");
     let idp = Idp::start(&[&k1]).await;
     let aws = mq_fake().await;
-    let start = |policy: &str| {
-        HttpServer::start(HttpOptions {
-            policy: policy.into(),
-            tokens: vec![],
-            endpoint: aws.url.clone(),
-            state: None,
-            args: ["--oauth-issuer", &idp.url, "--oauth-audience", AUDIENCE]
-                .iter()
-                .map(|a| a.to_string())
-                .collect(),
-        })
-    };
     let token = k1.sign(&json!({"iss": idp.url, "aud": AUDIENCE, "sub": "alice",
         "team": "payments", "exp": now() + 300, "iat": now()}));
     let reads_no_claim = "version: 1\ndefault: allow\n";
@@ -715,7 +718,7 @@ async fn replay_reports_what_it_cannot_decide() {
 
     // The policy in force reads no claim: the record keeps none, and the candidate, which
     // would deny this call, cannot be decided on it.
-    let s = start(reads_no_claim).await;
+    let s = oauth_server(&idp, &aws, reads_no_claim).await;
     let c = s.client(&token).await;
     call_on(&c, "describe_broker", json!({"BrokerId": "b-other"})).await;
     let rec = s.audit_records();
@@ -738,7 +741,7 @@ async fn replay_reports_what_it_cannot_decide() {
 
     // The policy in force reads the claim: the record keeps it (and no other claim), and the
     // candidate is decided faithfully.
-    let s = start(candidate).await;
+    let s = oauth_server(&idp, &aws, candidate).await;
     let c = s.client(&token).await;
     call_on(&c, "describe_broker", json!({"BrokerId": "payments"})).await;
     call_on(&c, "describe_broker", json!({"BrokerId": "b-other"})).await;
@@ -762,22 +765,16 @@ async fn a_claim_keyed_limit_counts_a_team_together() {
     let k1 = Signer::es256("k1");
     let idp = Idp::start(&[&k1]).await;
     let aws = mq_fake().await;
-    let s = HttpServer::start(HttpOptions {
-        policy: r#"version: 1
+    let s = oauth_server(
+        &idp,
+        &aws,
+        r#"version: 1
 default: allow
 limits:
   - {max: 3, window: 1h, per: [claims.team], tool: list_brokers}
   - {max: 0, window: 1m, per: [principal], when: [{path: claims.suspended, op: eq, value: true}]}
-"#
-        .into(),
-        tokens: vec![],
-        endpoint: aws.url.clone(),
-        state: None,
-        args: ["--oauth-issuer", &idp.url, "--oauth-audience", AUDIENCE]
-            .iter()
-            .map(|a| a.to_string())
-            .collect(),
-    })
+"#,
+    )
     .await;
     let token = |sub: &str, team: &str, suspended: bool| {
         k1.sign(

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     BIN, HttpOptions, HttpServer, Needs, Options, Server, address_on_stderr, aws_endpoint, call_on,
-    sdk_config, text, trial, unique,
+    eventually_some, sdk_config, text, trial, unique,
 };
 
 const POLICY: &str = "version: 1\ndefault: allow\ntools:\n  delete_broker:\n    - action: deny\n      reason: not from agents\n";
@@ -160,21 +160,48 @@ fn local_lines(audit: &std::path::Path) -> Vec<String> {
 
 /// Wait until the stream holds every record of the local file (each at least once).
 async fn shipped_all(group: &str, stream: &str, audit: &std::path::Path, within: Duration) {
-    let deadline = std::time::Instant::now() + within;
-    loop {
+    eventually_some(within, "every record reaching the stream", || async {
         let local = local_lines(audit);
         let remote = messages(group, stream).await;
         if !local.is_empty() && local.iter().all(|l| remote.contains(l)) {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{} local, {} shipped", local.len(), remote.len()))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not every record reached the stream: {} local, {} shipped",
-            local.len(),
-            remote.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
+}
+
+/// The streams of a group once the replica has made one.
+async fn streams_made(group: &str) -> Vec<String> {
+    eventually_some(
+        Duration::from_secs(5),
+        "a stream in the log group",
+        || async {
+            let found = streams(group).await;
+            if found.is_empty() {
+                Err("no stream".to_string())
+            } else {
+                Ok(found)
+            }
+        },
+    )
+    .await
+}
+
+/// What `/readyz` answers once `expect` holds of its status and body.
+async fn readiness(ready: &str, what: &str, expect: impl Fn(u16, &str) -> bool) -> String {
+    eventually_some(Duration::from_secs(15), what, || async {
+        let r = reqwest::get(ready).await.map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let body = r.text().await.map_err(|e| e.to_string())?;
+        if expect(status, &body) {
+            Ok(body)
+        } else {
+            Err(format!("{status} {body}"))
+        }
+    })
+    .await
 }
 
 /// The stream holds exactly the local records, in order, each once or with identical copies.
@@ -199,7 +226,8 @@ fn same_records(local: &[String], remote: &[String]) {
     );
 }
 
-fn verify_stream(group: &str, stream: &str) -> (i32, String) {
+/// `audit verify --cloudwatch GROUP/STREAM` with `more` arguments: its exit code and output.
+fn verify_stream(group: &str, stream: &str, more: &[&str]) -> (i32, String) {
     let out = std::process::Command::new(BIN)
         .args([
             "audit",
@@ -207,6 +235,7 @@ fn verify_stream(group: &str, stream: &str) -> (i32, String) {
             "--cloudwatch",
             &format!("{group}/{stream}"),
         ])
+        .args(more)
         .args(["--endpoint-url", &aws_endpoint(), "--region", "us-east-1"])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -275,14 +304,7 @@ async fn every_record_arrives_through_an_outage_and_a_restart() {
     let ready = metrics.replace("/metrics", "/readyz");
     refused_calls(&s, 4).await;
     let stream = {
-        let mut found = Vec::new();
-        for _ in 0..100 {
-            found = streams(&group).await;
-            if !found.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mut found = streams_made(&group).await;
         assert_eq!(found.len(), 1, "one stream per replica: {found:?}");
         found.remove(0)
     };
@@ -292,19 +314,12 @@ async fn every_record_arrives_through_an_outage_and_a_restart() {
     // The outage.
     switch.down();
     refused_calls(&s, 5).await;
-    let mut body = String::new();
-    for _ in 0..300 {
-        let r = reqwest::get(&ready).await.unwrap();
-        body = r.text().await.unwrap();
-        if body.contains("audit shipping to CloudWatch Logs has failed") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(
-        body.contains("audit shipping to CloudWatch Logs has failed"),
-        "/readyz: {body}"
-    );
+    readiness(
+        &ready,
+        "/readyz reporting the shipping outage",
+        |_, body| body.contains("audit shipping to CloudWatch Logs has failed"),
+    )
+    .await;
     let m = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
     let value = |name: &str| -> f64 {
         m.lines()
@@ -321,15 +336,7 @@ async fn every_record_arrives_through_an_outage_and_a_restart() {
     // Back up: everything arrives, readiness recovers.
     switch.on();
     shipped_all(&group, &stream, &audit, Duration::from_secs(60)).await;
-    let mut ok = false;
-    for _ in 0..200 {
-        if reqwest::get(&ready).await.unwrap().status() == 200 {
-            ok = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ok, "/readyz is 200 again");
+    readiness(&ready, "/readyz 200 again", |status, _| status == 200).await;
 
     // Down again, and the server stops: its last records stay in the local log.
     switch.down();
@@ -353,7 +360,7 @@ async fn every_record_arrives_through_an_outage_and_a_restart() {
         "the same stream"
     );
     same_records(&local_lines(&audit), &messages(&group, &stream).await);
-    let (code, out) = verify_stream(&group, &stream);
+    let (code, out) = verify_stream(&group, &stream, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("chain unbroken"), "{out}");
     assert!(
@@ -411,25 +418,9 @@ async fn a_drained_replica_ships_its_last_records_and_checkpoint() {
     assert_eq!(last["outcome"]["status"], "checkpoint", "{last}");
     // Shipped before exit: nothing waits for another start.
     same_records(&local, &messages(&group, &found[0]).await);
-    let out = std::process::Command::new(BIN)
-        .args([
-            "audit",
-            "verify",
-            "--cloudwatch",
-            &format!("{group}/{}", found[0]),
-        ])
-        .args(["--public-key", &format!("{}.pub", key.display())])
-        .args(["--endpoint-url", &aws_endpoint(), "--region", "us-east-1"])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let public = format!("{}.pub", key.display());
+    let (code, text) = verify_stream(&group, &found[0], &["--public-key", &public]);
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("with valid signatures"), "{text}");
     assert!(text.contains("0 records after it"), "{text}");
 }
@@ -456,17 +447,7 @@ async fn a_role_of_its_own_signs_the_shipping() {
     .to_vec();
     let s = Server::start(opts).await;
     refused_calls(&s, 2).await;
-    let stream = {
-        let mut found = Vec::new();
-        for _ in 0..100 {
-            found = streams(&group).await;
-            if !found.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        found.pop().expect("a stream")
-    };
+    let stream = streams_made(&group).await.remove(0);
     shipped_all(&group, &stream, &audit, Duration::from_secs(20)).await;
     let _ = s.stop().await;
     let assumed: Vec<_> = sts

@@ -124,6 +124,28 @@ pub fn trial_sync(name: &str, needs: Needs, f: fn()) -> Trial {
     })
 }
 
+/// `eventually` for what takes I/O to see (an HTTP answer, an AWS read): `check` is awaited
+/// every 20 ms until it gives a value; the test fails, naming `what` and the last thing `check`
+/// saw, when it has not within `within`.
+pub async fn eventually_some<T, F, Fut>(within: std::time::Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let seen = match check().await {
+            Ok(v) => return v,
+            Err(seen) => seen,
+        };
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what} (last seen: {seen})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A unique name for this test's AWS resources.
 /// Wait for an event: `check` is asked every 20 ms until it holds; the test fails, naming
 /// `what`, when it has not after `within`. Tests wait on what they expect to happen, never for
