@@ -629,17 +629,18 @@ async fn shadow_mode_audits_and_allows() {
 
 /// Wait (up to 5 s) until the audit log holds `n` accepted policy reloads.
 async fn wait_for_reloads<H: rmcp::ClientHandler>(s: &Server<H>, n: usize) {
-    for _ in 0..100 {
-        let done = s
-            .audit_records()
-            .iter()
-            .filter(|r| r["tool"] == "policy_reload" && r["decision"] == "reloaded")
-            .count();
-        if done >= n {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    crate::support::eventually(
+        std::time::Duration::from_secs(5),
+        "the policy reloads audited",
+        || {
+            s.audit_records()
+                .iter()
+                .filter(|r| r["tool"] == "policy_reload" && r["decision"] == "reloaded")
+                .count()
+                >= n
+        },
+    )
+    .await;
 }
 
 /// A client that counts `notifications/tools/list_changed`.
@@ -674,12 +675,12 @@ async fn reload_that_hides_tools_notifies_the_client() {
     assert!(s.tools().iter().any(|t| t.name == "delete_broker"));
     std::fs::write(&path, format!("{OPEN}hide: [delete_broker]\n")).unwrap();
     wait_for_reloads(&s, 1).await;
-    for _ in 0..100 {
-        if count() > 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    crate::support::eventually(
+        std::time::Duration::from_secs(2),
+        "tools/list_changed after hide changed",
+        || count() > 0,
+    )
+    .await;
     assert_eq!(count(), 1, "tools/list_changed after hide changed");
     let tools = s.client.list_all_tools().await.unwrap();
     assert!(!tools.iter().any(|t| t.name == "delete_broker"));
@@ -718,18 +719,20 @@ async fn hot_reload_takes_valid_policies_and_keeps_counting() {
         "version: 1\ntools:\n  no_such_tool:\n    - action: allow\n",
     )
     .unwrap();
-    let mut refused = false;
-    for _ in 0..100 {
-        let audit = std::fs::read_to_string(&s.audit).unwrap_or_default();
-        if audit.lines().any(|l| {
-            l.contains("\"tool\":\"policy_reload\"") && l.contains("\"decision\":\"refused\"")
-        }) {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(refused, "the invalid policy was audited as refused");
+    crate::support::eventually(
+        std::time::Duration::from_secs(5),
+        "the invalid policy audited as refused",
+        || {
+            std::fs::read_to_string(&s.audit)
+                .unwrap_or_default()
+                .lines()
+                .any(|l| {
+                    l.contains("\"tool\":\"policy_reload\"")
+                        && l.contains("\"decision\":\"refused\"")
+                })
+        },
+    )
+    .await;
     let text = s.err("list_brokers", json!({})).await;
     assert_eq!(
         text,
@@ -744,16 +747,20 @@ async fn hot_reload_takes_valid_policies_and_keeps_counting() {
     )
     .unwrap();
     wait_for_reloads(&s, 2).await;
-    let mut limited = String::new();
-    for _ in 0..100 {
-        let r = s.call("describe_broker", json!({"BrokerId": BROKER})).await;
-        let t = crate::support::text(&r);
-        if t.starts_with("Rate limited:") {
-            limited = t;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let limited = crate::support::eventually_some(
+        std::time::Duration::from_secs(5),
+        "describe_broker rate limited",
+        || async {
+            let t =
+                crate::support::text(&s.call("describe_broker", json!({"BrokerId": BROKER})).await);
+            if t.starts_with("Rate limited:") {
+                Ok(t)
+            } else {
+                Err(t)
+            }
+        },
+    )
+    .await;
     assert!(
         limited.starts_with("Rate limited: limit limits[0] allows 3 calls"),
         "{limited}"

@@ -379,15 +379,17 @@ async fn health_and_readiness_follow_the_state_store() {
     );
     assert_eq!(get("/healthz").await.0, 200, "the process is still up");
     redis.up().await;
-    let mut ready = false;
-    for _ in 0..50 {
-        if get("/readyz").await.0 == 200 {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(ready, "ready again once Redis is back");
+    crate::support::eventually_some(
+        std::time::Duration::from_secs(5),
+        "ready again once Redis is back",
+        || async {
+            match get("/readyz").await {
+                (200, _) => Ok(()),
+                (status, body) => Err(format!("{status} {body}")),
+            }
+        },
+    )
+    .await;
     s.stop().await;
 }
 

@@ -200,19 +200,24 @@ async fn an_approval_is_asked_through_the_task() {
     )
     .await;
     let id = start_task(&s.client, 60).await;
-    let mut key = None;
-    for _ in 0..100 {
-        let t = s
-            .client
-            .get_task(GetTaskParams::new(id.clone()))
-            .await
-            .unwrap();
-        if let TaskPayload::InputRequired { input_requests } = &t.task.payload {
-            key = input_requests.keys().next().cloned();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let key = crate::support::eventually_some(
+        Duration::from_secs(5),
+        "the task asking for approval",
+        || async {
+            let t = s
+                .client
+                .get_task(GetTaskParams::new(id.clone()))
+                .await
+                .unwrap();
+            match &t.task.payload {
+                TaskPayload::InputRequired { input_requests } => {
+                    Ok(input_requests.keys().next().cloned())
+                }
+                _ => Err(format!("{:?}", t.task.task.status)),
+            }
+        },
+    )
+    .await;
     let key = key.expect("the task asks for approval");
     assert!(key.ends_with("approval"), "{key}");
     assert_eq!(

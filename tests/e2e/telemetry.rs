@@ -270,9 +270,8 @@ async fn spans_continue_the_clients_trace_from_meta() {
     assert_eq!(attr(aws, "rpc.method").as_deref(), Some("ListBrokers"));
 
     // Metrics over OTLP, exact counts.
-    let mut counted = (None, None);
-    for _ in 0..100 {
-        counted = (
+    let counted = || {
+        (
             otlp.counter(
                 "guarded.tool.calls",
                 &[
@@ -287,13 +286,15 @@ async fn spans_continue_the_clients_trace_from_meta() {
                     ("guarded.outcome", "ok"),
                 ],
             ),
-        );
-        if counted == (Some(1), Some(1)) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(counted, (Some(1), Some(1)));
+        )
+    };
+    let exact = (Some(1), Some(1));
+    crate::support::eventually(
+        Duration::from_secs(10),
+        "each call counted once over OTLP",
+        || counted() == exact,
+    )
+    .await;
 
     // Neither the password nor the broker id (argument values) went anywhere.
     assert!(!otlp.raw_contains(BROKER_PASSWORD));
